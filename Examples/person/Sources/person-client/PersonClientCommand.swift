@@ -1,0 +1,52 @@
+import ArgumentParser
+import GRPCSimple
+import PersonService
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Calls AsillaService as the seed's `client.py` does: checkMarried, then getInfor.
+@main
+struct PersonClientCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "person-client",
+        abstract: "Calls AsillaService (the seed's person.proto) over gRPC."
+    )
+
+    @Option(help: "IP address (or name) of the server.")
+    var ip = "localhost"
+
+    @Option(help: "Port the server listens on.")
+    var port = 50051
+
+    @Option(help: "The name to ask about.")
+    var name = "trung"
+
+    func run() async throws {
+        do {
+            let channel = try Channel(host: self.ip, port: self.port)
+            let client = AsillaServiceClient(channel: channel)
+
+            let status = try await client.checkMarried(.with { $0.name = self.name })
+            print("checkMarried(\(self.name)): married: \(status.married)")
+
+            let person = try await client.getInfor(.with { $0.name = self.name })
+            print("getInfor(\(self.name)): name: \(person.name), id: \(person.id), married: \(person.married)")
+            await channel.close()
+        } catch {
+            var standardError = StandardError()
+            print("error: \(error)", to: &standardError)
+            throw ExitCode.failure
+        }
+    }
+}
+
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) {
+        var bytes = Array(string.utf8)
+        _ = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+    }
+}

@@ -1,0 +1,53 @@
+import ArgumentParser
+import GRPCSimple
+import Logging
+import PersonService
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Serves the seed's AsillaService, as the seed's `person_server.py` does.
+@main
+struct PersonServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "person-server",
+        abstract: "Serves AsillaService (the seed's person.proto) over gRPC."
+    )
+
+    @Option(help: "The address to listen on: 0.0.0.0 or :: for every interface, 127.0.0.1 for this machine.")
+    var host = "0.0.0.0"
+
+    @Option(help: "The port to listen on; 0 picks a free one.")
+    var port = 50051
+
+    @Option(help: "Worker threads serving connections.")
+    var workers = Server.defaultWorkerCount
+
+    func run() async throws {
+        // One timestamped line per event, flushed as it happens, so that
+        // `nohup person-server >> log.log &` keeps a readable log.
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardOutput(label: label)
+            handler.logLevel = .info
+            return handler
+        }
+        var configuration = Server.Configuration()
+        configuration.logger = Logger(label: "person-server")
+
+        let server = Server(services: [PersonServer()], workers: self.workers, configuration: configuration)
+        try await server.start(host: self.host, port: self.port)
+        let port = server.port ?? self.port
+        let host = self.host.contains(":") ? "[\(self.host)]" : self.host
+        print("listening on \(host):\(port)")
+        fflush(nil)
+
+        let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) {
+            Task { await server.shutdown(gracePeriod: .seconds(5)) }
+        }
+        await server.waitForTermination()
+        withExtendedLifetime(signals) {}
+    }
+}

@@ -1,0 +1,88 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "grpc-simple",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "GRPCSimple", targets: ["GRPCSimple"]),
+        .executable(name: "protoc-gen-grpc-simple", targets: ["protoc-gen-grpc-simple"]),
+        .executable(name: "person-server", targets: ["person-server"]),
+        .executable(name: "person-client", targets: ["person-client"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // The library: wire protocol, server and client runtimes.
+        .target(
+            name: "GRPCSimple",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The code generator plugin for protoc.
+        .executableTarget(
+            name: "protoc-gen-grpc-simple",
+            dependencies: [
+                .product(name: "SwiftProtobufPluginLibrary", package: "swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        // The seed's example: person.proto, its generated code, server and client.
+        .target(
+            name: "PersonService",
+            dependencies: ["GRPCSimple", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Examples/person/Sources/PersonService",
+            exclude: ["person.proto"]
+        ),
+        .executableTarget(
+            name: "person-server",
+            dependencies: [
+                "PersonService",
+                "GRPCSimple",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Examples/person/Sources/person-server"
+        ),
+        .executableTarget(
+            name: "person-client",
+            dependencies: [
+                "PersonService",
+                "GRPCSimple",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Examples/person/Sources/person-client"
+        ),
+        // Generated code for the test protos (every RPC kind, packages, nesting, imports).
+        .target(
+            name: "TestServices",
+            dependencies: ["GRPCSimple", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Tests/TestServices",
+            exclude: ["Protos"]
+        ),
+        .testTarget(
+            name: "GRPCSimpleTests",
+            dependencies: [
+                "GRPCSimple",
+                "TestServices",
+                "PersonService",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,44 @@
+/// Per-call settings: how long to wait, what metadata to send, whether to wait for the
+/// server to become reachable.
+public struct CallOptions: Sendable {
+    /// How long the call may take; sent to the server as `grpc-timeout`. When it runs
+    /// out the call fails with DEADLINE_EXCEEDED on both sides.
+    public var timeout: Duration?
+    /// An absolute deadline; when both this and `timeout` are set, the earlier wins.
+    public var deadline: ContinuousClock.Instant?
+    /// Metadata sent with the request headers.
+    public var metadata: Metadata
+    /// When false (the default) a call fails fast with UNAVAILABLE while the server can't
+    /// be reached; when true it waits for a connection until its deadline.
+    public var waitForReady: Bool
+    /// Largest response message accepted; nil means the channel's limit.
+    public var maximumReceiveMessageSize: Int?
+
+    public init(
+        timeout: Duration? = nil,
+        deadline: ContinuousClock.Instant? = nil,
+        metadata: Metadata = [:],
+        waitForReady: Bool = false,
+        maximumReceiveMessageSize: Int? = nil
+    ) {
+        self.timeout = timeout
+        self.deadline = deadline
+        self.metadata = metadata
+        self.waitForReady = waitForReady
+        self.maximumReceiveMessageSize = maximumReceiveMessageSize
+    }
+
+    /// No timeout, no metadata, fail fast.
+    public static var defaults: CallOptions { CallOptions() }
+
+    /// The effective deadline, from now.
+    func effectiveDeadline(now: ContinuousClock.Instant = .now) -> ContinuousClock.Instant? {
+        let fromTimeout = self.timeout.map { now.advanced(by: $0) }
+        switch (fromTimeout, self.deadline) {
+        case (nil, nil): return nil
+        case (let a?, nil): return a
+        case (nil, let b?): return b
+        case (let a?, let b?): return min(a, b)
+        }
+    }
+}

@@ -1,0 +1,147 @@
+import NIOCore
+import SwiftProtobuf
+
+/// The four kinds of call. Generated clients call these; you can too, with a method path.
+extension Channel {
+    /// Sends one request and waits for the response.
+    public func unary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        path: String,
+        request: Request,
+        options: CallOptions = .defaults,
+        responseType: Response.Type = Response.self
+    ) async throws -> Response {
+        try await self.unaryResponse(path: path, request: request, options: options, responseType: responseType).message
+    }
+
+    /// Like `unary`, also returning the response's metadata and trailing metadata.
+    public func unaryResponse<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        path: String,
+        request: Request,
+        options: CallOptions = .defaults,
+        responseType: Response.Type = Response.self
+    ) async throws -> UnaryResponse<Response> {
+        if let problem = GRPCHeaders.firstInvalidEntry(in: options.metadata) {
+            throw RPCError(.internal, "cannot call \(path): \(problem)")
+        }
+        let framed = try ProtobufCodec.frame(request, allocator: ByteBufferAllocator())
+        let deadline = options.effectiveDeadline()
+        let stream = ClientStream(
+            path: path,
+            options: options,
+            deadline: deadline,
+            maximumMessageSize: options.maximumReceiveMessageSize ?? self.configuration.maximumReceiveMessageSize,
+            windowSize: self.configuration.streamWindowSize
+        )
+        let box = NIOLoopBoundBox.makeBoxSendingValue(stream, eventLoop: self.eventLoop)
+        let manager = self.manager
+        let eventLoop = self.eventLoop
+        let result = try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ClientStream.UnaryResult, any Error>) in
+                eventLoop.execute {
+                    let stream = box.value
+                    stream.send(framed, end: true)
+                    stream.receiveUnary(continuation)
+                    Channel.begin(stream, manager: manager.value, eventLoop: eventLoop)
+                }
+            }
+        } onCancel: {
+            eventLoop.execute { box.value.cancel(RPCError(.cancelled, "the call was cancelled by the client")) }
+        }
+        let message = try ProtobufCodec.decode(Response.self, from: result.message, what: "the response of \(path)")
+        return UnaryResponse(message: message, metadata: result.metadata, trailingMetadata: result.trailingMetadata)
+    }
+
+    /// Sends one request; the responses arrive as an async sequence.
+    public func serverStreaming<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        path: String,
+        request: Request,
+        options: CallOptions = .defaults,
+        responseType: Response.Type = Response.self
+    ) -> ResponseStream<Response> {
+        let call = ClientCall(channel: self, path: path, options: options)
+        do {
+            if let problem = GRPCHeaders.firstInvalidEntry(in: options.metadata) {
+                throw RPCError(.internal, "cannot call \(path): \(problem)")
+            }
+            let framed = try ProtobufCodec.frame(request, allocator: ByteBufferAllocator())
+            let stream = call.stream
+            self.eventLoop.execute { stream.value.send(framed, end: true) }
+        } catch {
+            call.cancel(error as? RPCError ?? RPCError(.internal, "\(error)"))
+        }
+        return ResponseStream(call: call)
+    }
+
+    /// Sends the requests your closure writes, then waits for the single response.
+    public func clientStreaming<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        path: String,
+        options: CallOptions = .defaults,
+        responseType: Response.Type = Response.self,
+        requests: (RequestWriter<Request>) async throws -> Void
+    ) async throws -> Response {
+        try Self.checkMetadata(options, path: path)
+        let call = ClientCall(channel: self, path: path, options: options)
+        return try await withTaskCancellationHandler {
+            do {
+                try await requests(RequestWriter(call: call))
+            } catch {
+                call.cancel()
+                throw error
+            }
+            call.closeSend()
+            guard let payload = try await call.receive() else {
+                throw RPCError(.internal, "\(path) should return one response message; the server sent none")
+            }
+            let response = try ProtobufCodec.decode(Response.self, from: payload, what: "the response of \(path)")
+            if try await call.receive() != nil {
+                throw RPCError(.internal, "\(path) should return one response message; the server sent more")
+            }
+            return response
+        } onCancel: {
+            call.cancel()
+        }
+    }
+
+    /// Runs `body` with a writer for the requests and the stream of responses. The
+    /// request stream ends when `body` returns (or at `finish()`); a call still running
+    /// then is cancelled.
+    public func bidirectionalStreaming<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message, Output>(
+        path: String,
+        options: CallOptions = .defaults,
+        responseType: Response.Type = Response.self,
+        _ body: (RequestWriter<Request>, ResponseStream<Response>) async throws -> Output
+    ) async throws -> Output {
+        try Self.checkMetadata(options, path: path)
+        let call = ClientCall(channel: self, path: path, options: options)
+        return try await withTaskCancellationHandler {
+            do {
+                let output = try await body(RequestWriter(call: call), ResponseStream(call: call))
+                call.closeSend()
+                return output
+            } catch {
+                call.cancel()
+                throw error
+            }
+        } onCancel: {
+            call.cancel()
+        }
+    }
+
+    private static func checkMetadata(_ options: CallOptions, path: String) throws {
+        if let problem = GRPCHeaders.firstInvalidEntry(in: options.metadata) {
+            throw RPCError(.internal, "cannot call \(path): \(problem)")
+        }
+    }
+
+    /// Arms the deadline and hands the stream to the connection manager. On the loop.
+    static func begin(_ stream: ClientStream, manager: ConnectionManager, eventLoop: any EventLoop) {
+        if let deadline = stream.deadline {
+            let remaining = ContinuousClock.now.duration(to: deadline)
+            let path = stream.path
+            stream.deadlineTimer = eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(ClientStream.nanoseconds(remaining))) {
+                stream.cancel(RPCError(.deadlineExceeded, "the deadline of \(path) expired before the server answered"))
+            }
+        }
+        manager.open(stream, waitForReady: stream.options.waitForReady)
+    }
+}

@@ -1,0 +1,76 @@
+import NIOCore
+import NIOPosix
+
+/// A connection to a gRPC server at an address, shared by every call made through it.
+///
+/// It connects lazily on the first call, multiplexes all calls over one HTTP/2
+/// connection, and reconnects with exponential backoff after a failure. It is safe to
+/// share across tasks; close it when done (or let it go: dropping it closes it).
+///
+/// ```swift
+/// let channel = try Channel(host: "127.0.0.1", port: 50051)
+/// let client = AsillaServiceClient(channel: channel)
+/// let reply = try await client.checkMarried(.with { $0.name = "trung" })
+/// ```
+public final class Channel: Sendable {
+    /// Limits and tuning; every field has a default.
+    public struct Configuration: Sendable {
+        /// Largest response message accepted; larger ones fail the call with
+        /// RESOURCE_EXHAUSTED. Default 4 MiB.
+        public var maximumReceiveMessageSize = 4 * 1024 * 1024
+        /// Reconnection delays.
+        public var backoff = ConnectionBackoff()
+        /// Flow-control window granted to each call's responses, in bytes.
+        public var streamWindowSize = 1024 * 1024
+        /// Flow-control window granted to the connection, in bytes.
+        public var connectionWindowSize = 8 * 1024 * 1024
+        /// Largest response header block accepted. Default 16 KiB.
+        public var maximumHeaderListSize = 16 * 1024
+
+        public init() {}
+    }
+
+    /// Where this channel connects, e.g. `127.0.0.1:50051` or `unix:/tmp/grpc.sock`.
+    public let target: String
+    let configuration: Configuration
+    let eventLoop: any EventLoop
+    let manager: NIOLoopBoundBox<ConnectionManager>
+
+    /// A channel to `host:port`; `host` is a name, an IPv4 or an IPv6 address.
+    public convenience init(host: String, port: Int, configuration: Configuration = .init()) throws {
+        guard (0...65535).contains(port), !host.isEmpty else {
+            throw RPCError(.invalidArgument, "invalid address \(host):\(port)")
+        }
+        self.init(parsed: .hostAndPort(host: host, port: port), configuration: configuration)
+    }
+
+    /// A channel to a target string: `host:port`, `[::1]:50051` or `unix:/path/to/socket`.
+    public convenience init(target: String, configuration: Configuration = .init()) throws {
+        guard let parsed = Target.parse(target) else {
+            throw RPCError(.invalidArgument, "invalid target '\(target)': expected host:port, [ipv6]:port or unix:/path")
+        }
+        self.init(parsed: parsed, configuration: configuration)
+    }
+
+    private init(parsed: Target, configuration: Configuration) {
+        self.target = parsed.description
+        self.configuration = configuration
+        let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
+        self.eventLoop = eventLoop
+        self.manager = NIOLoopBoundBox.makeBoxSendingValue(
+            ConnectionManager(target: parsed, eventLoop: eventLoop, configuration: configuration),
+            eventLoop: eventLoop
+        )
+    }
+
+    deinit {
+        let manager = self.manager
+        self.eventLoop.execute { manager.value.shutdown() }
+    }
+
+    /// Closes the connection; calls in flight fail with UNAVAILABLE.
+    public func close() async {
+        let manager = self.manager
+        try? await self.eventLoop.submit { manager.value.shutdown() }.get()
+    }
+}

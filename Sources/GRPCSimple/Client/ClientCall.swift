@@ -1,0 +1,154 @@
+import NIOCore
+import SwiftProtobuf
+
+/// The caller's handle on one streaming call. Operations hop to the channel's event
+/// loop, where the `ClientStream` lives. Dropping the last reference to an unfinished
+/// call cancels it (RST_STREAM), so an abandoned response stream frees the server.
+final class ClientCall: Sendable {
+    let stream: NIOLoopBoundBox<ClientStream>
+    let eventLoop: any EventLoop
+    let backpressure: WriteBackpressure
+    let path: String
+
+    /// Creates the call and starts it on the channel (connecting if needed).
+    init(channel: Channel, path: String, options: CallOptions) {
+        let deadline = options.effectiveDeadline()
+        let stream = ClientStream(
+            path: path,
+            options: options,
+            deadline: deadline,
+            maximumMessageSize: options.maximumReceiveMessageSize ?? channel.configuration.maximumReceiveMessageSize,
+            windowSize: channel.configuration.streamWindowSize
+        )
+        self.backpressure = stream.backpressure
+        self.stream = NIOLoopBoundBox.makeBoxSendingValue(stream, eventLoop: channel.eventLoop)
+        self.eventLoop = channel.eventLoop
+        self.path = path
+        let box = self.stream
+        let manager = channel.manager
+        channel.eventLoop.execute {
+            Channel.begin(box.value, manager: manager.value, eventLoop: channel.eventLoop)
+        }
+    }
+
+    deinit {
+        let stream = self.stream
+        self.eventLoop.execute {
+            stream.value.cancel(RPCError(.cancelled, "the call was abandoned before it finished"))
+        }
+    }
+
+    func cancel(_ error: RPCError = RPCError(.cancelled, "the call was cancelled by the client")) {
+        let stream = self.stream
+        self.eventLoop.execute { stream.value.cancel(error) }
+    }
+
+    func send(_ framed: ByteBuffer) async throws {
+        let mustWait = try self.backpressure.add(framed.readableBytes)
+        let stream = self.stream
+        self.eventLoop.execute { stream.value.send(framed, end: false) }
+        if mustWait {
+            try await self.backpressure.waitForCapacity()
+        }
+    }
+
+    func closeSend() {
+        let stream = self.stream
+        self.eventLoop.execute { stream.value.closeSend() }
+    }
+
+    func receive() async throws -> ByteBuffer? {
+        let stream = self.stream
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                self.eventLoop.execute { stream.value.receive(continuation) }
+            }
+        } onCancel: {
+            self.cancel()
+        }
+    }
+
+    func metadata() async throws -> Metadata {
+        let stream = self.stream
+        return try await withCheckedThrowingContinuation { continuation in
+            self.eventLoop.execute { stream.value.metadata(continuation) }
+        }
+    }
+
+    func trailingMetadata() async throws -> Metadata {
+        let stream = self.stream
+        return try await withCheckedThrowingContinuation { continuation in
+            self.eventLoop.execute { stream.value.trailingMetadata(continuation) }
+        }
+    }
+}
+
+/// The responses of a server- or bidirectional-streaming call, as an async sequence.
+///
+/// Iterating ends after the last message when the call succeeds, and throws the call's
+/// `RPCError` when it fails. Cancelling the iterating task cancels the call.
+public struct ResponseStream<Message: SwiftProtobuf.Message>: AsyncSequence, Sendable {
+    public typealias Element = Message
+    let call: ClientCall
+
+    /// The metadata the server sent with its response headers.
+    public var metadata: Metadata {
+        get async throws { try await self.call.metadata() }
+    }
+
+    /// The metadata the server sent with its status; waits for the call to end.
+    public var trailingMetadata: Metadata {
+        get async throws { try await self.call.trailingMetadata() }
+    }
+
+    /// Cancels the call.
+    public func cancel() {
+        self.call.cancel()
+    }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let call: ClientCall
+
+        public mutating func next() async throws -> Message? {
+            guard let payload = try await self.call.receive() else { return nil }
+            do {
+                return try ProtobufCodec.decode(Message.self, from: payload, what: "a response of \(self.call.path)")
+            } catch {
+                self.call.cancel(error)
+                throw error
+            }
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(call: self.call)
+    }
+}
+
+/// Sends the requests of a client- or bidirectional-streaming call.
+///
+/// `write` waits when the server reads more slowly than you write. The request stream
+/// ends when your closure returns, or earlier with `finish()`.
+public struct RequestWriter<Message: SwiftProtobuf.Message>: Sendable {
+    let call: ClientCall
+
+    /// Sends one request message.
+    public func write(_ message: Message) async throws {
+        let framed = try ProtobufCodec.frame(message, allocator: ByteBufferAllocator())
+        try await self.call.send(framed)
+    }
+
+    /// Ends the request stream: the server sees no more messages.
+    public func finish() {
+        self.call.closeSend()
+    }
+}
+
+/// A unary response with the metadata that came with it.
+public struct UnaryResponse<Message: SwiftProtobuf.Message>: Sendable {
+    public var message: Message
+    /// Metadata from the response headers.
+    public var metadata: Metadata
+    /// Metadata from the trailers.
+    public var trailingMetadata: Metadata
+}

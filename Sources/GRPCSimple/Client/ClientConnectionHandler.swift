@@ -1,0 +1,187 @@
+import NIOCore
+import NIOHTTP2
+
+/// Runs gRPC calls over one client HTTP/2 connection, on the connection channel.
+///
+/// Like the server side, it handles frames without a stream multiplexer: it assigns
+/// stream IDs, routes frames to each call's `ClientStream`, grants window, and flushes
+/// once per event-loop tick.
+final class ClientConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = HTTP2Frame
+    typealias InboundOut = Never
+    typealias OutboundIn = Never
+    typealias OutboundOut = HTTP2Frame
+
+    /// Told when this connection stops taking new calls or closes.
+    weak var delegate: ConnectionManager?
+    let eventLoop: any EventLoop
+    private let authority: String
+    private let target: String
+    private var context: ChannelHandlerContext?
+    private var streams: [HTTP2StreamID: ClientStream] = [:]
+    private var nextStreamID = 1
+    private var connectionFlow: InboundFlowController
+    private var flushScheduled = false
+    private(set) var isDraining = false
+    private var isClosed = false
+    private var isActive = false
+    private var waitingForActivation: [ClientStream] = []
+
+    init(eventLoop: any EventLoop, authority: String, target: String, connectionWindowSize: Int) {
+        self.eventLoop = eventLoop
+        self.authority = authority
+        self.target = target
+        self.connectionFlow = InboundFlowController(targetWindow: connectionWindowSize, initialWindow: 65535)
+    }
+
+    /// Whether new calls can start here.
+    var isUsable: Bool { !self.isDraining && !self.isClosed && self.nextStreamID < Int(Int32.max) - 2 }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive {
+            self.activate()
+        }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.activate()
+        context.fireChannelActive()
+    }
+
+    /// The HTTP/2 preface is out: the connection can carry calls. (A connect promise
+    /// completes before `channelActive` travels the pipeline, so calls handed over
+    /// earlier wait here.)
+    private func activate() {
+        guard !self.isActive else { return }
+        self.isActive = true
+        self.openConnectionWindow()
+        let waiting = self.waitingForActivation
+        self.waitingForActivation = []
+        for stream in waiting {
+            self.open(stream)
+        }
+    }
+
+    private func openConnectionWindow() {
+        if let increment = self.connectionFlow.windowUpdate() {
+            self.write(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment)))
+            self.scheduleFlush()
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    /// Starts a call on this connection.
+    func open(_ stream: ClientStream) {
+        guard !stream.isFinished else { return }
+        guard self.isActive else {
+            self.waitingForActivation.append(stream)
+            return
+        }
+        let id = HTTP2StreamID(self.nextStreamID)
+        self.nextStreamID += 2
+        self.streams[id] = stream
+        stream.start(id: id, on: self, authority: self.authority)
+    }
+
+    // MARK: Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = self.unwrapInboundIn(data)
+        switch frame.payload {
+        case .headers(let headers):
+            self.streams[frame.streamID]?.receiveHeaders(headers.headers, endStream: headers.endStream)
+        case .data(let payload):
+            let length = payload.data.readableBytes + (payload.paddingBytes.map { $0 + 1 } ?? 0)
+            self.connectionFlow.received(length)
+            if let increment = self.connectionFlow.windowUpdate() {
+                self.write(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment)))
+                self.scheduleFlush()
+            }
+            if let stream = self.streams[frame.streamID], case .byteBuffer(let buffer) = payload.data {
+                stream.receiveData(buffer, endStream: payload.endStream, flowControlledLength: length)
+            }
+        case .rstStream(let code):
+            self.streams[frame.streamID]?.receiveReset(code)
+        case .goAway(let lastStreamID, let errorCode, _):
+            self.goAway(lastStreamID: lastStreamID, errorCode: errorCode)
+        case .ping, .settings, .priority, .windowUpdate, .pushPromise, .alternativeService, .origin:
+            break
+        }
+    }
+
+    private func goAway(lastStreamID: HTTP2StreamID, errorCode: HTTP2ErrorCode) {
+        self.isDraining = true
+        for (id, stream) in self.streams where id > lastStreamID {
+            stream.connectionClosed(RPCError(.unavailable, "the server at \(self.target) is going away (GOAWAY \(errorCode)) and did not process the call"))
+            self.streams[id] = nil
+        }
+        self.delegate?.connectionStoppedTakingCalls(self)
+        if self.streams.isEmpty {
+            self.context?.close(promise: nil)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let closed = event as? StreamClosedEvent, let stream = self.streams.removeValue(forKey: closed.streamID) {
+            if !stream.isFinished {
+                if let reason = closed.reason {
+                    stream.receiveReset(reason)
+                } else {
+                    stream.connectionClosed(RPCError(.internal, "the stream closed without a status"))
+                }
+            }
+            if self.isDraining && self.streams.isEmpty {
+                context.close(promise: nil)
+            }
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.isClosed = true
+        let streams = Array(self.streams.values) + self.waitingForActivation
+        self.streams = [:]
+        self.waitingForActivation = []
+        for stream in streams {
+            stream.connectionClosed(RPCError(.unavailable, "the connection to \(self.target) was closed"))
+        }
+        self.delegate?.connectionStoppedTakingCalls(self)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let streamError = error as? NIOHTTP2Errors.StreamError {
+            self.streams[streamError.streamID]?.cancel(RPCError(.internal, "HTTP/2 stream error: \(streamError.baseError)"))
+            return
+        }
+        context.close(promise: nil)
+    }
+
+    // MARK: Writing
+
+    func write(_ frame: HTTP2Frame, promise: EventLoopPromise<Void>? = nil) {
+        guard let context = self.context else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        context.write(self.wrapOutboundOut(frame), promise: promise)
+    }
+
+    /// One flush per event-loop tick, whatever the number of calls that wrote in it.
+    func scheduleFlush() {
+        guard !self.flushScheduled else { return }
+        self.flushScheduled = true
+        self.eventLoop.assumeIsolated().execute {
+            self.flushScheduled = false
+            self.context?.flush()
+        }
+    }
+
+    func close() {
+        self.context?.close(promise: nil)
+    }
+}

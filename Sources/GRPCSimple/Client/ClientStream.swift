@@ -1,0 +1,391 @@
+import NIOCore
+import NIOHPACK
+import NIOHTTP2
+
+/// One call on the client: its requests waiting for a connection, its received
+/// messages, and its final status. Lives on the channel's event loop; the caller's task
+/// reaches it through `ClientCall`.
+final class ClientStream {
+    /// What the caller of a unary call gets back.
+    struct UnaryResult {
+        var message: ByteBuffer
+        var metadata: Metadata
+        var trailingMetadata: Metadata
+    }
+
+    private enum RequestState {
+        /// Not on a connection yet: messages wait here.
+        case pending(messages: [ByteBuffer], ended: Bool)
+        case open
+        case closed
+    }
+
+    private enum ResponseState {
+        case awaitingHeaders
+        case receiving
+        case finished
+    }
+
+    let path: String
+    let options: CallOptions
+    let deadline: ContinuousClock.Instant?
+    let backpressure = WriteBackpressure()
+    private let maximumMessageSize: Int
+    private let windowSize: Int
+
+    private(set) var id: HTTP2StreamID?
+    private var connection: ClientConnectionHandler?
+    private var requestState = RequestState.pending(messages: [], ended: false)
+    private var responseState = ResponseState.awaitingHeaders
+    private var deframer: MessageDeframer
+    private var flow: InboundFlowController
+    private var inbox = CircularBuffer<ByteBuffer>(initialCapacity: 1)
+    private var receivedMessages = 0
+
+    private var responseMetadata: Metadata?
+    private var outcome: Result<Metadata, RPCError>?
+
+    private var receiveWaiter: CheckedContinuation<ByteBuffer?, any Error>?
+    private var unaryWaiter: CheckedContinuation<UnaryResult, any Error>?
+    private var metadataWaiters: [CheckedContinuation<Metadata, any Error>] = []
+    private var completionWaiters: [CheckedContinuation<Metadata, any Error>] = []
+    var deadlineTimer: Scheduled<Void>?
+
+    init(path: String, options: CallOptions, deadline: ContinuousClock.Instant?, maximumMessageSize: Int, windowSize: Int) {
+        self.path = path
+        self.options = options
+        self.deadline = deadline
+        self.maximumMessageSize = maximumMessageSize
+        self.windowSize = windowSize
+        self.deframer = MessageDeframer(maximumMessageSize: maximumMessageSize)
+        self.flow = InboundFlowController(targetWindow: windowSize, initialWindow: windowSize)
+    }
+
+    var isFinished: Bool { self.outcome != nil }
+
+    // MARK: Starting on a connection
+
+    /// The connection assigned a stream ID: send the headers and any waiting messages.
+    func start(id: HTTP2StreamID, on connection: ClientConnectionHandler, authority: String) {
+        guard !self.isFinished, case .pending(let messages, let ended) = self.requestState else { return }
+        self.id = id
+        self.connection = connection
+        var headers: HPACKHeaders = [
+            ":method": "POST",
+            ":scheme": "http",
+            ":path": self.path,
+            ":authority": authority,
+            "content-type": GRPCHeaders.contentType,
+            "te": "trailers",
+            "user-agent": GRPCHeaders.userAgent,
+        ]
+        if let deadline = self.deadline {
+            let remaining = ContinuousClock.now.duration(to: deadline)
+            headers.add(name: "grpc-timeout", value: GRPCTimeout.format(nanoseconds: Self.nanoseconds(remaining)))
+        }
+        GRPCHeaders.append(self.options.metadata, to: &headers)
+        let endsWithHeaders = ended && messages.isEmpty
+        connection.write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: headers, endStream: endsWithHeaders))))
+        for (index, message) in messages.enumerated() {
+            let isLast = ended && index == messages.count - 1
+            self.writeData(message, endStream: isLast, on: connection)
+        }
+        self.requestState = ended ? .closed : .open
+        connection.scheduleFlush()
+    }
+
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? Int64.max : whole + attoseconds / 1_000_000_000
+    }
+
+    // MARK: Writing, for the caller
+
+    /// Sends a framed request; `end` also closes the request side.
+    func send(_ framed: ByteBuffer, end: Bool) {
+        switch self.requestState {
+        case .pending(var messages, let ended) where !ended:
+            messages.append(framed)
+            self.requestState = .pending(messages: messages, ended: end)
+        case .open:
+            guard let connection = self.connection else { return self.dropped(framed) }
+            self.writeData(framed, endStream: end, on: connection)
+            if end { self.requestState = .closed }
+            connection.scheduleFlush()
+        case .pending, .closed:
+            self.dropped(framed)
+        }
+    }
+
+    /// Closes the request side: the server sees the end of the request stream.
+    func closeSend() {
+        switch self.requestState {
+        case .pending(let messages, _):
+            self.requestState = .pending(messages: messages, ended: true)
+        case .open:
+            self.requestState = .closed
+            guard let connection = self.connection, let id = self.id, !self.isFinished else { return }
+            connection.write(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(ByteBuffer()), endStream: true))))
+            connection.scheduleFlush()
+        case .closed:
+            break
+        }
+    }
+
+    private func writeData(_ framed: ByteBuffer, endStream: Bool, on connection: ClientConnectionHandler) {
+        let count = framed.readableBytes
+        let promise = connection.eventLoop.makePromise(of: Void.self)
+        let backpressure = self.backpressure
+        promise.futureResult.whenComplete { _ in backpressure.complete(count) }
+        connection.write(
+            HTTP2Frame(streamID: self.id!, payload: .data(.init(data: .byteBuffer(framed), endStream: endStream))),
+            promise: promise
+        )
+    }
+
+    private func dropped(_ framed: ByteBuffer) {
+        self.backpressure.complete(framed.readableBytes)
+    }
+
+    // MARK: Inbound, from the connection
+
+    func receiveHeaders(_ headers: HPACKHeaders, endStream: Bool) {
+        switch self.responseState {
+        case .finished:
+            return
+        case .awaitingHeaders:
+            let httpStatus = headers.first(name: ":status").flatMap { Int($0) } ?? 0
+            if httpStatus != 200 {
+                let (status, metadata) = GRPCHeaders.status(from: headers)
+                let message = headers.first(name: "grpc-status") == nil
+                    ? "the server answered HTTP \(httpStatus), not gRPC" : status.message
+                let code = headers.first(name: "grpc-status") == nil ? StatusCode(httpStatus: httpStatus) : status.code
+                return self.finish(.failure(RPCError(code, message, trailingMetadata: metadata)), resetStream: !endStream)
+            }
+            if endStream {
+                // Trailers-only: the status is in these headers.
+                self.responseMetadata = Metadata()
+                return self.finishWithTrailers(headers)
+            }
+            guard GRPCHeaders.isGRPCContentType(headers.first(name: "content-type")) else {
+                let contentType = headers.first(name: "content-type") ?? ""
+                return self.finish(
+                    .failure(RPCError(.unknown, "the server answered with content-type '\(contentType)', not gRPC")),
+                    resetStream: true
+                )
+            }
+            if let encoding = headers.first(name: "grpc-encoding"), encoding != "identity" {
+                return self.finish(
+                    .failure(RPCError(.internal, "the server used grpc-encoding '\(encoding)', which this client does not support")),
+                    resetStream: true
+                )
+            }
+            switch GRPCHeaders.metadata(from: headers) {
+            case .success(let metadata):
+                self.responseMetadata = metadata
+                self.responseState = .receiving
+                let waiters = self.metadataWaiters
+                self.metadataWaiters = []
+                for waiter in waiters { waiter.resume(returning: metadata) }
+            case .failure(let error):
+                self.finish(.failure(error), resetStream: true)
+            }
+        case .receiving:
+            guard endStream else {
+                return self.finish(
+                    .failure(RPCError(.internal, "the server sent a second header block that does not end the stream")),
+                    resetStream: true
+                )
+            }
+            self.finishWithTrailers(headers)
+        }
+    }
+
+    private func finishWithTrailers(_ trailers: HPACKHeaders) {
+        let (status, metadata) = GRPCHeaders.status(from: trailers)
+        if status.code == .ok {
+            self.finish(.success(metadata), resetStream: false)
+        } else {
+            self.finish(.failure(RPCError(status.code, status.message, trailingMetadata: metadata)), resetStream: false)
+        }
+    }
+
+    func receiveData(_ data: ByteBuffer, endStream: Bool, flowControlledLength: Int) {
+        self.flow.received(flowControlledLength)
+        guard self.responseState == .receiving else {
+            if self.responseState == .awaitingHeaders {
+                self.finish(.failure(RPCError(.internal, "the server sent data before headers")), resetStream: true)
+            }
+            return
+        }
+        self.deframer.append(data)
+        do {
+            while let message = try self.deframer.next() {
+                self.receivedMessages += 1
+                self.flow.held(message.readableBytes + MessageFramer.prefixLength)
+                self.deliver(message)
+            }
+        } catch {
+            return self.finish(.failure(RPCError(code: error.status.code, message: error.status.message)), resetStream: true)
+        }
+        if endStream {
+            return self.finish(
+                .failure(RPCError(.internal, "the server closed the stream without sending trailers")),
+                resetStream: false
+            )
+        }
+        self.grantWindowIfDue()
+    }
+
+    func receiveReset(_ code: HTTP2ErrorCode) {
+        let error: RPCError
+        switch code {
+        case .cancel: error = RPCError(.cancelled, "the server cancelled the call (RST_STREAM CANCEL)")
+        case .refusedStream: error = RPCError(.unavailable, "the server refused the stream before processing it")
+        case .enhanceYourCalm: error = RPCError(.resourceExhausted, "the server reset the stream: ENHANCE_YOUR_CALM")
+        case .noError where self.responseState == .finished: return
+        default: error = RPCError(.internal, "the server reset the stream (\(code))")
+        }
+        self.finish(.failure(error), resetStream: false)
+    }
+
+    private func deliver(_ message: ByteBuffer) {
+        if let waiter = self.receiveWaiter {
+            self.receiveWaiter = nil
+            self.flow.released(message.readableBytes + MessageFramer.prefixLength)
+            waiter.resume(returning: message)
+        } else {
+            self.inbox.append(message)
+        }
+    }
+
+    private func grantWindowIfDue() {
+        guard self.responseState == .receiving, let id = self.id, let connection = self.connection,
+            let increment = self.flow.windowUpdate()
+        else { return }
+        connection.write(HTTP2Frame(streamID: id, payload: .windowUpdate(windowSizeIncrement: increment)))
+        connection.scheduleFlush()
+    }
+
+    // MARK: Reading, for the caller
+
+    func receive(_ continuation: CheckedContinuation<ByteBuffer?, any Error>) {
+        if let message = self.inbox.popFirst() {
+            self.flow.released(message.readableBytes + MessageFramer.prefixLength)
+            self.grantWindowIfDue()
+            return continuation.resume(returning: message)
+        }
+        switch self.outcome {
+        case .success: continuation.resume(returning: nil)
+        case .failure(let error): continuation.resume(throwing: error)
+        case nil:
+            precondition(self.receiveWaiter == nil, "two readers on one response stream")
+            self.receiveWaiter = continuation
+        }
+    }
+
+    func receiveUnary(_ continuation: CheckedContinuation<UnaryResult, any Error>) {
+        if self.isFinished {
+            continuation.resume(with: self.unaryResult())
+        } else {
+            self.unaryWaiter = continuation
+        }
+    }
+
+    private func unaryResult() -> Result<UnaryResult, any Error> {
+        switch self.outcome {
+        case .success(let trailers):
+            guard self.receivedMessages == 1, let message = self.inbox.first else {
+                let count = self.receivedMessages
+                return .failure(RPCError(.internal, "\(self.path) should return one response message; the server sent \(count)"))
+            }
+            return .success(UnaryResult(message: message, metadata: self.responseMetadata ?? [:], trailingMetadata: trailers))
+        case .failure(let error):
+            return .failure(error)
+        case nil:
+            return .failure(RPCError(.internal, "the call is not finished"))
+        }
+    }
+
+    func metadata(_ continuation: CheckedContinuation<Metadata, any Error>) {
+        if let metadata = self.responseMetadata {
+            continuation.resume(returning: metadata)
+        } else if case .failure(let error) = self.outcome {
+            continuation.resume(throwing: error)
+        } else {
+            self.metadataWaiters.append(continuation)
+        }
+    }
+
+    func trailingMetadata(_ continuation: CheckedContinuation<Metadata, any Error>) {
+        switch self.outcome {
+        case .success(let trailers): continuation.resume(returning: trailers)
+        case .failure(let error): continuation.resume(returning: error.trailingMetadata)
+        case nil: self.completionWaiters.append(continuation)
+        }
+    }
+
+    // MARK: Ending
+
+    /// Ends the call from this side (the caller cancelled, the deadline passed, the
+    /// connection failed); resets the stream on the wire if it was started.
+    func cancel(_ error: RPCError) {
+        self.finish(.failure(error), resetStream: true)
+    }
+
+    func connectionClosed(_ error: RPCError) {
+        self.finish(.failure(error), resetStream: false)
+        self.connection = nil
+    }
+
+    private func finish(_ outcome: Result<Metadata, RPCError>, resetStream: Bool) {
+        guard self.outcome == nil else { return }
+        self.outcome = outcome
+        self.responseState = .finished
+        self.deadlineTimer?.cancel()
+        self.deadlineTimer = nil
+        if resetStream, let id = self.id, let connection = self.connection {
+            connection.write(HTTP2Frame(streamID: id, payload: .rstStream(.cancel)))
+            connection.scheduleFlush()
+        }
+        if case .pending(let messages, _) = self.requestState {
+            for message in messages { self.dropped(message) }
+        }
+        self.requestState = .closed
+
+        switch outcome {
+        case .success:
+            self.backpressure.fail(RPCError(.failedPrecondition, "the call has already finished"))
+        case .failure(let error):
+            self.backpressure.fail(error)
+        }
+        if let waiter = self.receiveWaiter {
+            self.receiveWaiter = nil
+            switch outcome {
+            case .success: waiter.resume(returning: nil)
+            case .failure(let error): waiter.resume(throwing: error)
+            }
+        }
+        if let waiter = self.unaryWaiter {
+            self.unaryWaiter = nil
+            waiter.resume(with: self.unaryResult())
+        }
+        let metadataWaiters = self.metadataWaiters
+        self.metadataWaiters = []
+        for waiter in metadataWaiters {
+            switch outcome {
+            case .success: waiter.resume(returning: self.responseMetadata ?? [:])
+            case .failure(let error): waiter.resume(throwing: error)
+            }
+        }
+        let completionWaiters = self.completionWaiters
+        self.completionWaiters = []
+        for waiter in completionWaiters {
+            switch outcome {
+            case .success(let trailers): waiter.resume(returning: trailers)
+            case .failure(let error): waiter.resume(returning: error.trailingMetadata)
+            }
+        }
+    }
+}

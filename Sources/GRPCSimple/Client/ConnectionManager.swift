@@ -1,0 +1,221 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import NIOCore
+import NIOHTTP2
+import NIOPosix
+
+/// Keeps a channel's connection: connects when the first call needs it, hands calls to
+/// the live connection, and after a failure retries with exponential backoff
+/// (grpc/grpc `doc/connection-backoff.md`). Lives on the channel's event loop.
+///
+/// States: idle → connecting → ready; a failed attempt → transientFailure, where calls
+/// that don't wait for ready fail fast with the connection error, and after the backoff
+/// delay a new attempt starts if calls are waiting (or the state returns to idle).
+final class ConnectionManager {
+    private struct Waiter {
+        var stream: ClientStream
+        var waitForReady: Bool
+    }
+
+    private enum State {
+        case idle
+        case connecting([Waiter])
+        case ready(ClientConnectionHandler)
+        case transientFailure(RPCError, [Waiter])
+        case shutdown
+    }
+
+    private let target: Target
+    private let eventLoop: any EventLoop
+    private let configuration: Channel.Configuration
+    private var state = State.idle
+    private var backoff: ConnectionBackoff.Iterator
+    private var retryTimer: Scheduled<Void>?
+    /// Every connection still open, including ones draining after GOAWAY.
+    private var liveConnections: [ObjectIdentifier: ClientConnectionHandler] = [:]
+
+    init(target: Target, eventLoop: any EventLoop, configuration: Channel.Configuration) {
+        self.target = target
+        self.eventLoop = eventLoop
+        self.configuration = configuration
+        self.backoff = ConnectionBackoff.Iterator(policy: configuration.backoff)
+    }
+
+    /// Starts `stream` on a connection, connecting first if needed.
+    func open(_ stream: ClientStream, waitForReady: Bool) {
+        switch self.state {
+        case .idle:
+            self.state = .connecting([Waiter(stream: stream, waitForReady: waitForReady)])
+            self.connect()
+        case .connecting(var waiters):
+            waiters.append(Waiter(stream: stream, waitForReady: waitForReady))
+            self.state = .connecting(waiters)
+        case .ready(let connection):
+            if connection.isUsable {
+                connection.open(stream)
+            } else {
+                self.state = .connecting([Waiter(stream: stream, waitForReady: waitForReady)])
+                self.connect()
+            }
+        case .transientFailure(let error, var waiters):
+            if waitForReady {
+                waiters.append(Waiter(stream: stream, waitForReady: true))
+                self.state = .transientFailure(error, waiters)
+            } else {
+                stream.cancel(error)
+            }
+        case .shutdown:
+            stream.cancel(RPCError(.unavailable, "the channel to \(self.target) is closed"))
+        }
+    }
+
+    private func connect() {
+        let connectTimeout = TimeAmount.nanoseconds(ClientStream.nanoseconds(self.configuration.backoff.minimumConnectTimeout))
+        let configuration = self.configuration
+        let target = self.target
+        let bootstrap = ClientBootstrap(group: self.eventLoop)
+            .connectTimeout(connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try Self.configure(channel, target: target, configuration: configuration)
+                }
+            }
+        let future: EventLoopFuture<any NIOCore.Channel>
+        switch self.target {
+        case .hostAndPort(let host, let port):
+            future = bootstrap.connect(host: host, port: port)
+        case .unixSocket(let path):
+            future = bootstrap.connect(unixDomainSocketPath: path)
+        }
+        future.hop(to: self.eventLoop).assumeIsolated().whenComplete { result in
+            switch result {
+            case .success(let channel):
+                self.connected(channel)
+            case .failure(let error):
+                self.connectFailed(error)
+            }
+        }
+    }
+
+    private static func configure(_ channel: any NIOCore.Channel, target: Target, configuration: Channel.Configuration) throws {
+        var connectionConfiguration = NIOHTTP2Handler.ConnectionConfiguration()
+        connectionConfiguration.initialSettings = [
+            HTTP2Setting(parameter: .enablePush, value: 0),
+            HTTP2Setting(parameter: .maxHeaderListSize, value: configuration.maximumHeaderListSize),
+            HTTP2Setting(parameter: .initialWindowSize, value: configuration.streamWindowSize),
+        ]
+        var streamConfiguration = NIOHTTP2Handler.StreamConfiguration()
+        streamConfiguration.targetWindowSize = configuration.streamWindowSize
+        let sync = channel.pipeline.syncOperations
+        try sync.addHandler(NIOHTTP2Handler(mode: .client, connectionConfiguration: connectionConfiguration, streamConfiguration: streamConfiguration))
+        try sync.addHandler(ClientConnectionHandler(
+            eventLoop: channel.eventLoop,
+            authority: target.authority,
+            target: target.description,
+            connectionWindowSize: configuration.connectionWindowSize
+        ))
+    }
+
+    private func connected(_ channel: any NIOCore.Channel) {
+        guard let handler = try? channel.pipeline.syncOperations.handler(type: ClientConnectionHandler.self) else {
+            channel.close(promise: nil)
+            return self.connectFailed(RPCError(.internal, "the connection pipeline is missing its gRPC handler"))
+        }
+        guard case .connecting(let waiters) = self.state else {
+            // Shut down while connecting.
+            channel.close(promise: nil)
+            return
+        }
+        handler.delegate = self
+        let id = ObjectIdentifier(handler)
+        self.liveConnections[id] = handler
+        channel.closeFuture.assumeIsolated().whenComplete { _ in
+            self.liveConnections[id] = nil
+        }
+        self.backoff = ConnectionBackoff.Iterator(policy: self.configuration.backoff)
+        self.state = .ready(handler)
+        for waiter in waiters {
+            handler.open(waiter.stream)
+        }
+    }
+
+    private func connectFailed(_ error: any Error) {
+        guard case .connecting(let waiters) = self.state else { return }
+        let failure = RPCError(
+            .unavailable,
+            "failed to connect to \(self.target): \(Self.describe(error)); check that the server is running and listening on that address"
+        )
+        var stillWaiting: [Waiter] = []
+        for waiter in waiters where !waiter.stream.isFinished {
+            if waiter.waitForReady {
+                stillWaiting.append(waiter)
+            } else {
+                waiter.stream.cancel(failure)
+            }
+        }
+        self.state = .transientFailure(failure, stillWaiting)
+        let delay = self.backoff.next()
+        self.retryTimer = self.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(ClientStream.nanoseconds(delay))) {
+            self.retry()
+        }
+    }
+
+    private func retry() {
+        self.retryTimer = nil
+        guard case .transientFailure(_, let waiters) = self.state else { return }
+        let live = waiters.filter { !$0.stream.isFinished }
+        if live.isEmpty {
+            self.state = .idle
+        } else {
+            self.state = .connecting(live)
+            self.connect()
+        }
+    }
+
+    /// The connection got GOAWAY or closed: new calls go to a new connection.
+    func connectionStoppedTakingCalls(_ handler: ClientConnectionHandler) {
+        if case .ready(let current) = self.state, current === handler {
+            self.state = .idle
+        }
+    }
+
+    func shutdown() {
+        let previous = self.state
+        self.state = .shutdown
+        self.retryTimer?.cancel()
+        let error = RPCError(.unavailable, "the channel to \(self.target) was closed")
+        switch previous {
+        case .connecting(let waiters), .transientFailure(_, let waiters):
+            for waiter in waiters { waiter.stream.cancel(error) }
+        case .idle, .ready, .shutdown:
+            break
+        }
+        for connection in self.liveConnections.values {
+            connection.close()
+        }
+    }
+
+    /// A connection error as people read it: the OS error by name and number.
+    static func describe(_ error: any Error) -> String {
+        if let connectionError = error as? NIOConnectionError {
+            if let first = connectionError.connectionErrors.first {
+                return describe(first.error)
+            }
+            if let dnsError = connectionError.dnsAError ?? connectionError.dnsAAAAError {
+                return "could not resolve the host name (\(dnsError))"
+            }
+            return "no address to connect to"
+        }
+        if let ioError = error as? IOError {
+            return "\(String(cString: strerror(ioError.errnoCode))) (errno \(ioError.errnoCode))"
+        }
+        if error is ChannelError, case .connectTimeout(let timeout) = error as! ChannelError {
+            return "timed out after \(timeout)"
+        }
+        return "\(error)"
+    }
+}

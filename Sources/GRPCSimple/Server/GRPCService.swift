@@ -1,0 +1,12 @@
+/// A service a `Server` can serve.
+///
+/// You rarely conform to it by hand: the protocol that `protoc-gen-grpc-simple` generates
+/// for each service in a `.proto` (e.g. `AsillaServiceProvider`) refines it and registers
+/// its methods for you.
+public protocol GRPCService: Sendable {
+    /// The fully qualified service name, e.g. `grpc.testing.TestService`.
+    static var serviceName: String { get }
+
+    /// Adds this service's methods to the router.
+    func register(with router: inout Router)
+}

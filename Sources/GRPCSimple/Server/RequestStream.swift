@@ -1,0 +1,34 @@
+import SwiftProtobuf
+
+/// The requests of a client- or bidirectional-streaming call, as an async sequence.
+///
+/// The sequence ends when the client finishes sending; it throws if the call fails
+/// (for example a message over the size limit, or cancellation).
+public struct RequestStream<Message: SwiftProtobuf.Message>: AsyncSequence, Sendable {
+    public typealias Element = Message
+    let call: ServerCall
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let call: ServerCall
+
+        public mutating func next() async throws -> Message? {
+            try await self.call.receive(Message.self)
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(call: self.call)
+    }
+}
+
+/// Sends the responses of a server- or bidirectional-streaming call.
+///
+/// `write` waits when the client reads more slowly than the handler writes.
+public struct ResponseWriter<Message: SwiftProtobuf.Message>: Sendable {
+    let call: ServerCall
+
+    /// Sends one response message.
+    public func write(_ message: Message) async throws {
+        try await self.call.send(message)
+    }
+}

@@ -1,0 +1,216 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP2
+import NIOPosix
+
+/// A gRPC server: serves your services on a host and port.
+///
+/// ```swift
+/// let server = Server(services: [PersonServer()])
+/// try await server.start(host: "0.0.0.0", port: 50051)
+/// print("listening on \(server.address!)")
+/// try await server.waitForTermination()
+/// ```
+public final class Server: Sendable {
+    /// Limits and tuning; every field has a default.
+    public struct Configuration: Sendable {
+        /// Largest request message accepted; a larger one ends the call with
+        /// RESOURCE_EXHAUSTED. Default 4 MiB.
+        public var maximumReceiveMessageSize = 4 * 1024 * 1024
+        /// Calls one client connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS).
+        public var maximumConcurrentStreams = 100
+        /// Largest header block accepted (SETTINGS_MAX_HEADER_LIST_SIZE). Default 16 KiB.
+        public var maximumHeaderListSize = 16 * 1024
+        /// Flow-control window granted to each call, in bytes.
+        public var streamWindowSize = 1024 * 1024
+        /// Flow-control window granted to each connection, in bytes.
+        public var connectionWindowSize = 8 * 1024 * 1024
+        /// Where the server logs connections and failed handlers.
+        public var logger = Logger(label: "grpc-simple.server", factory: { _ in SwiftLogNoOpLogHandler() })
+
+        public init() {}
+    }
+
+    private enum State {
+        case idle
+        case running(listener: any NIOCore.Channel, group: MultiThreadedEventLoopGroup)
+        case stopped
+    }
+
+    private struct Connections {
+        var byID: [ObjectIdentifier: NIOLoopBound<ServerConnectionHandler>] = [:]
+        var isShuttingDown = false
+    }
+
+    private let router: Router
+    private let workers: Int
+    private let configuration: Configuration
+    private let state = NIOLockedValueBox(State.idle)
+    private let connections = NIOLockedValueBox(Connections())
+    private let terminated: NIOLockedValueBox<[CheckedContinuation<Void, Never>]?> = NIOLockedValueBox([])
+
+    /// One worker thread per core: the default for `workers`.
+    public static var defaultWorkerCount: Int { System.coreCount }
+
+    /// - Parameters:
+    ///   - services: The services to serve (the values implementing generated protocols).
+    ///   - workers: Event-loop threads that serve connections. Defaults to one per core.
+    ///   - configuration: Limits and tuning.
+    public init(services: [any GRPCService], workers: Int = System.coreCount, configuration: Configuration = .init()) {
+        var router = Router()
+        for service in services {
+            service.register(with: &router)
+        }
+        self.router = router
+        self.workers = max(1, workers)
+        self.configuration = configuration
+    }
+
+    /// The address the server listens on, once started. With port 0 this tells the port
+    /// the system picked.
+    public var address: SocketAddress? {
+        self.state.withLockedValue { state in
+            if case .running(let listener, _) = state { return listener.localAddress }
+            return nil
+        }
+    }
+
+    /// The port the server listens on, once started.
+    public var port: Int? { self.address?.port }
+
+    /// Starts listening. `host` is an IPv4 or IPv6 address or a name (`0.0.0.0` or `::`
+    /// for every interface, `127.0.0.1` for this machine only); port 0 picks a free port.
+    public func start(host: String = "0.0.0.0", port: Int) async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: self.workers)
+        let bootstrap = self.makeBootstrap(group: group)
+        let listener: any NIOCore.Channel
+        do {
+            listener = try await bootstrap.bind(host: host, port: port).get()
+        } catch {
+            try? await group.shutdownGracefully()
+            throw RPCError(.unavailable, "could not listen on \(host):\(port): \(error)")
+        }
+        let started: Bool = self.state.withLockedValue { state in
+            guard case .idle = state else { return false }
+            state = .running(listener: listener, group: group)
+            return true
+        }
+        guard started else {
+            try? await listener.close()
+            try? await group.shutdownGracefully()
+            throw RPCError(.failedPrecondition, "the server was already started")
+        }
+        self.configuration.logger.info("listening", metadata: ["address": "\(listener.localAddress.map(ServerConnectionHandler.describe) ?? "?")"])
+    }
+
+    /// Waits until the server has shut down.
+    public func waitForTermination() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let waiting: Bool = self.terminated.withLockedValue { waiters in
+                guard waiters != nil else { return false }
+                waiters!.append(continuation)
+                return true
+            }
+            if !waiting { continuation.resume() }
+        }
+    }
+
+    /// Stops the server gracefully: stops accepting connections, tells every client to
+    /// start no new call (GOAWAY), lets calls in flight finish for up to `gracePeriod`,
+    /// then cancels what remains and closes.
+    public func shutdown(gracePeriod: Duration = .seconds(5)) async {
+        let current: (any NIOCore.Channel, MultiThreadedEventLoopGroup)? = self.state.withLockedValue { state in
+            guard case .running(let listener, let group) = state else { return nil }
+            state = .stopped
+            return (listener, group)
+        }
+        guard let (listener, group) = current else {
+            await self.waitForTermination()
+            return
+        }
+        try? await listener.close()
+        let handlers = self.connections.withLockedValue { connections in
+            connections.isShuttingDown = true
+            return Array(connections.byID.values)
+        }
+        for handler in handlers {
+            handler.eventLoop.execute { handler.value.startDraining() }
+        }
+        let deadline = ContinuousClock.now.advanced(by: gracePeriod)
+        while ContinuousClock.now < deadline {
+            if self.connections.withLockedValue({ $0.byID.isEmpty }) { break }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        let remaining = self.connections.withLockedValue { Array($0.byID.values) }
+        for handler in remaining {
+            handler.eventLoop.execute { handler.value.forceClose() }
+        }
+        try? await group.shutdownGracefully()
+        let waiters = self.terminated.withLockedValue { waiters in
+            defer { waiters = nil }
+            return waiters ?? []
+        }
+        for waiter in waiters { waiter.resume() }
+        self.configuration.logger.info("stopped")
+    }
+
+    private func makeBootstrap(group: MultiThreadedEventLoopGroup) -> ServerBootstrap {
+        let configuration = self.configuration
+        let router = self.router
+        return ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try self.configure(channel, router: router, configuration: configuration)
+                }
+            }
+    }
+
+    private func configure(_ channel: any NIOCore.Channel, router: Router, configuration: Configuration) throws {
+        var connectionConfiguration = NIOHTTP2Handler.ConnectionConfiguration()
+        connectionConfiguration.initialSettings = [
+            HTTP2Setting(parameter: .maxConcurrentStreams, value: configuration.maximumConcurrentStreams),
+            HTTP2Setting(parameter: .maxHeaderListSize, value: configuration.maximumHeaderListSize),
+            HTTP2Setting(parameter: .initialWindowSize, value: configuration.streamWindowSize),
+        ]
+        var streamConfiguration = NIOHTTP2Handler.StreamConfiguration()
+        streamConfiguration.targetWindowSize = configuration.streamWindowSize
+        let http2 = NIOHTTP2Handler(
+            mode: .server,
+            connectionConfiguration: connectionConfiguration,
+            streamConfiguration: streamConfiguration
+        )
+        let handler = ServerConnectionHandler(
+            configuration: .init(
+                router: router,
+                maximumReceiveMessageSize: configuration.maximumReceiveMessageSize,
+                streamWindowSize: configuration.streamWindowSize,
+                connectionWindowSize: configuration.connectionWindowSize,
+                logger: configuration.logger
+            ),
+            executor: EventLoopTaskExecutor(eventLoop: channel.eventLoop)
+        )
+        let sync = channel.pipeline.syncOperations
+        try sync.addHandler(http2)
+        try sync.addHandler(handler)
+
+        let id = ObjectIdentifier(channel)
+        let bound = NIOLoopBound(handler, eventLoop: channel.eventLoop)
+        let accepted = self.connections.withLockedValue { connections in
+            guard !connections.isShuttingDown else { return false }
+            connections.byID[id] = bound
+            return true
+        }
+        if !accepted {
+            channel.close(promise: nil)
+            return
+        }
+        channel.closeFuture.whenComplete { _ in
+            self.connections.withLockedValue { _ = $0.byID.removeValue(forKey: id) }
+        }
+    }
+}

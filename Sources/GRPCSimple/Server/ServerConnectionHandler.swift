@@ -1,0 +1,361 @@
+import Logging
+import NIOCore
+import NIOHPACK
+import NIOHTTP2
+
+/// Serves gRPC on one HTTP/2 connection, handling frames on the connection channel.
+///
+/// It sits right after `NIOHTTP2Handler`, without a stream multiplexer: one child
+/// channel per call would cost allocations and hops that a gRPC call does not need. So
+/// this handler keeps the table of calls, routes each frame to its `ServerStream`,
+/// grants flow-control window, and flushes once per read burst or event-loop tick.
+final class ServerConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = HTTP2Frame
+    typealias InboundOut = Never
+    typealias OutboundIn = Never
+    typealias OutboundOut = HTTP2Frame
+
+    struct Configuration {
+        var router: Router
+        var maximumReceiveMessageSize: Int
+        var streamWindowSize: Int
+        var connectionWindowSize: Int
+        var logger: Logger
+    }
+
+    private let configuration: Configuration
+    private let executor: EventLoopTaskExecutor
+    private var context: ChannelHandlerContext?
+    private var streams: [HTTP2StreamID: ServerStream] = [:]
+    private var connectionFlow: InboundFlowController
+    private var peer = "unknown"
+    private var lastStreamID = HTTP2StreamID.rootStream
+
+    private var isReading = false
+    private var flushAfterRead = false
+    private var flushScheduled = false
+    private var isDraining = false
+
+    init(configuration: Configuration, executor: EventLoopTaskExecutor) {
+        self.configuration = configuration
+        self.executor = executor
+        self.connectionFlow = InboundFlowController(
+            targetWindow: configuration.connectionWindowSize,
+            initialWindow: 65535
+        )
+    }
+
+    var eventLoop: any EventLoop { self.executor.eventLoop }
+    var activeCalls: Int { self.streams.count }
+
+    // MARK: Lifecycle
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if let address = context.channel.remoteAddress {
+            self.peer = Self.describe(address)
+        }
+        if context.channel.isActive {
+            self.openConnectionWindow()
+        }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.openConnectionWindow()
+        context.fireChannelActive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        let streams = self.streams
+        self.streams = [:]
+        for stream in streams.values {
+            stream.reset(reason: "the client's connection closed")
+            stream.closed()
+        }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let streamError = error as? NIOHTTP2Errors.StreamError {
+            self.configuration.logger.debug(
+                "stream error",
+                metadata: ["peer": "\(self.peer)", "stream": "\(streamError.streamID)", "error": "\(streamError.baseError)"]
+            )
+            return
+        }
+        self.configuration.logger.debug("connection error", metadata: ["peer": "\(self.peer)", "error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    private func openConnectionWindow() {
+        if let increment = self.connectionFlow.windowUpdate() {
+            self.write(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment)))
+            self.scheduleFlush()
+        }
+    }
+
+    // MARK: Inbound frames
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        self.isReading = true
+        let frame = self.unwrapInboundIn(data)
+        switch frame.payload {
+        case .headers(let headers):
+            if let stream = self.streams[frame.streamID] {
+                // gRPC clients send no trailers; END_STREAM on a HEADERS frame ends the requests.
+                if headers.endStream { stream.receiveEnd() }
+            } else {
+                self.openStream(id: frame.streamID, headers: headers.headers, endStream: headers.endStream)
+            }
+        case .data(let payload):
+            let length = payload.data.readableBytes + (payload.paddingBytes.map { $0 + 1 } ?? 0)
+            self.connectionFlow.received(length)
+            if let increment = self.connectionFlow.windowUpdate() {
+                self.write(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment)))
+            }
+            if let stream = self.streams[frame.streamID], case .byteBuffer(let buffer) = payload.data {
+                stream.receiveData(buffer, endStream: payload.endStream, flowControlledLength: length)
+            }
+        case .rstStream(let code):
+            self.streams[frame.streamID]?.reset(reason: "the client cancelled the call (RST_STREAM \(code))")
+        case .goAway, .ping, .settings, .priority, .windowUpdate, .pushPromise, .alternativeService, .origin:
+            break
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        self.isReading = false
+        if self.flushAfterRead {
+            self.flushAfterRead = false
+            context.flush()
+        }
+        context.fireChannelReadComplete()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let closed = event as? StreamClosedEvent {
+            if let stream = self.streams.removeValue(forKey: closed.streamID) {
+                if closed.reason != nil {
+                    stream.reset(reason: "the client cancelled the call (\(closed.reason!))")
+                }
+                stream.closed()
+            }
+            if self.isDraining && self.streams.isEmpty {
+                context.close(promise: nil)
+            }
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    private func openStream(id: HTTP2StreamID, headers: HPACKHeaders, endStream: Bool) {
+        if id > self.lastStreamID { self.lastStreamID = id }
+        switch RequestHead.parse(headers, router: self.configuration.router) {
+        case .failure(let rejection):
+            var block: HPACKHeaders = [":status": String(rejection.httpStatus), "content-type": GRPCHeaders.contentType]
+            block.add(contentsOf: GRPCHeaders.trailers(status: rejection.status, metadata: [:]))
+            if let accept = rejection.acceptEncoding {
+                block.add(name: "grpc-accept-encoding", value: accept)
+            }
+            self.write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: block, endStream: true))))
+            if !endStream {
+                self.write(HTTP2Frame(streamID: id, payload: .rstStream(.noError)))
+            }
+            self.scheduleFlush()
+            self.configuration.logger.debug(
+                "rejected call",
+                metadata: ["peer": "\(self.peer)", "path": "\(headers.first(name: ":path") ?? "")", "status": "\(rejection.status.code)"]
+            )
+        case .success(let head):
+            self.startCall(id: id, head: head, endStream: endStream)
+        }
+    }
+
+    private func startCall(id: HTTP2StreamID, head: RequestHead, endStream: Bool) {
+        let deadline = head.timeoutNanoseconds.map { ContinuousClock.now.advanced(by: .nanoseconds($0)) }
+        let context = ServerContext(path: head.path, metadata: head.metadata, deadline: deadline, peer: self.peer)
+        let stream = ServerStream(
+            id: id,
+            path: head.path,
+            kind: head.handler.kind,
+            context: context,
+            connection: self,
+            maximumMessageSize: self.configuration.maximumReceiveMessageSize,
+            windowSize: self.configuration.streamWindowSize
+        )
+        self.streams[id] = stream
+        if endStream { stream.receiveEnd() }
+
+        let loop = self.eventLoop
+        if let timeout = head.timeoutNanoseconds {
+            let boundStream = NIOLoopBound(stream, eventLoop: loop)
+            stream.deadlineTimer = loop.scheduleTask(in: .nanoseconds(timeout)) {
+                boundStream.value.deadlineExpired()
+            }
+        }
+
+        let call = ServerCall(
+            stream: NIOLoopBound(stream, eventLoop: loop),
+            eventLoop: loop,
+            allocator: self.context?.channel.allocator ?? ByteBufferAllocator(),
+            backpressure: stream.backpressure,
+            path: head.path
+        )
+        stream.task = Self.spawn(head.handler, call: call, context: context, logger: self.configuration.logger, on: self.executor)
+    }
+
+    private static func spawn(
+        _ handler: MethodHandler,
+        call: ServerCall,
+        context: ServerContext,
+        logger: Logger,
+        on executor: EventLoopTaskExecutor
+    ) -> Task<Void, Never> {
+        Task(executorPreference: executor) {
+            await run(handler, call: call, context: context, logger: logger)
+        }
+    }
+
+    private static func run(_ handler: MethodHandler, call: ServerCall, context: ServerContext, logger: Logger) async {
+        let status: Status
+        var trailers = context.trailingMetadata
+        do {
+            try await handler.run(call, context)
+            status = .ok
+            trailers = context.trailingMetadata
+        } catch let error as RPCError {
+            status = Status(error)
+            trailers = context.trailingMetadata
+            trailers.merge(error.trailingMetadata)
+        } catch is CancellationError {
+            status = Status(code: .cancelled, message: "the call was cancelled")
+        } catch {
+            // Not a status the handler chose: report UNKNOWN without the error's details,
+            // which may hold internals; the server's log has them.
+            logger.error("handler failed", metadata: ["path": "\(context.path)", "error": "\(error)"])
+            status = Status(code: .unknown, message: "the handler of \(context.path) failed")
+        }
+        call.finish(status: status, trailers: trailers)
+    }
+
+    // MARK: Writing
+
+    func write(_ frame: HTTP2Frame, promise: EventLoopPromise<Void>? = nil) {
+        guard let context = self.context else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        context.write(self.wrapOutboundOut(frame), promise: promise)
+    }
+
+    /// Flushes at the end of the current read burst, or at the end of this event-loop
+    /// tick: many calls finishing together share one flush.
+    func scheduleFlush() {
+        if self.isReading {
+            self.flushAfterRead = true
+            return
+        }
+        guard !self.flushScheduled else { return }
+        self.flushScheduled = true
+        self.eventLoop.assumeIsolated().execute {
+            self.flushScheduled = false
+            self.context?.flush()
+        }
+    }
+
+    // MARK: Shutdown
+
+    /// Stops accepting calls (GOAWAY) and closes once the calls in flight are done.
+    func startDraining() {
+        guard !self.isDraining, let context = self.context else { return }
+        self.isDraining = true
+        self.write(HTTP2Frame(streamID: .rootStream, payload: .goAway(lastStreamID: self.lastStreamID, errorCode: .noError, opaqueData: nil)))
+        context.flush()
+        if self.streams.isEmpty {
+            context.close(promise: nil)
+        }
+    }
+
+    /// Cancels every call still running and closes the connection.
+    func forceClose() {
+        for stream in self.streams.values {
+            stream.abort(status: Status(code: .unavailable, message: "the server is shutting down"))
+        }
+        self.context?.flush()
+        self.context?.close(promise: nil)
+    }
+
+    static func describe(_ address: SocketAddress) -> String {
+        switch address {
+        case .v4(let v4): "ipv4:\(v4.host):\(address.port ?? 0)"
+        case .v6(let v6): "ipv6:[\(v6.host)]:\(address.port ?? 0)"
+        case .unixDomainSocket: "unix:\(address.pathname ?? "")"
+        }
+    }
+}
+
+/// The parts of a request's headers a call needs, checked.
+struct RequestHead {
+    var path: String
+    var handler: MethodHandler
+    var metadata: Metadata
+    var timeoutNanoseconds: Int64?
+
+    /// Why a request is answered without reaching a handler.
+    struct Rejection: Error {
+        var httpStatus: Int = 200
+        var status: Status
+        var acceptEncoding: String?
+    }
+
+    static func parse(_ headers: HPACKHeaders, router: Router) -> Result<RequestHead, Rejection> {
+        let method = headers.first(name: ":method")
+        guard method == "POST" else {
+            return .failure(Rejection(
+                httpStatus: 405,
+                status: Status(code: .internal, message: "gRPC requires the POST method, got '\(method ?? "")'")
+            ))
+        }
+        let contentType = headers.first(name: "content-type")
+        guard GRPCHeaders.isGRPCContentType(contentType) else {
+            return .failure(Rejection(
+                httpStatus: 415,
+                status: Status(code: .internal, message: "invalid gRPC request content-type '\(contentType ?? "")'")
+            ))
+        }
+        let path = headers.first(name: ":path") ?? ""
+        guard let handler = router.handler(for: path) else {
+            let message: String
+            if let parsed = MethodPath(path) {
+                message = router.hasService(parsed.service)
+                    ? "unknown method \(parsed.method) for service \(parsed.service)"
+                    : "unknown service \(parsed.service)"
+            } else {
+                message = "malformed method path '\(path)'"
+            }
+            return .failure(Rejection(status: Status(code: .unimplemented, message: message)))
+        }
+        if let encoding = headers.first(name: "grpc-encoding"), encoding != "identity" {
+            return .failure(Rejection(
+                status: Status(code: .unimplemented, message: "grpc-encoding '\(encoding)' is not supported (supported: identity)"),
+                acceptEncoding: "identity"
+            ))
+        }
+        var timeout: Int64?
+        if let value = headers.first(name: "grpc-timeout") {
+            guard let parsed = GRPCTimeout.parse(value) else {
+                return .failure(Rejection(status: Status(code: .internal, message: "malformed grpc-timeout '\(value)'")))
+            }
+            timeout = parsed
+        }
+        let metadata: Metadata
+        switch GRPCHeaders.metadata(from: headers) {
+        case .success(let parsed): metadata = parsed
+        case .failure(let error): return .failure(Rejection(status: Status(error)))
+        }
+        return .success(RequestHead(path: path, handler: handler, metadata: metadata, timeoutNanoseconds: timeout))
+    }
+}

@@ -1,0 +1,321 @@
+import NIOCore
+import NIOHPACK
+import NIOHTTP2
+import SwiftProtobuf
+
+typealias SwiftProtobufMessage = SwiftProtobuf.Message
+
+/// One call on a server connection: its state, its received messages, and the frames
+/// it writes. Lives on the connection's event loop; the handler's task reaches it through
+/// `ServerCall`.
+final class ServerStream {
+    let id: HTTP2StreamID
+    let path: String
+    let kind: MethodHandler.Kind
+    let context: ServerContext
+    let backpressure: WriteBackpressure?
+
+    private var connection: ServerConnectionHandler?
+    private var machine = ServerStreamStateMachine()
+    private var deframer: MessageDeframer
+    private var flow: InboundFlowController
+    private var inbox = CircularBuffer<ByteBuffer>(initialCapacity: 1)
+    private var receiveWaiter: CheckedContinuation<ByteBuffer?, any Error>?
+    /// Why reading can no longer succeed, once the call was cut short.
+    private var failure: RPCError?
+    var task: Task<Void, Never>?
+    var deadlineTimer: Scheduled<Void>?
+
+    init(
+        id: HTTP2StreamID,
+        path: String,
+        kind: MethodHandler.Kind,
+        context: ServerContext,
+        connection: ServerConnectionHandler,
+        maximumMessageSize: Int,
+        windowSize: Int
+    ) {
+        self.id = id
+        self.path = path
+        self.kind = kind
+        self.context = context
+        self.connection = connection
+        self.deframer = MessageDeframer(maximumMessageSize: maximumMessageSize)
+        self.flow = InboundFlowController(targetWindow: windowSize, initialWindow: windowSize)
+        self.backpressure = kind.streamsResponses ? WriteBackpressure() : nil
+    }
+
+    var isFinished: Bool { self.machine.isFinished }
+
+    // MARK: Inbound, from the connection
+
+    func receiveData(_ data: ByteBuffer, endStream: Bool, flowControlledLength: Int) {
+        self.flow.received(flowControlledLength)
+        switch self.machine.receiveMessageBytes() {
+        case .protocolViolation, .drop:
+            return
+        case .deliver:
+            break
+        }
+        if data.readableBytes > 0 {
+            self.deframer.append(data)
+            do {
+                while let message = try self.deframer.next() {
+                    self.flow.held(message.readableBytes + MessageFramer.prefixLength)
+                    self.deliver(message)
+                }
+            } catch {
+                self.abort(status: error.status)
+                return
+            }
+        }
+        if endStream {
+            self.receiveEnd()
+        }
+        self.grantWindowIfDue()
+    }
+
+    func receiveEnd() {
+        guard self.machine.receiveEnd() == .deliver else { return }
+        if self.deframer.bufferedBytes > 0 {
+            self.abort(status: Status(code: .internal, message: "the request stream ended in the middle of a message"))
+            return
+        }
+        if let waiter = self.receiveWaiter {
+            self.receiveWaiter = nil
+            waiter.resume(returning: nil)
+        }
+    }
+
+    /// The client reset the stream or the connection went away.
+    func reset(reason: String) {
+        guard !self.machine.isFinished || self.task != nil else { return }
+        self.machine.reset()
+        self.cancel(RPCError(.cancelled, reason))
+    }
+
+    // MARK: Reading, for the handler
+
+    enum Poll {
+        case message(ByteBuffer)
+        case end
+        case failed(RPCError)
+        case pending
+    }
+
+    func poll() -> Poll {
+        if let message = self.inbox.popFirst() {
+            self.flow.released(message.readableBytes + MessageFramer.prefixLength)
+            self.grantWindowIfDue()
+            return .message(message)
+        }
+        if let failure = self.failure { return .failed(failure) }
+        if self.machine.request == .closed { return .end }
+        return .pending
+    }
+
+    func receive(_ continuation: CheckedContinuation<ByteBuffer?, any Error>) {
+        switch self.poll() {
+        case .message(let message): continuation.resume(returning: message)
+        case .end: continuation.resume(returning: nil)
+        case .failed(let error): continuation.resume(throwing: error)
+        case .pending:
+            precondition(self.receiveWaiter == nil, "two readers on one request stream")
+            self.receiveWaiter = continuation
+        }
+    }
+
+    private func deliver(_ message: ByteBuffer) {
+        if let waiter = self.receiveWaiter {
+            self.receiveWaiter = nil
+            self.flow.released(message.readableBytes + MessageFramer.prefixLength)
+            waiter.resume(returning: message)
+        } else {
+            self.inbox.append(message)
+        }
+    }
+
+    private func grantWindowIfDue() {
+        guard self.machine.request == .open, let increment = self.flow.windowUpdate() else { return }
+        self.connection?.write(HTTP2Frame(streamID: self.id, payload: .windowUpdate(windowSizeIncrement: increment)))
+    }
+
+    // MARK: Writing, for the handler
+
+    /// Writes one framed response message; `tracked` messages report to the back-pressure.
+    func send(_ framed: ByteBuffer, tracked: Bool) {
+        guard let connection = self.connection else {
+            if tracked { self.backpressure?.complete(framed.readableBytes) }
+            return
+        }
+        switch self.machine.sendMessage() {
+        case .drop:
+            if tracked { self.backpressure?.complete(framed.readableBytes) }
+            return
+        case .writeHeadersThenMessage:
+            connection.write(HTTP2Frame(streamID: self.id, payload: .headers(.init(headers: self.responseHeaders()))))
+        case .writeMessage:
+            break
+        }
+        let data = HTTP2Frame(streamID: self.id, payload: .data(.init(data: .byteBuffer(framed))))
+        if tracked, let backpressure = self.backpressure {
+            let count = framed.readableBytes
+            let promise = connection.eventLoop.makePromise(of: Void.self)
+            promise.futureResult.whenComplete { _ in backpressure.complete(count) }
+            connection.write(data, promise: promise)
+        } else {
+            connection.write(data)
+        }
+        connection.scheduleFlush()
+    }
+
+    /// Ends the call with a status (the handler returned or threw).
+    func finish(status: Status, trailers: Metadata) {
+        self.deadlineTimer?.cancel()
+        self.deadlineTimer = nil
+        self.task = nil
+        self.writeStatus(status, trailers: trailers)
+        self.failure = self.failure ?? RPCError(.cancelled, "the call has ended")
+        self.backpressure?.fail(RPCError(.cancelled, "the call has ended"))
+    }
+
+    /// Ends the call now, before the handler does: sends the status, resets the stream if
+    /// the client is still sending, and cancels the handler.
+    func abort(status: Status) {
+        self.writeStatus(status, trailers: [:])
+        self.cancel(RPCError(code: status.code, message: status.message))
+    }
+
+    func deadlineExpired() {
+        self.deadlineTimer = nil
+        self.abort(status: Status(code: .deadlineExceeded, message: "the deadline of \(self.path) expired on the server"))
+    }
+
+    private func writeStatus(_ status: Status, trailers: Metadata) {
+        guard let connection = self.connection else { return }
+        let headers: HPACKHeaders
+        switch self.machine.sendStatus() {
+        case .none:
+            return
+        case .writeTrailersOnly:
+            var block = self.responseHeaders()
+            block.add(contentsOf: GRPCHeaders.trailers(status: status, metadata: trailers))
+            headers = block
+        case .writeTrailers:
+            headers = GRPCHeaders.trailers(status: status, metadata: trailers)
+        }
+        connection.write(HTTP2Frame(streamID: self.id, payload: .headers(.init(headers: headers, endStream: true))))
+        if self.machine.request == .open {
+            // Tell the client to stop sending: the call is over.
+            connection.write(HTTP2Frame(streamID: self.id, payload: .rstStream(.noError)))
+        }
+        connection.scheduleFlush()
+    }
+
+    private func responseHeaders() -> HPACKHeaders {
+        var headers: HPACKHeaders = [":status": "200", "content-type": GRPCHeaders.contentType]
+        GRPCHeaders.append(self.context.initialMetadata, to: &headers)
+        return headers
+    }
+
+    private func cancel(_ error: RPCError) {
+        self.deadlineTimer?.cancel()
+        self.deadlineTimer = nil
+        if self.failure == nil { self.failure = error }
+        if let waiter = self.receiveWaiter {
+            self.receiveWaiter = nil
+            waiter.resume(throwing: error)
+        }
+        self.backpressure?.fail(error)
+        self.task?.cancel()
+        self.task = nil
+    }
+
+    /// The HTTP/2 stream is gone; drop the link to the connection.
+    func closed() {
+        if !self.machine.isFinished || self.task != nil {
+            self.machine.reset()
+            self.cancel(RPCError(.cancelled, "the stream was closed"))
+        }
+        self.connection = nil
+    }
+}
+
+/// The handle a handler's task uses to read requests and write responses of its call.
+///
+/// Every operation runs on the connection's event loop: directly when the task already
+/// runs there (the default, see `EventLoopTaskExecutor`), through one hop otherwise.
+struct ServerCall: Sendable {
+    let stream: NIOLoopBound<ServerStream>
+    let eventLoop: any EventLoop
+    let allocator: ByteBufferAllocator
+    let backpressure: WriteBackpressure?
+    let path: String
+
+    func receiveBytes() async throws -> ByteBuffer? {
+        if self.eventLoop.inEventLoop {
+            let stream = self.stream.value
+            switch stream.poll() {
+            case .message(let message): return message
+            case .end: return nil
+            case .failed(let error): throw error
+            case .pending: break
+            }
+        }
+        return try await withCheckedThrowingContinuation { continuation in
+            if self.eventLoop.inEventLoop {
+                self.stream.value.receive(continuation)
+            } else {
+                self.eventLoop.execute { self.stream.value.receive(continuation) }
+            }
+        }
+    }
+
+    func receive<Message: SwiftProtobufMessage>(_ type: Message.Type) async throws -> Message? {
+        guard let payload = try await self.receiveBytes() else { return nil }
+        return try ProtobufCodec.decode(Message.self, from: payload, what: "a request of \(self.path)")
+    }
+
+    /// The single request of a unary or server-streaming call.
+    func receiveOnly<Message: SwiftProtobufMessage>(_ type: Message.Type) async throws -> Message {
+        guard let payload = try await self.receiveBytes() else {
+            throw RPCError(.internal, "\(self.path) takes one request message; the client sent none")
+        }
+        if try await self.receiveBytes() != nil {
+            throw RPCError(.internal, "\(self.path) takes one request message; the client sent more")
+        }
+        return try ProtobufCodec.decode(Message.self, from: payload, what: "the request of \(self.path)")
+    }
+
+    /// Sends one message of a streaming response, waiting if the client is behind.
+    func send<Message: SwiftProtobufMessage>(_ message: Message) async throws {
+        let framed = try ProtobufCodec.frame(message, allocator: self.allocator)
+        guard let backpressure = self.backpressure else {
+            self.onLoop { $0.send(framed, tracked: false) }
+            return
+        }
+        let mustWait = try backpressure.add(framed.readableBytes)
+        self.onLoop { $0.send(framed, tracked: true) }
+        if mustWait {
+            try await backpressure.waitForCapacity()
+        }
+    }
+
+    /// Sends the single response of a unary or client-streaming call.
+    func sendLast<Message: SwiftProtobufMessage>(_ message: Message) throws {
+        let framed = try ProtobufCodec.frame(message, allocator: self.allocator)
+        self.onLoop { $0.send(framed, tracked: false) }
+    }
+
+    func finish(status: Status, trailers: Metadata) {
+        self.onLoop { $0.finish(status: status, trailers: trailers) }
+    }
+
+    private func onLoop(_ body: @escaping @Sendable (ServerStream) -> Void) {
+        if self.eventLoop.inEventLoop {
+            body(self.stream.value)
+        } else {
+            self.eventLoop.execute { body(self.stream.value) }
+        }
+    }
+}

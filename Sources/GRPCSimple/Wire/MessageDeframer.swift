@@ -1,0 +1,81 @@
+import NIOCore
+
+/// Reassembles length-prefixed gRPC messages from the bytes of DATA frames.
+///
+/// A message may span frames and a frame may carry several messages. When a frame holds
+/// whole messages they are sliced out of it without copying; only a message split across
+/// frames is accumulated. The length prefix is checked against the limit before any
+/// memory is set aside for it.
+struct MessageDeframer {
+    /// Why the bytes received cannot be turned into messages.
+    enum Failure: Error, Equatable {
+        case messageTooLarge(length: Int, limit: Int)
+        case compressedWithoutEncoding
+        case invalidFlags(UInt8)
+
+        var status: Status {
+            switch self {
+            case .messageTooLarge(let length, let limit):
+                Status(
+                    code: .resourceExhausted,
+                    message: "received message larger than max (\(length) vs. \(limit) bytes)"
+                )
+            case .compressedWithoutEncoding:
+                Status(
+                    code: .internal,
+                    message: "a message has the compressed flag set but the call has no grpc-encoding"
+                )
+            case .invalidFlags(let flags):
+                Status(code: .internal, message: "invalid message flags 0x\(String(flags, radix: 16))")
+            }
+        }
+    }
+
+    let maximumMessageSize: Int
+    private var buffer: ByteBuffer?
+
+    init(maximumMessageSize: Int) {
+        self.maximumMessageSize = maximumMessageSize
+    }
+
+    /// Bytes received but not yet part of a complete message.
+    var bufferedBytes: Int { self.buffer?.readableBytes ?? 0 }
+
+    mutating func append(_ data: ByteBuffer) {
+        if var existing = self.buffer, existing.readableBytes > 0 {
+            self.buffer = nil  // keep the storage uniquely referenced while appending
+            existing.writeImmutableBuffer(data)
+            self.buffer = existing
+        } else {
+            self.buffer = data
+        }
+    }
+
+    /// The next complete message's payload, or nil if more bytes are needed.
+    mutating func next() throws(Failure) -> ByteBuffer? {
+        guard var buffer = self.buffer, buffer.readableBytes >= MessageFramer.prefixLength else {
+            return nil
+        }
+        let start = buffer.readerIndex
+        let flags = buffer.getInteger(at: start, as: UInt8.self)!
+        let length = Int(buffer.getInteger(at: start + 1, as: UInt32.self)!)
+        switch flags {
+        case 0: break
+        case 1: throw .compressedWithoutEncoding
+        default: throw .invalidFlags(flags)
+        }
+        if length > self.maximumMessageSize {
+            throw .messageTooLarge(length: length, limit: self.maximumMessageSize)
+        }
+        guard buffer.readableBytes >= MessageFramer.prefixLength + length else {
+            return nil
+        }
+        self.buffer = nil
+        buffer.moveReaderIndex(forwardBy: MessageFramer.prefixLength)
+        let message = buffer.readSlice(length: length)!
+        if buffer.readableBytes > 0 {
+            self.buffer = buffer
+        }
+        return message
+    }
+}

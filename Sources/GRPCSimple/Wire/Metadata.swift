@@ -1,0 +1,147 @@
+/// Custom metadata of a call: ordered key-value pairs sent as HTTP/2 headers or trailers.
+///
+/// Keys are lowercase ASCII (`0-9 a-z - _ .`). A key ending in `-bin` carries binary
+/// values, sent base64-encoded; other keys carry printable ASCII strings. A key may repeat.
+///
+/// ```swift
+/// var metadata: Metadata = ["authorization": "Bearer abc"]
+/// metadata.add("trace-bin", binary: [1, 2, 3])
+/// metadata["authorization"]  // "Bearer abc"
+/// ```
+public struct Metadata: Sendable, Hashable, Sequence, ExpressibleByDictionaryLiteral, CustomStringConvertible {
+    public typealias Key = String
+    public typealias Value = String
+
+    /// One key-value pair.
+    public struct Entry: Sendable, Hashable {
+        public var key: String
+        public var value: MetadataValue
+    }
+
+    private var entries: [Entry] = []
+
+    public init() {}
+
+    public init(dictionaryLiteral elements: (String, String)...) {
+        for (key, value) in elements {
+            self.add(key, value)
+        }
+    }
+
+    public var count: Int { self.entries.count }
+    public var isEmpty: Bool { self.entries.isEmpty }
+
+    public func makeIterator() -> IndexingIterator<[Entry]> {
+        self.entries.makeIterator()
+    }
+
+    /// Adds a string value. For a `-bin` key the string's UTF-8 bytes are the value.
+    public mutating func add(_ key: String, _ value: String) {
+        let key = key.lowercased()
+        if key.hasSuffix("-bin") {
+            self.entries.append(Entry(key: key, value: .binary(Array(value.utf8))))
+        } else {
+            self.entries.append(Entry(key: key, value: .string(value)))
+        }
+    }
+
+    /// Adds a binary value; the key must end in `-bin`.
+    public mutating func add(_ key: String, binary: [UInt8]) {
+        self.entries.append(Entry(key: key.lowercased(), value: .binary(binary)))
+    }
+
+    /// Replaces every value of `key` with this one.
+    public mutating func replace(_ key: String, _ value: String) {
+        self.remove(key)
+        self.add(key, value)
+    }
+
+    /// Removes every value of `key`.
+    public mutating func remove(_ key: String) {
+        let key = key.lowercased()
+        self.entries.removeAll { $0.key == key }
+    }
+
+    /// Every value of `key`, in order.
+    public func values(_ key: String) -> [MetadataValue] {
+        let key = key.lowercased()
+        return self.entries.compactMap { $0.key == key ? $0.value : nil }
+    }
+
+    /// The first string value of `key`, or nil. Assigning replaces every value.
+    public subscript(_ key: String) -> String? {
+        get {
+            for value in self.values(key) {
+                if case .string(let string) = value { return string }
+            }
+            return nil
+        }
+        set {
+            self.remove(key)
+            if let newValue { self.add(key, newValue) }
+        }
+    }
+
+    /// The first binary value of `key`, or nil.
+    public func binary(_ key: String) -> [UInt8]? {
+        for value in self.values(key) {
+            if case .binary(let bytes) = value { return bytes }
+        }
+        return nil
+    }
+
+    public mutating func merge(_ other: Metadata) {
+        self.entries.append(contentsOf: other.entries)
+    }
+
+    public var description: String {
+        "[" + self.entries.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "]"
+    }
+}
+
+extension Metadata {
+    /// Whether a key is a valid metadata key: `0-9 a-z - _ .`, not starting with `:`,
+    /// and not one gRPC reserves for itself.
+    static func isValidKey(_ key: String) -> Bool {
+        guard !key.isEmpty else { return false }
+        for byte in key.utf8 {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."):
+                continue
+            default:
+                return false
+            }
+        }
+        return !Self.isReserved(key)
+    }
+
+    /// Headers that carry the protocol itself and never appear as custom metadata.
+    static func isReserved(_ key: String) -> Bool {
+        switch key {
+        case "content-type", "te", "grpc-timeout", "grpc-encoding", "grpc-accept-encoding",
+            "grpc-status", "grpc-message", "content-length", "connection", "host",
+            "transfer-encoding", "upgrade", "keep-alive", "proxy-connection":
+            return true
+        default:
+            return key.hasPrefix(":")
+        }
+    }
+
+    static func isValidASCIIValue(_ value: String) -> Bool {
+        value.utf8.allSatisfy { $0 >= 0x20 && $0 <= 0x7E }
+    }
+}
+
+/// One metadata value: a string for ordinary keys, bytes for `-bin` keys.
+public enum MetadataValue: Sendable, Hashable, CustomStringConvertible {
+    case string(String)
+    case binary([UInt8])
+
+    public var description: String {
+        switch self {
+        case .string(let string): string
+        case .binary(let bytes): "<\(bytes.count) bytes>"
+        }
+    }
+}

@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""A grpcio AsillaService server, written the way the seed guide writes it,
+used as the peer of our Swift `person-client` in test_cross_language.py.
+
+Unlike the guide's server it is deterministic, so tests can assert on replies:
+
+  getInfor(name)     -> Person(name=name, id=len(name), married=len(name) % 2 == 0)
+  checkMarried(name) -> RespondGetMaritalStatus(married=len(name) % 2 == 0)
+
+Usage: person_server.py [--port 50051]   (--port 0 picks a free port)
+
+Listens on 127.0.0.1 only, prints `listening on 127.0.0.1:PORT` to stdout
+(flushed) once it accepts connections, logs one line per call to stderr, and
+stops gracefully (exit code 0) on SIGTERM or SIGINT.
+
+The person_pb2 / person_pb2_grpc stubs are imported from sys.path (the tests
+put the directory they generated them into on PYTHONPATH); when they are not
+importable, they are generated into a temporary directory with
+`python -m grpc_tools.protoc` from Examples/person/Sources/PersonService/person.proto.
+"""
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+from concurrent import futures
+
+import grpc
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+PROTO_DIR = os.path.join(ROOT, "Examples", "person", "Sources", "PersonService")
+
+
+def generate_stubs(out_dir):
+    """Runs `python -m grpc_tools.protoc` on person.proto into out_dir."""
+    subprocess.run(
+        [
+            sys.executable, "-m", "grpc_tools.protoc",
+            "-I" + PROTO_DIR,
+            "--python_out=" + out_dir,
+            "--grpc_python_out=" + out_dir,
+            os.path.join(PROTO_DIR, "person.proto"),
+        ],
+        check=True,
+        timeout=120,
+    )
+    return out_dir
+
+
+try:
+    import person_pb2  # noqa: F401
+except ImportError:
+    _stubs_dir = tempfile.mkdtemp(prefix="person-stubs-")
+    generate_stubs(_stubs_dir)
+    sys.path.insert(0, _stubs_dir)
+    import atexit
+    atexit.register(shutil.rmtree, _stubs_dir, True)
+
+from person_pb2 import Person, RespondGetMaritalStatus  # noqa: E402
+import person_pb2_grpc  # noqa: E402
+
+
+def log(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+class PersonServer(person_pb2_grpc.AsillaServiceServicer):
+    def __init__(self):
+        super(person_pb2_grpc.AsillaServiceServicer, self).__init__()
+
+    def getInfor(self, request, context):
+        name = request.name
+        log("getInfor name=%r" % name)
+        id_ = len(name)
+        return Person(name=name, id=id_, married=id_ % 2 == 0)
+
+    def checkMarried(self, request, context):
+        name = request.name
+        log("checkMarried name=%r" % name)
+        return RespondGetMaritalStatus(married=len(name) % 2 == 0)
+
+
+def serve(port):
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=10))
+    person_pb2_grpc.add_AsillaServiceServicer_to_server(PersonServer(), server)
+    bound = server.add_insecure_port("127.0.0.1:%d" % port)
+    if bound == 0:
+        log("error: cannot listen on 127.0.0.1:%d" % port)
+        return 1
+
+    stop = threading.Event()
+
+    def on_signal(signum, frame):
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    server.start()
+    print("listening on 127.0.0.1:%d" % bound, flush=True)
+    # Wait in short slices so the signal handlers get to run.
+    while not stop.wait(0.5):
+        pass
+    log("shutting down")
+    server.stop(grace=5).wait(10)
+    return 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="AsillaService test server (grpcio)")
+    parser.add_argument("--port", default=50051, type=int,
+                        help="port to listen on, on 127.0.0.1 (0 = pick a free one)")
+    args = parser.parse_args()
+    sys.exit(serve(args.port))
