@@ -39,7 +39,7 @@ extension Channel {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ClientStream.UnaryResult, any Error>) in
                 eventLoop.execute {
                     let stream = box.value
-                    stream.send(framed, end: true)
+                    stream.send(framed, end: true, tracked: false)
                     stream.receiveUnary(continuation)
                     Channel.begin(stream, manager: manager.value, eventLoop: eventLoop)
                 }
@@ -65,7 +65,7 @@ extension Channel {
             }
             let framed = try ProtobufCodec.frame(request, allocator: ByteBufferAllocator())
             let stream = call.stream
-            self.eventLoop.execute { stream.value.send(framed, end: true) }
+            self.eventLoop.execute { stream.value.send(framed, end: true, tracked: false) }
         } catch {
             call.cancel(error as? RPCError ?? RPCError(.internal, "\(error)"))
         }

@@ -46,7 +46,7 @@ final class ClientCall: Sendable {
     func send(_ framed: ByteBuffer) async throws {
         let mustWait = try self.backpressure.add(framed.readableBytes)
         let stream = self.stream
-        self.eventLoop.execute { stream.value.send(framed, end: false) }
+        self.eventLoop.execute { stream.value.send(framed, end: false, tracked: true) }
         if mustWait {
             try await self.backpressure.waitForCapacity()
         }

@@ -104,6 +104,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
             if let stream = self.streams[frame.streamID], case .byteBuffer(let buffer) = payload.data {
                 stream.receiveData(buffer, endStream: payload.endStream, flowControlledLength: length)
             }
+        case .rstStream(.refusedStream):
+            if let stream = self.streams.removeValue(forKey: frame.streamID) {
+                self.retryOrFail(stream, RPCError(.unavailable, "the server at \(self.target) refused the stream before processing it"))
+            }
         case .rstStream(let code):
             self.streams[frame.streamID]?.receiveReset(code)
         case .goAway(let lastStreamID, let errorCode, _):
@@ -115,20 +119,32 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     private func goAway(lastStreamID: HTTP2StreamID, errorCode: HTTP2ErrorCode) {
         self.isDraining = true
-        for (id, stream) in self.streams where id > lastStreamID {
-            stream.connectionClosed(RPCError(.unavailable, "the server at \(self.target) is going away (GOAWAY \(errorCode)) and did not process the call"))
-            self.streams[id] = nil
-        }
         self.delegate?.connectionStoppedTakingCalls(self)
+        for (id, stream) in self.streams where id > lastStreamID {
+            self.streams[id] = nil
+            self.retryOrFail(stream, RPCError(.unavailable, "the server at \(self.target) is going away (GOAWAY \(errorCode)) and did not process the call"))
+        }
         if self.streams.isEmpty {
             self.context?.close(promise: nil)
+        }
+    }
+
+    /// A call the server did not process goes to a new connection when it can
+    /// (gRPC's transparent retry); otherwise it fails with `error`.
+    private func retryOrFail(_ stream: ClientStream, _ error: RPCError) {
+        if let delegate = self.delegate, stream.prepareForRetry() {
+            delegate.open(stream, waitForReady: stream.options.waitForReady)
+        } else {
+            stream.connectionClosed(error)
         }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let closed = event as? StreamClosedEvent, let stream = self.streams.removeValue(forKey: closed.streamID) {
             if !stream.isFinished {
-                if let reason = closed.reason {
+                if closed.reason == .refusedStream {
+                    self.retryOrFail(stream, RPCError(.unavailable, "the server at \(self.target) refused the stream before processing it"))
+                } else if let reason = closed.reason {
                     stream.receiveReset(reason)
                 } else {
                     stream.connectionClosed(RPCError(.internal, "the stream closed without a status"))

@@ -15,9 +15,15 @@ final class ClientStream {
 
     private enum RequestState {
         /// Not on a connection yet: messages wait here.
-        case pending(messages: [ByteBuffer], ended: Bool)
+        case pending(messages: [PendingMessage], ended: Bool)
         case open
         case closed
+    }
+
+    /// A request message not yet written; `tracked` ones count in the back-pressure.
+    private struct PendingMessage {
+        var bytes: ByteBuffer
+        var tracked: Bool
     }
 
     private enum ResponseState {
@@ -41,6 +47,10 @@ final class ClientStream {
     private var flow: InboundFlowController
     private var inbox = CircularBuffer<ByteBuffer>(initialCapacity: 1)
     private var receivedMessages = 0
+    /// The whole request, kept when it was sent in full at start, so that a call the
+    /// server never processed (GOAWAY, REFUSED_STREAM) can be retried transparently.
+    private var replay: [ByteBuffer]?
+    private var transparentRetries = 0
 
     private var responseMetadata: Metadata?
     private var outcome: Result<Metadata, RPCError>?
@@ -88,8 +98,9 @@ final class ClientStream {
         connection.write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: headers, endStream: endsWithHeaders))))
         for (index, message) in messages.enumerated() {
             let isLast = ended && index == messages.count - 1
-            self.writeData(message, endStream: isLast, on: connection)
+            self.writeData(message.bytes, endStream: isLast, tracked: message.tracked, on: connection)
         }
+        self.replay = ended ? messages.map(\.bytes) : nil
         self.requestState = ended ? .closed : .open
         connection.scheduleFlush()
     }
@@ -102,20 +113,36 @@ final class ClientStream {
 
     // MARK: Writing, for the caller
 
-    /// Sends a framed request; `end` also closes the request side.
-    func send(_ framed: ByteBuffer, end: Bool) {
+    /// Sends a framed request; `end` also closes the request side. `tracked` messages
+    /// were counted by the back-pressure and are reported to it once written.
+    func send(_ framed: ByteBuffer, end: Bool, tracked: Bool) {
         switch self.requestState {
         case .pending(var messages, let ended) where !ended:
-            messages.append(framed)
+            messages.append(PendingMessage(bytes: framed, tracked: tracked))
             self.requestState = .pending(messages: messages, ended: end)
         case .open:
-            guard let connection = self.connection else { return self.dropped(framed) }
-            self.writeData(framed, endStream: end, on: connection)
+            guard let connection = self.connection else { return self.dropped(framed, tracked: tracked) }
+            self.writeData(framed, endStream: end, tracked: tracked, on: connection)
             if end { self.requestState = .closed }
             connection.scheduleFlush()
         case .pending, .closed:
-            self.dropped(framed)
+            self.dropped(framed, tracked: tracked)
         }
+    }
+
+    /// The server never processed this call (GOAWAY past it, or REFUSED_STREAM): make it
+    /// ready to start again on another connection, if its whole request is known and no
+    /// response has arrived. Returns false when the call cannot be retried.
+    func prepareForRetry() -> Bool {
+        guard !self.isFinished, self.responseState == .awaitingHeaders, let replay = self.replay,
+            self.transparentRetries < 3
+        else { return false }
+        self.transparentRetries += 1
+        self.id = nil
+        self.connection = nil
+        self.replay = nil
+        self.requestState = .pending(messages: replay.map { PendingMessage(bytes: $0, tracked: false) }, ended: true)
+        return true
     }
 
     /// Closes the request side: the server sees the end of the request stream.
@@ -133,19 +160,20 @@ final class ClientStream {
         }
     }
 
-    private func writeData(_ framed: ByteBuffer, endStream: Bool, on connection: ClientConnectionHandler) {
+    private func writeData(_ framed: ByteBuffer, endStream: Bool, tracked: Bool, on connection: ClientConnectionHandler) {
+        let frame = HTTP2Frame(streamID: self.id!, payload: .data(.init(data: .byteBuffer(framed), endStream: endStream)))
+        guard tracked else {
+            return connection.write(frame)
+        }
         let count = framed.readableBytes
         let promise = connection.eventLoop.makePromise(of: Void.self)
         let backpressure = self.backpressure
         promise.futureResult.whenComplete { _ in backpressure.complete(count) }
-        connection.write(
-            HTTP2Frame(streamID: self.id!, payload: .data(.init(data: .byteBuffer(framed), endStream: endStream))),
-            promise: promise
-        )
+        connection.write(frame, promise: promise)
     }
 
-    private func dropped(_ framed: ByteBuffer) {
-        self.backpressure.complete(framed.readableBytes)
+    private func dropped(_ framed: ByteBuffer, tracked: Bool) {
+        if tracked { self.backpressure.complete(framed.readableBytes) }
     }
 
     // MARK: Inbound, from the connection
@@ -350,7 +378,7 @@ final class ClientStream {
             connection.scheduleFlush()
         }
         if case .pending(let messages, _) = self.requestState {
-            for message in messages { self.dropped(message) }
+            for message in messages { self.dropped(message.bytes, tracked: message.tracked) }
         }
         self.requestState = .closed
 

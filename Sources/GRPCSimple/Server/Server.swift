@@ -82,8 +82,13 @@ public final class Server: Sendable {
     /// Starts listening. `host` is an IPv4 or IPv6 address or a name (`0.0.0.0` or `::`
     /// for every interface, `127.0.0.1` for this machine only); port 0 picks a free port.
     public func start(host: String = "0.0.0.0", port: Int) async throws {
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: self.workers)
-        let bootstrap = self.makeBootstrap(group: group)
+        let ticks = TickCounter()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: self.workers, metricsDelegate: ticks)
+        var executors: [ObjectIdentifier: EventLoopTaskExecutor] = [:]
+        for loop in group.makeIterator() {
+            executors[ObjectIdentifier(loop)] = EventLoopTaskExecutor(eventLoop: loop, ticks: ticks.ticks(for: loop))
+        }
+        let bootstrap = self.makeBootstrap(group: group, executors: executors)
         let listener: any NIOCore.Channel
         do {
             listener = try await bootstrap.bind(host: host, port: port).get()
@@ -155,7 +160,7 @@ public final class Server: Sendable {
         self.configuration.logger.info("stopped")
     }
 
-    private func makeBootstrap(group: MultiThreadedEventLoopGroup) -> ServerBootstrap {
+    private func makeBootstrap(group: MultiThreadedEventLoopGroup, executors: [ObjectIdentifier: EventLoopTaskExecutor]) -> ServerBootstrap {
         let configuration = self.configuration
         let router = self.router
         return ServerBootstrap(group: group)
@@ -165,12 +170,19 @@ public final class Server: Sendable {
             .childChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try self.configure(channel, router: router, configuration: configuration)
+                    let executor = executors[ObjectIdentifier(channel.eventLoop)]
+                        ?? EventLoopTaskExecutor(eventLoop: channel.eventLoop, ticks: nil)
+                    try self.configure(channel, router: router, configuration: configuration, executor: executor)
                 }
             }
     }
 
-    private func configure(_ channel: any NIOCore.Channel, router: Router, configuration: Configuration) throws {
+    private func configure(
+        _ channel: any NIOCore.Channel,
+        router: Router,
+        configuration: Configuration,
+        executor: EventLoopTaskExecutor
+    ) throws {
         var connectionConfiguration = NIOHTTP2Handler.ConnectionConfiguration()
         connectionConfiguration.initialSettings = [
             HTTP2Setting(parameter: .maxConcurrentStreams, value: configuration.maximumConcurrentStreams),
@@ -192,7 +204,7 @@ public final class Server: Sendable {
                 connectionWindowSize: configuration.connectionWindowSize,
                 logger: configuration.logger
             ),
-            executor: EventLoopTaskExecutor(eventLoop: channel.eventLoop)
+            executor: executor
         )
         let sync = channel.pipeline.syncOperations
         try sync.addHandler(http2)

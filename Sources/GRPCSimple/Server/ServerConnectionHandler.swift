@@ -145,7 +145,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
                 stream.closed()
             }
             if self.isDraining && self.streams.isEmpty {
-                context.close(promise: nil)
+                self.closeAfterFlushing(context)
             }
         }
         context.fireUserInboundEventTriggered(event)
@@ -275,6 +275,16 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
         self.write(HTTP2Frame(streamID: .rootStream, payload: .goAway(lastStreamID: self.lastStreamID, errorCode: .noError, opaqueData: nil)))
         context.flush()
         if self.streams.isEmpty {
+            self.closeAfterFlushing(context)
+        }
+    }
+
+    /// Closes once everything written so far is on the wire: the last call's trailers
+    /// are written in the same tick as its stream closes, before the deferred flush.
+    private func closeAfterFlushing(_ context: ChannelHandlerContext) {
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(self.wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .ping(HTTP2PingData(), ack: false))), promise: promise)
+        promise.futureResult.assumeIsolated().whenComplete { _ in
             context.close(promise: nil)
         }
     }

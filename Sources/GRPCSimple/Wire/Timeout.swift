@@ -33,7 +33,7 @@ enum GRPCTimeout {
             (60_000_000_000, "M"), (3_600_000_000_000, "H"),
         ]
         for (size, unit) in units {
-            let amount = (nanoseconds + size - 1) / size
+            let amount = nanoseconds / size + (nanoseconds % size == 0 ? 0 : 1)
             if amount <= 99_999_999 {
                 return "\(amount)\(unit)"
             }

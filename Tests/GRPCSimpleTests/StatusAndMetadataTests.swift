@@ -1,0 +1,104 @@
+import GRPCSimple
+import Testing
+import TestServices
+
+/// Status codes, messages and metadata, end to end.
+@Suite struct StatusAndMetadataTests {
+    @Test func handlerStatusKeepsCodeMessageAndTrailers() async throws {
+        try await withHarness { harness in
+            let message = "not here: 100% ünïcödé\n"
+            var metadata: Metadata = ["fail-code": "5"]
+            metadata.add("fail-message-bin", binary: Array(message.utf8))
+            let options = CallOptions(metadata: metadata)
+            let error = await expectRPCError { _ = try await harness.echo.get(.with { $0.text = "x" }, options: options) }
+            #expect(error?.code == .notFound)
+            #expect(error?.message == message)
+            #expect(error?.trailingMetadata.binary("error-detail-bin") == [0, 1, 2, 255])
+            #expect(error?.description.hasPrefix("NOT_FOUND: not here") == true)
+        }
+    }
+
+    @Test func otherErrorsBecomeUnknownWithoutDetails() async throws {
+        try await withHarness { harness in
+            let options = CallOptions(metadata: ["fail-plain": "1"])
+            let error = await expectRPCError { _ = try await harness.echo.get(.with { $0.text = "x" }, options: options) }
+            #expect(error?.code == .unknown)
+            #expect(error?.message.contains("hunter2") == false)
+            #expect(error?.message.contains("/grpcsimple.echo.Echo/Get") == true)
+        }
+    }
+
+    @Test func streamingStatusAfterMessages() async throws {
+        try await withHarness { harness in
+            let options = CallOptions(metadata: ["fail-code": "9", "fail-message": "precondition"])
+            let error = await expectRPCError {
+                for try await _ in harness.echo.expand(.with { $0.text = "a b" }, options: options) {}
+            }
+            #expect(error?.code == .failedPrecondition)
+        }
+    }
+
+    @Test func metadataRoundTrip() async throws {
+        try await withHarness { harness in
+            var metadata: Metadata = ["echo-metadata": "1", "x-plain": "value 1"]
+            metadata.add("x-plain", "value 2")
+            metadata.add("x-data-bin", binary: [0, 255, 10, 13])
+            let response = try await harness.channel.unaryResponse(
+                path: "/grpcsimple.echo.Echo/Get",
+                request: Grpcsimple_Echo_EchoRequest.with { $0.text = "m" },
+                options: CallOptions(metadata: metadata),
+                responseType: Grpcsimple_Echo_EchoResponse.self
+            )
+            #expect(response.message.text == "m")
+            #expect(response.metadata.values("x-plain") == [.string("value 1"), .string("value 2")])
+            #expect(response.metadata.binary("x-data-bin") == [0, 255, 10, 13])
+            #expect(response.trailingMetadata["trailer-x-plain"] == "value 1")
+            #expect(response.trailingMetadata.binary("trailer-x-data-bin") == [0, 255, 10, 13])
+        }
+    }
+
+    @Test func streamingMetadata() async throws {
+        try await withHarness { harness in
+            let responses = harness.echo.expand(
+                .with { $0.text = "a" },
+                options: CallOptions(metadata: ["echo-metadata": "1", "x-k": "v"])
+            )
+            #expect(try await responses.metadata["x-k"] == "v")
+            for try await _ in responses {}
+            #expect(try await responses.trailingMetadata["trailer-x-k"] == "v")
+        }
+    }
+
+    @Test func invalidMetadataFailsBeforeSending() async throws {
+        try await withHarness { harness in
+            let error = await expectRPCError {
+                _ = try await harness.echo.get(.with { $0.text = "x" }, options: CallOptions(metadata: ["Bad Key": "v"]))
+            }
+            #expect(error?.code == .internal)
+            #expect(error?.message.contains("bad key") == true)
+        }
+    }
+
+    @Test func unknownMethodAndServiceAreUnimplemented() async throws {
+        try await withHarness { harness in
+            let method = await expectRPCError {
+                _ = try await harness.channel.unary(
+                    path: "/grpcsimple.echo.Echo/Nope",
+                    request: Grpcsimple_Echo_EchoRequest(),
+                    responseType: Grpcsimple_Echo_EchoResponse.self
+                )
+            }
+            #expect(method?.code == .unimplemented)
+            #expect(method?.message == "unknown method Nope for service grpcsimple.echo.Echo")
+            let service = await expectRPCError {
+                _ = try await harness.channel.unary(
+                    path: "/no.Such/Get",
+                    request: Grpcsimple_Echo_EchoRequest(),
+                    responseType: Grpcsimple_Echo_EchoResponse.self
+                )
+            }
+            #expect(service?.code == .unimplemented)
+            #expect(service?.message == "unknown service no.Such")
+        }
+    }
+}

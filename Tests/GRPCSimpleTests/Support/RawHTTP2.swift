@@ -1,0 +1,171 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHPACK
+import NIOHTTP2
+import NIOPosix
+
+/// A bare HTTP/2 client for wire tests: sends exactly the frames a test writes and
+/// records every frame it receives.
+final class RawHTTP2Client: Sendable {
+    private let channel: any NIOCore.Channel
+    private let received: NIOLockedValueBox<[HTTP2Frame]>
+
+    private final class Collector: ChannelInboundHandler, Sendable {
+        typealias InboundIn = HTTP2Frame
+        let received: NIOLockedValueBox<[HTTP2Frame]>
+        init(_ received: NIOLockedValueBox<[HTTP2Frame]>) { self.received = received }
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let frame = self.unwrapInboundIn(data)
+            self.received.withLockedValue { $0.append(frame) }
+        }
+    }
+
+    static func connect(port: Int) async throws -> RawHTTP2Client {
+        let received = NIOLockedValueBox<[HTTP2Frame]>([])
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(NIOHTTP2Handler(mode: .client))
+                    try channel.pipeline.syncOperations.addHandler(Collector(received))
+                }
+            }
+            .connect(host: "127.0.0.1", port: port).get()
+        return RawHTTP2Client(channel: channel, received: received)
+    }
+
+    private init(channel: any NIOCore.Channel, received: NIOLockedValueBox<[HTTP2Frame]>) {
+        self.channel = channel
+        self.received = received
+    }
+
+    /// Standard gRPC request headers for `path`, plus `extra`.
+    static func requestHeaders(path: String, _ extra: [(String, String)] = []) -> HPACKHeaders {
+        // Pseudo-headers first, as HTTP/2 requires; `extra` overrides defaults in place.
+        var fields: [(String, String)] = [
+            (":method", "POST"), (":scheme", "http"), (":path", path), (":authority", "localhost"),
+            ("content-type", "application/grpc"), ("te", "trailers"),
+        ]
+        for (name, value) in extra {
+            if let index = fields.firstIndex(where: { $0.0 == name }) {
+                fields[index].1 = value
+            } else {
+                fields.append((name, value))
+            }
+        }
+        return HPACKHeaders(fields)
+    }
+
+    func send(_ frames: [HTTP2Frame]) async throws {
+        for frame in frames {
+            self.channel.write(frame, promise: nil)
+        }
+        self.channel.flush()
+    }
+
+    func sendHeaders(stream: Int, _ headers: HPACKHeaders, endStream: Bool = false) async throws {
+        try await self.send([HTTP2Frame(streamID: HTTP2StreamID(stream), payload: .headers(.init(headers: headers, endStream: endStream)))])
+    }
+
+    func sendData(stream: Int, _ bytes: [UInt8], endStream: Bool = false) async throws {
+        try await self.send([HTTP2Frame(streamID: HTTP2StreamID(stream), payload: .data(.init(data: .byteBuffer(ByteBuffer(bytes: bytes)), endStream: endStream)))])
+    }
+
+    /// The frames received on `stream`, once it ended (END_STREAM or RST_STREAM).
+    func response(stream: Int, timeout: Duration = .seconds(10)) async throws -> [HTTP2Frame.FramePayload] {
+        let id = HTTP2StreamID(stream)
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while ContinuousClock.now < deadline {
+            let frames = self.received.withLockedValue { $0.filter { $0.streamID == id } }
+            if frames.contains(where: { frame in
+                switch frame.payload {
+                case .headers(let headers): headers.endStream
+                case .data(let data): data.endStream
+                case .rstStream: true
+                default: false
+                }
+            }) {
+                return frames.map(\.payload)
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        throw TimeoutError(seconds: Double(timeout.components.seconds))
+    }
+
+    func close() async {
+        try? await self.channel.close()
+    }
+
+    /// A gRPC message: the 5-byte prefix and the payload.
+    static func message(_ payload: [UInt8], compressed: Bool = false) -> [UInt8] {
+        let length = UInt32(payload.count)
+        return [compressed ? 1 : 0, UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)] + payload
+    }
+}
+
+extension Array where Element == HTTP2Frame.FramePayload {
+    /// The header blocks, in order.
+    var headerBlocks: [HPACKHeaders] {
+        self.compactMap { payload in
+            if case .headers(let headers) = payload { return headers.headers }
+            return nil
+        }
+    }
+
+    /// The bytes of every DATA frame, concatenated.
+    var dataBytes: [UInt8] {
+        self.flatMap { payload -> [UInt8] in
+            if case .data(let data) = payload, case .byteBuffer(let buffer) = data.data {
+                return [UInt8](buffer.readableBytesView)
+            }
+            return []
+        }
+    }
+}
+
+/// A bare HTTP/2 server that answers every request with fixed headers and body: for
+/// testing how the client reads responses that are not proper gRPC.
+final class RawHTTP2Server: Sendable {
+    private let channel: any NIOCore.Channel
+    var port: Int { self.channel.localAddress!.port! }
+
+    private final class Responder: ChannelInboundHandler, Sendable {
+        typealias InboundIn = HTTP2Frame
+        typealias OutboundOut = HTTP2Frame
+        let headers: HPACKHeaders
+        let body: [UInt8]
+        init(headers: HPACKHeaders, body: [UInt8]) {
+            self.headers = headers
+            self.body = body
+        }
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let frame = self.unwrapInboundIn(data)
+            guard case .headers = frame.payload else { return }
+            let endWithHeaders = self.body.isEmpty
+            context.write(self.wrapOutboundOut(HTTP2Frame(streamID: frame.streamID, payload: .headers(.init(headers: self.headers, endStream: endWithHeaders)))), promise: nil)
+            if !endWithHeaders {
+                context.write(self.wrapOutboundOut(HTTP2Frame(streamID: frame.streamID, payload: .data(.init(data: .byteBuffer(ByteBuffer(bytes: self.body)), endStream: true)))), promise: nil)
+            }
+            context.flush()
+        }
+    }
+
+    static func start(headers: HPACKHeaders, body: [UInt8] = []) async throws -> RawHTTP2Server {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(NIOHTTP2Handler(mode: .server))
+                    try channel.pipeline.syncOperations.addHandler(Responder(headers: headers, body: body))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        return RawHTTP2Server(channel: channel)
+    }
+
+    private init(channel: any NIOCore.Channel) {
+        self.channel = channel
+    }
+
+    func stop() async {
+        try? await self.channel.close()
+    }
+}
