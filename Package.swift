@@ -42,7 +42,11 @@ let package = Package(
         // The seed's example: person.proto, its generated code, server and client.
         .target(
             name: "PersonService",
-            dependencies: ["GRPCSimple", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: [
+                "GRPCSimple",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Examples/person/Sources/PersonService",
             exclude: ["person.proto"]
         ),

@@ -37,7 +37,7 @@ import TestServices
         #expect(error?.code == .unavailable)
         #expect(error?.message.contains("127.0.0.1:\(port)") == true)
         #expect(error?.message.contains("Connection refused") == true)
-        #expect(ContinuousClock.now - started < .seconds(2))
+        #expect(ContinuousClock.now - started < .seconds(10), "fails long before the 20 s connect timeout")
         await channel.close()
     }
 
@@ -110,7 +110,7 @@ import TestServices
         try await withTimeout(seconds: 5) { try await harness.probe.wait(for: "sleeping /grpcsimple.echo.Echo/Get") }
         let started = ContinuousClock.now
         await harness.server.shutdown(gracePeriod: .milliseconds(300))
-        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(ContinuousClock.now - started < .seconds(20), "the 30 s handler was cut short")
         let result = await inFlight.result
         #expect(throws: RPCError.self) { try result.get() }
         try await withTimeout(seconds: 5) { try await harness.probe.wait(for: "cancelled /grpcsimple.echo.Echo/Get") }

@@ -20,6 +20,17 @@ import TestServices
         }
     }
 
+    @Test func unaryOverUnixDomainSocket() async throws {
+        let path = "/tmp/grpc-simple-test-\(UInt32.random(in: 0...UInt32.max)).sock"
+        let server = Server(services: [EchoService(probe: ServiceProbe())], workers: 1)
+        try await server.start(unixDomainSocketPath: path)
+        let channel = try Channel(target: "unix:\(path)")
+        let reply = try await Grpcsimple_Echo_EchoClient(channel: channel).get(.with { $0.text = "unix" })
+        #expect(reply.text == "unix")
+        await channel.close()
+        await server.shutdown()
+    }
+
     @Test func serverStreaming() async throws {
         try await withHarness { harness in
             var texts: [String] = []

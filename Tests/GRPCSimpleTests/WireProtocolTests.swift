@@ -141,7 +141,7 @@ import TestServices
             let started = ContinuousClock.now
             let response = try await raw.response(stream: 1)
             #expect(response.headerBlocks.last?.first(name: "grpc-status") == "4")
-            #expect(ContinuousClock.now - started < .seconds(5))
+            #expect(ContinuousClock.now - started < .seconds(15), "ended before the 20 s handler did")
         }
     }
 

@@ -43,10 +43,7 @@ final class ClientStream {
     private var connection: ClientConnectionHandler?
     private var requestState = RequestState.pending(messages: [], ended: false)
     private var responseState = ResponseState.awaitingHeaders
-    private var deframer: MessageDeframer
-    private var flow: InboundFlowController
-    private var inbox = CircularBuffer<ByteBuffer>(initialCapacity: 1)
-    private var receivedMessages = 0
+    private var inbound: InboundMessages
     /// The whole request, kept when it was sent in full at start, so that a call the
     /// server never processed (GOAWAY, REFUSED_STREAM) can be retried transparently.
     private var replay: [ByteBuffer]?
@@ -55,7 +52,6 @@ final class ClientStream {
     private var responseMetadata: Metadata?
     private var outcome: Result<Metadata, RPCError>?
 
-    private var receiveWaiter: CheckedContinuation<ByteBuffer?, any Error>?
     private var unaryWaiter: CheckedContinuation<UnaryResult, any Error>?
     private var metadataWaiters: [CheckedContinuation<Metadata, any Error>] = []
     private var completionWaiters: [CheckedContinuation<Metadata, any Error>] = []
@@ -67,8 +63,7 @@ final class ClientStream {
         self.deadline = deadline
         self.maximumMessageSize = maximumMessageSize
         self.windowSize = windowSize
-        self.deframer = MessageDeframer(maximumMessageSize: maximumMessageSize)
-        self.flow = InboundFlowController(targetWindow: windowSize, initialWindow: windowSize)
+        self.inbound = InboundMessages(maximumMessageSize: maximumMessageSize, windowSize: windowSize)
     }
 
     var isFinished: Bool { self.outcome != nil }
@@ -240,20 +235,14 @@ final class ClientStream {
     }
 
     func receiveData(_ data: ByteBuffer, endStream: Bool, flowControlledLength: Int) {
-        self.flow.received(flowControlledLength)
         guard self.responseState == .receiving else {
             if self.responseState == .awaitingHeaders {
                 self.finish(.failure(RPCError(.internal, "the server sent data before headers")), resetStream: true)
             }
             return
         }
-        self.deframer.append(data)
         do {
-            while let message = try self.deframer.next() {
-                self.receivedMessages += 1
-                self.flow.held(message.readableBytes + MessageFramer.prefixLength)
-                self.deliver(message)
-            }
+            try self.inbound.receive(data, flowControlledLength: flowControlledLength)
         } catch {
             return self.finish(.failure(RPCError(code: error.status.code, message: error.status.message)), resetStream: true)
         }
@@ -278,19 +267,9 @@ final class ClientStream {
         self.finish(.failure(error), resetStream: false)
     }
 
-    private func deliver(_ message: ByteBuffer) {
-        if let waiter = self.receiveWaiter {
-            self.receiveWaiter = nil
-            self.flow.released(message.readableBytes + MessageFramer.prefixLength)
-            waiter.resume(returning: message)
-        } else {
-            self.inbox.append(message)
-        }
-    }
-
     private func grantWindowIfDue() {
         guard self.responseState == .receiving, let id = self.id, let connection = self.connection,
-            let increment = self.flow.windowUpdate()
+            let increment = self.inbound.windowUpdate()
         else { return }
         connection.write(HTTP2Frame(streamID: id, payload: .windowUpdate(windowSizeIncrement: increment)))
         connection.scheduleFlush()
@@ -299,17 +278,14 @@ final class ClientStream {
     // MARK: Reading, for the caller
 
     func receive(_ continuation: CheckedContinuation<ByteBuffer?, any Error>) {
-        if let message = self.inbox.popFirst() {
-            self.flow.released(message.readableBytes + MessageFramer.prefixLength)
+        if let message = self.inbound.take() {
             self.grantWindowIfDue()
             return continuation.resume(returning: message)
         }
         switch self.outcome {
         case .success: continuation.resume(returning: nil)
         case .failure(let error): continuation.resume(throwing: error)
-        case nil:
-            precondition(self.receiveWaiter == nil, "two readers on one response stream")
-            self.receiveWaiter = continuation
+        case nil: self.inbound.park(continuation)
         }
     }
 
@@ -324,8 +300,8 @@ final class ClientStream {
     private func unaryResult() -> Result<UnaryResult, any Error> {
         switch self.outcome {
         case .success(let trailers):
-            guard self.receivedMessages == 1, let message = self.inbox.first else {
-                let count = self.receivedMessages
+            guard self.inbound.receivedCount == 1, let message = self.inbound.first else {
+                let count = self.inbound.receivedCount
                 return .failure(RPCError(.internal, "\(self.path) should return one response message; the server sent \(count)"))
             }
             return .success(UnaryResult(message: message, metadata: self.responseMetadata ?? [:], trailingMetadata: trailers))
@@ -388,13 +364,7 @@ final class ClientStream {
         case .failure(let error):
             self.backpressure.fail(error)
         }
-        if let waiter = self.receiveWaiter {
-            self.receiveWaiter = nil
-            switch outcome {
-            case .success: waiter.resume(returning: nil)
-            case .failure(let error): waiter.resume(throwing: error)
-            }
-        }
+        self.inbound.wakeReader(with: outcome.map { _ in nil })
         if let waiter = self.unaryWaiter {
             self.unaryWaiter = nil
             waiter.resume(with: self.unaryResult())

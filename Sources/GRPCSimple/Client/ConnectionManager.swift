@@ -78,7 +78,6 @@ final class ConnectionManager {
         let target = self.target
         let bootstrap = ClientBootstrap(group: self.eventLoop)
             .connectTimeout(connectTimeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try Self.configure(channel, target: target, configuration: configuration)
@@ -87,7 +86,7 @@ final class ConnectionManager {
         let future: EventLoopFuture<any NIOCore.Channel>
         switch self.target {
         case .hostAndPort(let host, let port):
-            future = bootstrap.connect(host: host, port: port)
+            future = bootstrap.channelOption(.socketOption(.tcp_nodelay), value: 1).connect(host: host, port: port)
         case .unixSocket(let path):
             future = bootstrap.connect(unixDomainSocketPath: path)
         }

@@ -82,6 +82,24 @@ public final class Server: Sendable {
     /// Starts listening. `host` is an IPv4 or IPv6 address or a name (`0.0.0.0` or `::`
     /// for every interface, `127.0.0.1` for this machine only); port 0 picks a free port.
     public func start(host: String = "0.0.0.0", port: Int) async throws {
+        try await self.start(describedAs: "\(host):\(port)") { bootstrap in
+            bootstrap
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .bind(host: host, port: port)
+        }
+    }
+
+    /// Starts listening on a Unix domain socket at `path` (clients use `unix:<path>`).
+    public func start(unixDomainSocketPath path: String) async throws {
+        try await self.start(describedAs: "unix:\(path)") { bootstrap in
+            bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true)
+        }
+    }
+
+    private func start(
+        describedAs address: String,
+        bind: (ServerBootstrap) -> EventLoopFuture<any NIOCore.Channel>
+    ) async throws {
         let ticks = TickCounter()
         let group = MultiThreadedEventLoopGroup(numberOfThreads: self.workers, metricsDelegate: ticks)
         var executors: [ObjectIdentifier: EventLoopTaskExecutor] = [:]
@@ -91,10 +109,10 @@ public final class Server: Sendable {
         let bootstrap = self.makeBootstrap(group: group, executors: executors)
         let listener: any NIOCore.Channel
         do {
-            listener = try await bootstrap.bind(host: host, port: port).get()
+            listener = try await bind(bootstrap).get()
         } catch {
             try? await group.shutdownGracefully()
-            throw RPCError(.unavailable, "could not listen on \(host):\(port): \(error)")
+            throw RPCError(.unavailable, "could not listen on \(address): \(ConnectionManager.describe(error))")
         }
         let started: Bool = self.state.withLockedValue { state in
             guard case .idle = state else { return false }
@@ -106,7 +124,7 @@ public final class Server: Sendable {
             try? await group.shutdownGracefully()
             throw RPCError(.failedPrecondition, "the server was already started")
         }
-        self.configuration.logger.info("listening", metadata: ["address": "\(listener.localAddress.map(ServerConnectionHandler.describe) ?? "?")"])
+        self.configuration.logger.info("listening", metadata: ["address": "\(listener.localAddress.map(ServerConnectionHandler.describe) ?? address)"])
     }
 
     /// Waits until the server has shut down.
@@ -166,8 +184,6 @@ public final class Server: Sendable {
         return ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let executor = executors[ObjectIdentifier(channel.eventLoop)]

@@ -17,10 +17,7 @@ final class ServerStream {
 
     private var connection: ServerConnectionHandler?
     private var machine = ServerStreamStateMachine()
-    private var deframer: MessageDeframer
-    private var flow: InboundFlowController
-    private var inbox = CircularBuffer<ByteBuffer>(initialCapacity: 1)
-    private var receiveWaiter: CheckedContinuation<ByteBuffer?, any Error>?
+    private var inbound: InboundMessages
     /// Why reading can no longer succeed, once the call was cut short.
     private var failure: RPCError?
     var task: Task<Void, Never>?
@@ -40,8 +37,7 @@ final class ServerStream {
         self.kind = kind
         self.context = context
         self.connection = connection
-        self.deframer = MessageDeframer(maximumMessageSize: maximumMessageSize)
-        self.flow = InboundFlowController(targetWindow: windowSize, initialWindow: windowSize)
+        self.inbound = InboundMessages(maximumMessageSize: maximumMessageSize, windowSize: windowSize)
         self.backpressure = kind.streamsResponses ? WriteBackpressure() : nil
     }
 
@@ -50,24 +46,17 @@ final class ServerStream {
     // MARK: Inbound, from the connection
 
     func receiveData(_ data: ByteBuffer, endStream: Bool, flowControlledLength: Int) {
-        self.flow.received(flowControlledLength)
         switch self.machine.receiveMessageBytes() {
         case .protocolViolation, .drop:
             return
         case .deliver:
             break
         }
-        if data.readableBytes > 0 {
-            self.deframer.append(data)
-            do {
-                while let message = try self.deframer.next() {
-                    self.flow.held(message.readableBytes + MessageFramer.prefixLength)
-                    self.deliver(message)
-                }
-            } catch {
-                self.abort(status: error.status)
-                return
-            }
+        do {
+            try self.inbound.receive(data, flowControlledLength: flowControlledLength)
+        } catch {
+            self.abort(status: error.status)
+            return
         }
         if endStream {
             self.receiveEnd()
@@ -77,14 +66,11 @@ final class ServerStream {
 
     func receiveEnd() {
         guard self.machine.receiveEnd() == .deliver else { return }
-        if self.deframer.bufferedBytes > 0 {
+        if self.inbound.partialBytes > 0 {
             self.abort(status: Status(code: .internal, message: "the request stream ended in the middle of a message"))
             return
         }
-        if let waiter = self.receiveWaiter {
-            self.receiveWaiter = nil
-            waiter.resume(returning: nil)
-        }
+        self.inbound.wakeReader(with: .success(nil))
     }
 
     /// The client reset the stream or the connection went away.
@@ -104,8 +90,7 @@ final class ServerStream {
     }
 
     func poll() -> Poll {
-        if let message = self.inbox.popFirst() {
-            self.flow.released(message.readableBytes + MessageFramer.prefixLength)
+        if let message = self.inbound.take() {
             self.grantWindowIfDue()
             return .message(message)
         }
@@ -120,23 +105,12 @@ final class ServerStream {
         case .end: continuation.resume(returning: nil)
         case .failed(let error): continuation.resume(throwing: error)
         case .pending:
-            precondition(self.receiveWaiter == nil, "two readers on one request stream")
-            self.receiveWaiter = continuation
-        }
-    }
-
-    private func deliver(_ message: ByteBuffer) {
-        if let waiter = self.receiveWaiter {
-            self.receiveWaiter = nil
-            self.flow.released(message.readableBytes + MessageFramer.prefixLength)
-            waiter.resume(returning: message)
-        } else {
-            self.inbox.append(message)
+            self.inbound.park(continuation)
         }
     }
 
     private func grantWindowIfDue() {
-        guard self.machine.request == .open, let increment = self.flow.windowUpdate() else { return }
+        guard self.machine.request == .open, let increment = self.inbound.windowUpdate() else { return }
         self.connection?.write(HTTP2Frame(streamID: self.id, payload: .windowUpdate(windowSizeIncrement: increment)))
     }
 
@@ -222,10 +196,7 @@ final class ServerStream {
         self.deadlineTimer?.cancel()
         self.deadlineTimer = nil
         if self.failure == nil { self.failure = error }
-        if let waiter = self.receiveWaiter {
-            self.receiveWaiter = nil
-            waiter.resume(throwing: error)
-        }
+        self.inbound.wakeReader(with: .failure(error))
         self.backpressure?.fail(error)
         self.task?.cancel()
         self.task = nil

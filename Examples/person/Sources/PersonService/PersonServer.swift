@@ -1,20 +1,29 @@
 import GRPCSimple
+import Logging
 
 /// The seed's `PersonServer`: `getInfor` returns the name with a random id, married when
-/// that id is even; `checkMarried` answers with a random bool.
+/// that id is even; `checkMarried` answers with a random bool. Each call is logged.
 public struct PersonServer: AsillaServiceProvider {
-    public init() {}
+    private let logger: Logger
+
+    public init(logger: Logger = Logger(label: "person-server", factory: { _ in SwiftLogNoOpLogHandler() })) {
+        self.logger = logger
+    }
 
     public func getInfor(request: RequestInforPerson, context: ServerContext) async throws -> Person {
         let id = Int32.random(in: 1...1000)
-        return Person.with {
+        let person = Person.with {
             $0.name = request.name
             $0.id = id
             $0.married = id % 2 == 0
         }
+        self.logger.info("getInfor", metadata: ["peer": "\(context.peer)", "name": "\(request.name)", "id": "\(id)"])
+        return person
     }
 
     public func checkMarried(request: RequestCheckMaritalStatus, context: ServerContext) async throws -> RespondGetMaritalStatus {
-        RespondGetMaritalStatus.with { $0.married = Bool.random() }
+        let married = Bool.random()
+        self.logger.info("checkMarried", metadata: ["peer": "\(context.peer)", "name": "\(request.name)", "married": "\(married)"])
+        return RespondGetMaritalStatus.with { $0.married = married }
     }
 }

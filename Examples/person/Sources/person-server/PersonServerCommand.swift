@@ -37,7 +37,11 @@ struct PersonServerCommand: AsyncParsableCommand {
         var configuration = Server.Configuration()
         configuration.logger = Logger(label: "person-server")
 
-        let server = Server(services: [PersonServer()], workers: self.workers, configuration: configuration)
+        let server = Server(
+            services: [PersonServer(logger: Logger(label: "person-server"))],
+            workers: self.workers,
+            configuration: configuration
+        )
         try await server.start(host: self.host, port: self.port)
         let port = server.port ?? self.port
         let host = self.host.contains(":") ? "[\(self.host)]" : self.host

@@ -1,0 +1,68 @@
+import NIOCore
+
+/// The receiving side of one call, on either end: reassembles messages from DATA frames,
+/// queues them for the one reader, parks that reader when the queue is empty, and keeps
+/// the stream's flow-control window in step with what the reader has taken.
+///
+/// Lives on the event loop, inside `ServerStream` or `ClientStream`.
+struct InboundMessages {
+    private var deframer: MessageDeframer
+    private var flow: InboundFlowController
+    private var queue = CircularBuffer<ByteBuffer>(initialCapacity: 1)
+    private var waiter: CheckedContinuation<ByteBuffer?, any Error>?
+    private(set) var receivedCount = 0
+
+    init(maximumMessageSize: Int, windowSize: Int) {
+        self.deframer = MessageDeframer(maximumMessageSize: maximumMessageSize)
+        self.flow = InboundFlowController(targetWindow: windowSize, initialWindow: windowSize)
+    }
+
+    /// Bytes of a message whose end has not arrived yet.
+    var partialBytes: Int { self.deframer.bufferedBytes }
+
+    /// The first queued message, without taking it.
+    var first: ByteBuffer? { self.queue.first }
+
+    /// Takes in a DATA frame's bytes: complete messages go to the waiting reader or the
+    /// queue. Throws when the bytes cannot be messages (too large, bad flags).
+    mutating func receive(_ data: ByteBuffer, flowControlledLength: Int) throws(MessageDeframer.Failure) {
+        self.flow.received(flowControlledLength)
+        guard data.readableBytes > 0 else { return }
+        self.deframer.append(data)
+        while let message = try self.deframer.next() {
+            self.receivedCount += 1
+            if let waiter = self.waiter {
+                self.waiter = nil
+                waiter.resume(returning: message)
+            } else {
+                self.flow.held(message.readableBytes + MessageFramer.prefixLength)
+                self.queue.append(message)
+            }
+        }
+    }
+
+    /// Takes the next queued message, if any.
+    mutating func take() -> ByteBuffer? {
+        guard let message = self.queue.popFirst() else { return nil }
+        self.flow.released(message.readableBytes + MessageFramer.prefixLength)
+        return message
+    }
+
+    /// Parks the reader until a message arrives or the call ends.
+    mutating func park(_ continuation: CheckedContinuation<ByteBuffer?, any Error>) {
+        precondition(self.waiter == nil, "two readers on one message stream")
+        self.waiter = continuation
+    }
+
+    /// Wakes a parked reader: with nil at the end of the stream, or with an error.
+    mutating func wakeReader(with result: Result<ByteBuffer?, RPCError>) {
+        guard let waiter = self.waiter else { return }
+        self.waiter = nil
+        waiter.resume(with: result.mapError { $0 as any Error })
+    }
+
+    /// The WINDOW_UPDATE increment due now, if any.
+    mutating func windowUpdate() -> Int? {
+        self.flow.windowUpdate()
+    }
+}
