@@ -6,7 +6,9 @@ import TestServices
 @Suite struct DeadlineAndCancellationTests {
     @Test func expiredDeadlineEndsTheCallOnBothSides() async throws {
         try await withHarness { harness in
-            let options = CallOptions(timeout: .milliseconds(200), metadata: ["sleep-ms": "5000"])
+            // Connect first, so that the deadline is spent on the call, not on connecting.
+            _ = try await harness.echo.get(.with { $0.text = "warm-up" })
+            let options = CallOptions(timeout: .milliseconds(500), metadata: ["sleep-ms": "5000"])
             let started = ContinuousClock.now
             let error = await expectRPCError { _ = try await harness.echo.get(.with { $0.text = "x" }, options: options) }
             #expect(error?.code == .deadlineExceeded)
@@ -20,7 +22,8 @@ import TestServices
         try await withHarness { harness in
             // The server's own deadline fires even if the client were slow to act: a
             // deadline from the absolute option reaches the handler as grpc-timeout.
-            let options = CallOptions(deadline: .now.advanced(by: .milliseconds(300)), metadata: ["sleep-ms": "5000"])
+            _ = try await harness.echo.get(.with { $0.text = "warm-up" })
+            let options = CallOptions(deadline: .now.advanced(by: .milliseconds(500)), metadata: ["sleep-ms": "5000"])
             let error = await expectRPCError { _ = try await harness.echo.get(.with { $0.text = "x" }, options: options) }
             #expect(error?.code == .deadlineExceeded)
         }

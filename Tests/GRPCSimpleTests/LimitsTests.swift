@@ -1,4 +1,5 @@
 import GRPCSimple
+import NIOConcurrencyHelpers
 import Testing
 import TestServices
 
@@ -84,6 +85,29 @@ import TestServices
             #expect(written < 30_000, "the server wrote \(written) messages to a client that read one")
             #expect(!harness.probe.events.contains { $0.hasPrefix("expand done") })
             responses.cancel()
+        }
+    }
+
+    @Test func slowServerAppliesBackPressureToAStreamingClient() async throws {
+        try await withHarness { harness in
+            let echo = harness.echo
+            let written = NIOLockedValueBox(0)
+            // The server sleeps 3 s before reading; the client tries to write ~10 MB.
+            let call = Task {
+                try await echo.collect(options: CallOptions(metadata: ["sleep-ms": "3000"])) { requests in
+                    let text = String(repeating: "q", count: 100)
+                    for _ in 0..<100_000 {
+                        try await requests.write(.with { $0.text = text })
+                        written.withLockedValue { $0 += 1 }
+                    }
+                }
+            }
+            try await Task.sleep(for: .milliseconds(1000))
+            let count = written.withLockedValue { $0 }
+            // Stream window (1 MiB) + connection window + write buffer bound what fits.
+            #expect(count < 30_000, "the client wrote \(count) messages to a server that read none")
+            call.cancel()
+            _ = await call.result
         }
     }
 }

@@ -44,9 +44,18 @@ struct PersonClientCommand: AsyncParsableCommand {
     }
 }
 
+/// Standard error as a `TextOutputStream`, unbuffered.
 struct StandardError: TextOutputStream {
     mutating func write(_ string: String) {
-        var bytes = Array(string.utf8)
-        _ = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+        let bytes = Array(string.utf8)
+        _ = bytes.withUnsafeBytes { writeToStandardError($0.baseAddress, $0.count) }
     }
+}
+
+private func writeToStandardError(_ bytes: UnsafeRawPointer?, _ count: Int) -> Int {
+    #if canImport(Glibc)
+    Glibc.write(2, bytes, count)
+    #else
+    Darwin.write(2, bytes, count)
+    #endif
 }

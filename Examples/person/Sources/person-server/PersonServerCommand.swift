@@ -26,12 +26,18 @@ struct PersonServerCommand: AsyncParsableCommand {
     @Option(help: "Worker threads serving connections.")
     var workers = Server.defaultWorkerCount
 
+    @Option(help: "Least severe log level written: trace, debug, info (one line per call), warning, error.")
+    var logLevel = "info"
+
     func run() async throws {
         // One timestamped line per event, flushed as it happens, so that
         // `nohup person-server >> log.log &` keeps a readable log.
+        guard let level = Logger.Level(rawValue: self.logLevel) else {
+            throw ValidationError("unknown log level '\(self.logLevel)'")
+        }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardOutput(label: label)
-            handler.logLevel = .info
+            handler.logLevel = level
             return handler
         }
         var configuration = Server.Configuration()
