@@ -24,15 +24,7 @@ extension Channel {
             throw RPCError(.internal, "cannot call \(path): \(problem)")
         }
         let framed = try ProtobufCodec.frame(request, allocator: ByteBufferAllocator())
-        let deadline = options.effectiveDeadline()
-        let stream = ClientStream(
-            path: path,
-            options: options,
-            deadline: deadline,
-            maximumMessageSize: options.maximumReceiveMessageSize ?? self.configuration.maximumReceiveMessageSize,
-            windowSize: self.configuration.streamWindowSize
-        )
-        let box = NIOLoopBoundBox.makeBoxSendingValue(stream, eventLoop: self.eventLoop)
+        let box = NIOLoopBoundBox.makeBoxSendingValue(self.makeStream(path: path, options: options), eventLoop: self.eventLoop)
         let manager = self.manager
         let eventLoop = self.eventLoop
         let result = try await withTaskCancellationHandler {
@@ -131,6 +123,17 @@ extension Channel {
         if let problem = GRPCHeaders.firstInvalidEntry(in: options.metadata) {
             throw RPCError(.internal, "cannot call \(path): \(problem)")
         }
+    }
+
+    /// A new call's state, before it goes to the event loop.
+    func makeStream(path: String, options: CallOptions) -> ClientStream {
+        ClientStream(
+            path: path,
+            options: options,
+            deadline: options.effectiveDeadline(),
+            maximumMessageSize: options.maximumReceiveMessageSize ?? self.configuration.maximumReceiveMessageSize,
+            windowSize: self.configuration.streamWindowSize
+        )
     }
 
     /// Arms the deadline and hands the stream to the connection manager. On the loop.

@@ -12,14 +12,7 @@ final class ClientCall: Sendable {
 
     /// Creates the call and starts it on the channel (connecting if needed).
     init(channel: Channel, path: String, options: CallOptions) {
-        let deadline = options.effectiveDeadline()
-        let stream = ClientStream(
-            path: path,
-            options: options,
-            deadline: deadline,
-            maximumMessageSize: options.maximumReceiveMessageSize ?? channel.configuration.maximumReceiveMessageSize,
-            windowSize: channel.configuration.streamWindowSize
-        )
+        let stream = channel.makeStream(path: path, options: options)
         self.backpressure = stream.backpressure
         self.stream = NIOLoopBoundBox.makeBoxSendingValue(stream, eventLoop: channel.eventLoop)
         self.eventLoop = channel.eventLoop

@@ -6,7 +6,7 @@ import NIOHTTP2
 /// Like the server side, it handles frames without a stream multiplexer: it assigns
 /// stream IDs, routes frames to each call's `ClientStream`, grants window, and flushes
 /// once per event-loop tick.
-final class ClientConnectionHandler: ChannelDuplexHandler {
+final class ClientConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
     typealias InboundIn = HTTP2Frame
     typealias InboundOut = Never
     typealias OutboundIn = Never
@@ -17,11 +17,11 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
     let eventLoop: any EventLoop
     private let authority: String
     private let target: String
-    private var context: ChannelHandlerContext?
+    private(set) var context: ChannelHandlerContext?
     private var streams: [HTTP2StreamID: ClientStream] = [:]
     private var nextStreamID = 1
     private var connectionFlow: InboundFlowController
-    private var flushScheduled = false
+    var deferredFlushScheduled = false
     private(set) var isDraining = false
     private var isClosed = false
     private var isActive = false
@@ -179,22 +179,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler {
 
     // MARK: Writing
 
-    func write(_ frame: HTTP2Frame, promise: EventLoopPromise<Void>? = nil) {
-        guard let context = self.context else {
-            promise?.fail(ChannelError.ioOnClosedChannel)
-            return
-        }
-        context.write(self.wrapOutboundOut(frame), promise: promise)
-    }
-
     /// One flush per event-loop tick, whatever the number of calls that wrote in it.
     func scheduleFlush() {
-        guard !self.flushScheduled else { return }
-        self.flushScheduled = true
-        self.eventLoop.assumeIsolated().execute {
-            self.flushScheduled = false
-            self.context?.flush()
-        }
+        self.scheduleDeferredFlush()
     }
 
     func close() {

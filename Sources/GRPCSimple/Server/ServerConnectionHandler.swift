@@ -9,7 +9,7 @@ import NIOHTTP2
 /// channel per call would cost allocations and hops that a gRPC call does not need. So
 /// this handler keeps the table of calls, routes each frame to its `ServerStream`,
 /// grants flow-control window, and flushes once per read burst or event-loop tick.
-final class ServerConnectionHandler: ChannelDuplexHandler {
+final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
     typealias InboundIn = HTTP2Frame
     typealias InboundOut = Never
     typealias OutboundIn = Never
@@ -25,7 +25,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     private let configuration: Configuration
     private let executor: EventLoopTaskExecutor
-    private var context: ChannelHandlerContext?
+    private(set) var context: ChannelHandlerContext?
     private var streams: [HTTP2StreamID: ServerStream] = [:]
     private var connectionFlow: InboundFlowController
     private var peer = "unknown"
@@ -33,7 +33,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     private var isReading = false
     private var flushAfterRead = false
-    private var flushScheduled = false
+    var deferredFlushScheduled = false
     private var isDraining = false
 
     init(configuration: Configuration, executor: EventLoopTaskExecutor) {
@@ -243,26 +243,13 @@ final class ServerConnectionHandler: ChannelDuplexHandler {
 
     // MARK: Writing
 
-    func write(_ frame: HTTP2Frame, promise: EventLoopPromise<Void>? = nil) {
-        guard let context = self.context else {
-            promise?.fail(ChannelError.ioOnClosedChannel)
-            return
-        }
-        context.write(self.wrapOutboundOut(frame), promise: promise)
-    }
-
     /// Flushes at the end of the current read burst, or at the end of this event-loop
     /// tick: many calls finishing together share one flush.
     func scheduleFlush() {
         if self.isReading {
             self.flushAfterRead = true
-            return
-        }
-        guard !self.flushScheduled else { return }
-        self.flushScheduled = true
-        self.eventLoop.assumeIsolated().execute {
-            self.flushScheduled = false
-            self.context?.flush()
+        } else {
+            self.scheduleDeferredFlush()
         }
     }
 

@@ -1,0 +1,84 @@
+import GRPCSimple
+import NIOCore
+import NIOPosix
+import Testing
+import TestServices
+
+/// A client's bytes never take the server down: after each kind of garbage, other
+/// clients are still served.
+@Suite struct HostileInputTests {
+    /// Opens a plain TCP connection, writes `bytes`, and closes it after a moment.
+    static func send(_ bytes: [UInt8], toPort port: Int) async throws {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port).get()
+        try await channel.writeAndFlush(ByteBuffer(bytes: bytes)).get()
+        try await Task.sleep(for: .milliseconds(50))
+        try? await channel.close()
+    }
+
+    static let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
+
+    @Test func garbageInsteadOfThePreface() async throws {
+        try await withHarness { harness in
+            var generator = SystemRandomNumberGenerator()
+            for length in [1, 24, 100, 4096] {
+                let garbage = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                try await Self.send(garbage, toPort: harness.port)
+            }
+            try await Self.send(Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8), toPort: harness.port)
+            #expect(try await harness.echo.get(.with { $0.text = "still here" }).text == "still here")
+        }
+    }
+
+    @Test func garbageFramesAfterThePreface() async throws {
+        try await withHarness { harness in
+            // A SETTINGS frame claiming a huge length, a HEADERS frame with a broken HPACK
+            // block, a DATA frame on stream 0, and a frame of an unknown type.
+            let frames: [[UInt8]] = [
+                [0xFF, 0xFF, 0xFF, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00],
+                [0x00, 0x00, 0x04, 0x01, 0x05, 0x00, 0x00, 0x00, 0x01, 0xFF, 0xFF, 0xFF, 0xFF],
+                [0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00],
+                [0x00, 0x00, 0x01, 0xEE, 0x00, 0x00, 0x00, 0x00, 0x03, 0x00],
+            ]
+            for frame in frames {
+                try await Self.send(Self.preface + frame, toPort: harness.port)
+            }
+            #expect(try await harness.echo.get(.with { $0.text = "still here" }).text == "still here")
+        }
+    }
+
+    @Test func requestWithAMessageClaimingFourGigabytes() async throws {
+        try await withHarness { harness in
+            let raw = try await RawHTTP2Client.connect(port: harness.port)
+            try await raw.sendHeaders(stream: 1, RawHTTP2Client.requestHeaders(path: "/grpcsimple.echo.Echo/Collect"))
+            try await raw.sendData(stream: 1, [0, 0xFF, 0xFF, 0xFF, 0xFF, 1, 2, 3])
+            let response = try await raw.response(stream: 1)
+            #expect(response.headerBlocks.last?.first(name: "grpc-status") == "8")
+            await raw.close()
+            #expect(try await harness.echo.get(.with { $0.text = "still here" }).text == "still here")
+        }
+    }
+
+    @Test func invalidBinaryMetadataIsRejected() async throws {
+        try await withHarness { harness in
+            let raw = try await RawHTTP2Client.connect(port: harness.port)
+            let headers = RawHTTP2Client.requestHeaders(path: "/grpcsimple.echo.Echo/Get", [("x-data-bin", "not base64!")])
+            try await raw.sendHeaders(stream: 1, headers, endStream: true)
+            let block = try #require(try await raw.response(stream: 1).headerBlocks.first)
+            #expect(block.first(name: "grpc-status") == "13")
+            #expect(block.first(name: "grpc-message")?.contains("x-data-bin") == true)
+            await raw.close()
+        }
+    }
+
+    @Test func requestStreamEndingInsideAMessage() async throws {
+        try await withHarness { harness in
+            let raw = try await RawHTTP2Client.connect(port: harness.port)
+            try await raw.sendHeaders(stream: 1, RawHTTP2Client.requestHeaders(path: "/grpcsimple.echo.Echo/Collect"))
+            try await raw.sendData(stream: 1, [0, 0, 0, 0, 10, 1, 2], endStream: true)
+            let response = try await raw.response(stream: 1)
+            #expect(response.headerBlocks.last?.first(name: "grpc-status") == "13")
+            await raw.close()
+        }
+    }
+}
