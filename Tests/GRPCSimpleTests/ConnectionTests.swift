@@ -116,4 +116,23 @@ import TestServices
         try await withTimeout(seconds: 5) { try await harness.probe.wait(for: "cancelled /grpcsimple.echo.Echo/Get") }
         await harness.channel.close()
     }
+
+    @Test func shutdownOfAServerThatNeverStartedReturns() async throws {
+        let server = Server(services: [], workers: 1)
+        try await withTimeout(seconds: 5) {
+            await server.shutdown()
+            await server.waitForTermination()
+        }
+    }
+
+    @Test func listeningOnAPortInUseFailsWithTheAddress() async throws {
+        let first = Server(services: [], workers: 1)
+        try await first.start(host: "127.0.0.1", port: 0)
+        let port = first.port!
+        let second = Server(services: [], workers: 1)
+        let error = await expectRPCError { try await second.start(host: "127.0.0.1", port: port) }
+        #expect(error?.code == .unavailable)
+        #expect(error?.message.contains("127.0.0.1:\(port)") == true)
+        await first.shutdown()
+    }
 }

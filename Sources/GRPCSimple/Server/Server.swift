@@ -149,6 +149,14 @@ public final class Server: Sendable {
             return (listener, group)
         }
         guard let (listener, group) = current else {
+            let neverStarted: Bool = self.state.withLockedValue { state in
+                guard case .idle = state else { return false }
+                state = .stopped
+                return true
+            }
+            if neverStarted {
+                self.markTerminated()
+            }
             await self.waitForTermination()
             return
         }
@@ -170,12 +178,17 @@ public final class Server: Sendable {
             handler.eventLoop.execute { handler.value.forceClose() }
         }
         try? await group.shutdownGracefully()
+        self.markTerminated()
+        self.configuration.logger.info("stopped")
+    }
+
+    /// Wakes everyone in `waitForTermination`, now and later.
+    private func markTerminated() {
         let waiters = self.terminated.withLockedValue { waiters in
             defer { waiters = nil }
             return waiters ?? []
         }
         for waiter in waiters { waiter.resume() }
-        self.configuration.logger.info("stopped")
     }
 
     private func makeBootstrap(group: MultiThreadedEventLoopGroup, executors: [ObjectIdentifier: EventLoopTaskExecutor]) -> ServerBootstrap {
