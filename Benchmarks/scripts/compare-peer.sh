@@ -2,7 +2,6 @@
 # peer-server (grpc-swift-2) vs person-server, alternated A B A B A B.
 set -u
 ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-ROOT=/work/main
 N=${N:-300000}; ROUNDS=${ROUNDS:-3}
 OUT=/tmp/ab-runs; mkdir -p $OUT
 declare -A CMD=(
