@@ -106,7 +106,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
             }
         case .rstStream(.refusedStream):
             if let stream = self.streams.removeValue(forKey: frame.streamID) {
-                self.retryOrFail(stream, RPCError(.unavailable, "the server at \(self.target) refused the stream before processing it"))
+                self.retryOrFail(stream, self.refusedStreamError)
             }
         case .rstStream(let code):
             self.streams[frame.streamID]?.receiveReset(code)
@@ -129,6 +129,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
         }
     }
 
+    private var refusedStreamError: RPCError {
+        RPCError(.unavailable, "the server at \(self.target) refused the stream before processing it")
+    }
+
     /// A call the server did not process goes to a new connection when it can
     /// (gRPC's transparent retry); otherwise it fails with `error`.
     private func retryOrFail(_ stream: ClientStream, _ error: RPCError) {
@@ -143,7 +147,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
         if let closed = event as? StreamClosedEvent, let stream = self.streams.removeValue(forKey: closed.streamID) {
             if !stream.isFinished {
                 if closed.reason == .refusedStream {
-                    self.retryOrFail(stream, RPCError(.unavailable, "the server at \(self.target) refused the stream before processing it"))
+                    self.retryOrFail(stream, self.refusedStreamError)
                 } else if let reason = closed.reason {
                     stream.receiveReset(reason)
                 } else {

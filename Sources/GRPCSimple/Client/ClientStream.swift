@@ -46,7 +46,7 @@ final class ClientStream {
     private var inbound: InboundMessages
     /// The whole request, kept when it was sent in full at start, so that a call the
     /// server never processed (GOAWAY, REFUSED_STREAM) can be retried transparently.
-    private var replay: [ByteBuffer]?
+    private var replay: [PendingMessage]?
     private var transparentRetries = 0
 
     private var responseMetadata: Metadata?
@@ -95,7 +95,7 @@ final class ClientStream {
             let isLast = ended && index == messages.count - 1
             self.writeData(message.bytes, endStream: isLast, tracked: message.tracked, on: connection)
         }
-        self.replay = ended ? messages.map(\.bytes) : nil
+        self.replay = ended ? messages : nil  // shares the array's storage: no copy per call
         self.requestState = ended ? .closed : .open
         connection.scheduleFlush()
     }
@@ -136,7 +136,8 @@ final class ClientStream {
         self.id = nil
         self.connection = nil
         self.replay = nil
-        self.requestState = .pending(messages: replay.map { PendingMessage(bytes: $0, tracked: false) }, ended: true)
+        // Replayed bytes were already reported to the back-pressure on their first write.
+        self.requestState = .pending(messages: replay.map { PendingMessage(bytes: $0.bytes, tracked: false) }, ended: true)
         return true
     }
 
