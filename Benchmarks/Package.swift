@@ -1,22 +1,26 @@
 // swift-tools-version:6.0
-// Standalone benchmark package: raw swift-nio-http2 servers used to measure the
-// unary throughput ceiling against person-server. Not referenced from the root
-// Package.swift. Build with `swift build -c release` from this directory.
+// The benchmark package: gRPC Simple (by path) against grpc-swift-2, and raw swift-nio-http2
+// servers as ceilings. Not referenced from the root Package.swift, so the library never
+// depends on the peer. Build with `swift build -c release` from this directory; run
+// everything with `scripts/bench` at the repository root (see docs/BENCHMARKS.md).
 import PackageDescription
 
 let package = Package(
     name: "grpc-simple-benchmarks",
     platforms: [.macOS(.v15)],
     dependencies: [
+        // gRPC Simple itself, from this checkout.
+        .package(name: "grpc-simple", path: ".."),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
-        // The grpc-swift-2 peer server (Sources/peer-server), the comparison point.
+        // The peer: grpc-swift-2, the comparison point.
         .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
     ],
     targets: [
+        // Ceilings: canned gRPC responses, no gRPC layer.
         .executableTarget(
             name: "raw-child-server",
             dependencies: [
@@ -35,15 +39,52 @@ let package = Package(
                 .product(name: "NIOHPACK", package: "swift-nio-http2"),
             ]
         ),
-        // grpc-swift-2 serving the seed's AsillaService, for side-by-side runs.
-        // Generated code: scripts/generate-peer (protoc-gen-swift + protoc-gen-grpc-swift-2).
+
+        // The workloads, written once against a small client-agnostic protocol.
+        .target(name: "LoadDriver"),
+
+        // gRPC Simple side: generated code (scripts/generate) and the benchmark services.
+        .target(
+            name: "SimpleBenchService",
+            dependencies: [
+                .product(name: "GRPCSimple", package: "grpc-simple"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        .executableTarget(
+            name: "bench-server",
+            dependencies: ["SimpleBenchService", .product(name: "GRPCSimple", package: "grpc-simple")]
+        ),
+        .executableTarget(
+            name: "bench-client",
+            dependencies: ["LoadDriver", "SimpleBenchService", .product(name: "GRPCSimple", package: "grpc-simple")]
+        ),
+
+        // grpc-swift-2 side: generated code (scripts/generate) and the same services.
+        .target(
+            name: "PeerBenchService",
+            dependencies: [
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
         .executableTarget(
             name: "peer-server",
             dependencies: [
+                "PeerBenchService",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
-                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
-                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "peer-client",
+            dependencies: [
+                "LoadDriver",
+                "PeerBenchService",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
