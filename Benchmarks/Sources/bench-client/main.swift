@@ -1,0 +1,68 @@
+// bench-client: the load generator with gRPC Simple's client (Channel and the generated
+// AsillaServiceClient / StreamBenchClient). The workloads are LoadDriver's, shared with
+// peer-client (grpc-swift-2); run `bench-client --help` for them.
+import GRPCSimple
+import LoadDriver
+import SimpleBenchService
+
+/// Makes gRPC Simple channels; one `Channel` is one HTTP/2 connection.
+struct SimpleFactory: BenchClientFactory {
+    func connect(host: String, port: Int) async throws -> SimpleConnection {
+        SimpleConnection(channel: try Channel(host: host, port: port))
+    }
+}
+
+struct SimpleConnection: BenchConnection {
+    let channel: Channel
+    let asilla: AsillaServiceClient
+    let streamBench: StreamBenchClient
+
+    init(channel: Channel) {
+        self.channel = channel
+        self.asilla = AsillaServiceClient(channel: channel)
+        self.streamBench = StreamBenchClient(channel: channel)
+    }
+
+    func getInfor(name: String) async throws -> Reply {
+        var request = RequestInforPerson()
+        request.name = name
+        let person = try await self.asilla.getInfor(request)
+        return Reply(name: person.name, id: person.id, married: person.married)
+    }
+
+    func echo<R: Sendable>(_ body: (SimpleEchoCall) async throws -> R) async throws -> R {
+        try await self.streamBench.echo { requests, responses in
+            try await body(SimpleEchoCall(requests: requests, responses: responses.makeAsyncIterator()))
+        }
+    }
+
+    func close() async { await self.channel.close() }
+}
+
+/// One Echo call: the request writer and the response iterator, used from one task.
+final class SimpleEchoCall: EchoCall {
+    let requests: RequestWriter<Person>
+    var responses: ResponseStream<Person>.AsyncIterator
+
+    init(requests: RequestWriter<Person>, responses: ResponseStream<Person>.AsyncIterator) {
+        self.requests = requests
+        self.responses = responses
+    }
+
+    func send(name: String, id: Int32) async throws {
+        var person = Person()
+        person.name = name
+        person.id = id
+        person.married = id % 2 == 0
+        try await self.requests.write(person)
+    }
+
+    func receive() async throws -> Reply? {
+        guard let person = try await self.responses.next() else { return nil }
+        return Reply(name: person.name, id: person.id, married: person.married)
+    }
+
+    func finishSending() async throws { self.requests.finish() }
+}
+
+await LoadDriver.main(client: "bench-client", factory: SimpleFactory())
