@@ -154,12 +154,36 @@ class Server:
                 self.process.wait()
 
 
+def core_busy_seconds(core=SERVER_CORE):
+    """Non-idle time of one core so far (user+nice+system+irq+softirq+steal), from /proc/stat."""
+    with open("/proc/stat") as f:
+        for line in f:
+            if line.startswith(f"cpu{core} "):
+                v = [int(x) for x in line.split()[1:]]
+                return (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / os.sysconf("SC_CLK_TCK")
+    return 0.0
+
+
+class NoiseMeter:
+    """How busy the server core was with anything but the server under test, during a run."""
+
+    def __init__(self, server):
+        self.server = server
+        self.start = (time.time(), core_busy_seconds(), server.cpu_seconds())
+
+    def other_share(self):
+        wall, core, own = time.time() - self.start[0], core_busy_seconds() - self.start[1], \
+            self.server.cpu_seconds() - self.start[2]
+        return max(0.0, (core - own) / wall) if wall > 0 else None
+
+
 def run_client(client, workload, server, args, timeout, malloc=False):
     """Runs bench-client or peer-client on the load core; returns its JSON result."""
     command = ["taskset", "-c", LOAD_CORE, os.path.join(BIN, client), workload,
                "--port", str(server.port), "--server-pid", str(server.pid)] + [str(a) for a in args]
     if malloc:
         command += ["--malloc-file", server.malloc_file]
+    noise = NoiseMeter(server)
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -168,6 +192,7 @@ def run_client(client, workload, server, args, timeout, malloc=False):
         if line.startswith("{"):
             result = json.loads(line)
             result["command"] = shlex.join(command)
+            result["other_load_on_server_core"] = noise.other_share()
             return result
     return {"errors": 1, "first_error": f"no result (exit {done.returncode}): {done.stderr[-300:]}",
             "command": shlex.join(command)}
@@ -177,7 +202,7 @@ def h2load_command(server, seconds=None, requests=None, log_file=None, body=None
                    connections=4, streams=100):
     command = ["taskset", "-c", LOAD_CORE, "h2load", "-c", str(connections), "-m", str(streams), "-d", body,
                "-H", "content-type: application/grpc", "-H", "te: trailers"]
-    command += ["-D", str(seconds)] if seconds else ["-n", str(requests)]
+    command += ["-D", f"{int(seconds * 1000)}ms"] if seconds else ["-n", str(requests)]
     if log_file:
         command.append(f"--log-file={log_file}")
     return command + [f"http://127.0.0.1:{server.port}{path}"]
@@ -209,6 +234,7 @@ def parse_h2load(text):
 def run_h2load(server, seconds, body, tmp, **shape):
     log_file = os.path.join(tmp, "h2load-requests.log")
     command = h2load_command(server, seconds=seconds, log_file=log_file, body=body, **shape)
+    noise = NoiseMeter(server)
     cpu0 = server.cpu_seconds()
     started = time.time()
     done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
@@ -233,6 +259,7 @@ def run_h2load(server, seconds, body, tmp, **shape):
         result["server_cpu_us_per_item"] = cpu / result["completed"] * 1e6
         result["server_cpu_share"] = cpu / wall
     result["command"] = shlex.join(command)
+    result["other_load_on_server_core"] = noise.other_share()
     return result
 
 
@@ -249,8 +276,8 @@ class Bench:
     def __init__(self, quick):
         self.quick = quick
         self.rounds = 3 if quick else 5
-        self.seconds = 2 if quick else 5      # measured phase of each timed run
-        self.warmup = 0.5 if quick else 1     # warm-up inside each client run
+        self.seconds = 1.5 if quick else 5    # measured phase of each timed run
+        self.warmup = 0.3 if quick else 1     # warm-up inside each client run
         self.results = {}                     # section -> subject -> [run results]
         self.raw = []                         # per-run lines for docs/benchmarks/
         self.commands = []                    # one example command per kind of run
@@ -268,7 +295,7 @@ class Bench:
     def record(self, section, subject, result, round_):
         self.results.setdefault(section, {}).setdefault(subject, []).append(result)
         keys = ("rate", "mb_per_s", "p50_us", "p99_us", "server_cpu_us_per_item", "client_cpu_us_per_item",
-                "server_allocs_per_item", "server_cpu_share", "rss_per_connection_kib", "peak_rss_kib", "all_echoed_s", "seconds",
+                "server_allocs_per_item", "server_cpu_share", "other_load_on_server_core", "rss_per_connection_kib", "peak_rss_kib", "all_echoed_s", "seconds",
                 "completed", "errors")
         figures = " ".join(f"{k}={fmt_raw(result[k])}" for k in keys if result.get(k) is not None)
         error = f" first_error={result['first_error']!r}" if result.get("first_error") else ""
@@ -569,6 +596,13 @@ def render(bench, info, raw_name):
         f"{info['h2load']}; load average at the start {info['load']}. Packages: {info['packages']}. "
         f"Code: `{info['branch']}` at {info['commit']}.")
     add("")
+    others = [r.get("other_load_on_server_core") for section in bench.results.values() for runs in section.values()
+              for r in runs if r.get("other_load_on_server_core") is not None]
+    if others:
+        add(f"Noise: during the timed runs, other processes kept the server core busy {100 * statistics.median(others):.0f} % "
+            f"of the time (median; worst run {100 * max(others):.0f} %). Above a few percent, absolute figures are "
+            "low; ratios within a table still hold roughly, since servers were alternated.")
+        add("")
     add(f"Per-run figures: [benchmarks/{raw_name}](benchmarks/{raw_name}).")
     add("")
 
