@@ -76,6 +76,35 @@ import TestServices
         }
     }
 
+    /// A unary handler starts once its request has ended; a second message is reason
+    /// enough to answer at once, without waiting for an END_STREAM that may never come.
+    @Test func unaryWithASecondRequestIsRejectedBeforeTheRequestEnds() async throws {
+        try await withRawClient { _, raw in
+            try await raw.sendHeaders(stream: 1, RawHTTP2Client.requestHeaders(path: Self.get))
+            try await raw.sendData(stream: 1, RawHTTP2Client.message(Self.echoRequest("1")))
+            try await raw.sendData(stream: 1, RawHTTP2Client.message(Self.echoRequest("2")))
+            let response = try await raw.response(stream: 1)
+            #expect(response.headerBlocks.last?.first(name: "grpc-status") == "13")
+            #expect(response.headerBlocks.last?.first(name: "grpc-message")?.contains("one request message") == true)
+        }
+    }
+
+    /// A unary request that never ends still meets its deadline, though its handler
+    /// never started.
+    @Test func unaryRequestThatNeverEndsMeetsItsDeadline() async throws {
+        try await withRawClient { _, raw in
+            try await raw.sendHeaders(stream: 1, RawHTTP2Client.requestHeaders(path: Self.get, [("grpc-timeout", "200m")]))
+            try await raw.sendData(stream: 1, RawHTTP2Client.message(Self.echoRequest("never ends")))
+            let response = try await raw.response(stream: 1)
+            #expect(response.headerBlocks.last?.first(name: "grpc-status") == "4")
+            #expect(response.dataBytes.isEmpty)
+            // The connection still serves the next call.
+            try await raw.sendHeaders(stream: 3, RawHTTP2Client.requestHeaders(path: Self.get))
+            try await raw.sendData(stream: 3, RawHTTP2Client.message(Self.echoRequest("next")), endStream: true)
+            #expect(try await raw.response(stream: 3).headerBlocks.last?.first(name: "grpc-status") == "0")
+        }
+    }
+
     @Test func unknownMethodIsATrailersOnlyResponse() async throws {
         try await withRawClient { _, raw in
             try await raw.sendHeaders(stream: 1, RawHTTP2Client.requestHeaders(path: "/grpcsimple.echo.Echo/Missing"), endStream: true)

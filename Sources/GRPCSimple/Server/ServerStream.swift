@@ -23,6 +23,18 @@ final class ServerStream {
     var task: Task<Void, Never>?
     var deadlineTimer: Scheduled<Void>?
 
+    /// The handler of a unary or server-streaming call, waiting for the call's one
+    /// request: it starts once the request has ended, and then usually runs to its end
+    /// right away, with no job on the event loop's queue.
+    var pendingStart: PendingStart?
+    /// Whether the handler has returned or thrown (its status is written).
+    private(set) var handlerFinished = false
+
+    struct PendingStart {
+        let handler: MethodHandler
+        let call: ServerCall
+    }
+
     init(
         id: HTTP2StreamID,
         path: String,
@@ -78,6 +90,18 @@ final class ServerStream {
         guard !self.machine.isFinished || self.task != nil else { return }
         self.machine.reset()
         self.cancel(RPCError(.cancelled, reason))
+    }
+
+    /// The waiting handler, once its request is complete (or the client sent more than
+    /// the one message it may send, which the handler reports). Nil when the call ended
+    /// before the handler could start.
+    func takeStartIfReady() -> PendingStart? {
+        guard let start = self.pendingStart else { return nil }
+        guard self.machine.request == .closed || self.inbound.queuedCount > 1 || self.failure != nil else {
+            return nil
+        }
+        self.pendingStart = nil
+        return self.machine.isFinished ? nil : start
     }
 
     // MARK: Reading, for the handler
@@ -148,6 +172,7 @@ final class ServerStream {
         self.deadlineTimer?.cancel()
         self.deadlineTimer = nil
         self.task = nil
+        self.handlerFinished = true
         self.writeStatus(status, trailers: trailers)
         self.failure = self.failure ?? RPCError(.cancelled, "the call has ended")
         self.backpressure?.fail(RPCError(.cancelled, "the call has ended"))
@@ -187,8 +212,10 @@ final class ServerStream {
     }
 
     private func responseHeaders() -> HPACKHeaders {
-        var headers: HPACKHeaders = [":status": "200", "content-type": GRPCHeaders.contentType]
-        GRPCHeaders.append(self.context.initialMetadata, to: &headers)
+        let metadata = self.context.initialMetadata
+        guard !metadata.isEmpty else { return GRPCHeaders.responseHead }
+        var headers = GRPCHeaders.responseHead
+        GRPCHeaders.append(metadata, to: &headers)
         return headers
     }
 
@@ -196,6 +223,7 @@ final class ServerStream {
         self.deadlineTimer?.cancel()
         self.deadlineTimer = nil
         if self.failure == nil { self.failure = error }
+        self.pendingStart = nil
         self.inbound.wakeReader(with: .failure(error))
         self.backpressure?.fail(error)
         self.task?.cancel()
@@ -262,11 +290,11 @@ struct ServerCall: Sendable {
     func send<Message: SwiftProtobufMessage>(_ message: Message) async throws {
         let framed = try ProtobufCodec.frame(message, allocator: self.allocator)
         guard let backpressure = self.backpressure else {
-            self.onLoop { $0.send(framed, tracked: false) }
+            self.onLoop(.send(framed, tracked: false))
             return
         }
         let mustWait = try backpressure.add(framed.readableBytes)
-        self.onLoop { $0.send(framed, tracked: true) }
+        self.onLoop(.send(framed, tracked: true))
         if mustWait {
             try await backpressure.waitForCapacity()
         }
@@ -275,18 +303,34 @@ struct ServerCall: Sendable {
     /// Sends the single response of a unary or client-streaming call.
     func sendLast<Message: SwiftProtobufMessage>(_ message: Message) throws {
         let framed = try ProtobufCodec.frame(message, allocator: self.allocator)
-        self.onLoop { $0.send(framed, tracked: false) }
+        self.onLoop(.send(framed, tracked: false))
     }
 
     func finish(status: Status, trailers: Metadata) {
-        self.onLoop { $0.finish(status: status, trailers: trailers) }
+        self.onLoop(.finish(status, trailers))
     }
 
-    private func onLoop(_ body: @escaping @Sendable (ServerStream) -> Void) {
+    /// What the handler's task asks of its stream.
+    private enum Operation: Sendable {
+        case send(ByteBuffer, tracked: Bool)
+        case finish(Status, Metadata)
+
+        func apply(to stream: ServerStream) {
+            switch self {
+            case .send(let framed, let tracked): stream.send(framed, tracked: tracked)
+            case .finish(let status, let trailers): stream.finish(status: status, trailers: trailers)
+            }
+        }
+    }
+
+    /// Runs `operation` on the stream: right here when the task is on the connection's
+    /// loop (no closure is allocated then), through one hop otherwise.
+    private func onLoop(_ operation: Operation) {
         if self.eventLoop.inEventLoop {
-            body(self.stream.value)
+            operation.apply(to: self.stream.value)
         } else {
-            self.eventLoop.execute { body(self.stream.value) }
+            let stream = self.stream
+            self.eventLoop.execute { operation.apply(to: stream.value) }
         }
     }
 }
