@@ -105,6 +105,21 @@ import TestServices
         }
     }
 
+    /// Messages a handler streams within one event-loop tick go out together: fewer DATA
+    /// frames than messages, every message whole and in order.
+    @Test func streamedMessagesShareDataFramesInOrder() async throws {
+        try await withRawClient { _, raw in
+            let words = (0..<25).map { "w\($0)" }
+            try await raw.sendHeaders(stream: 1, RawHTTP2Client.requestHeaders(path: "/grpcsimple.echo.Echo/Expand"))
+            try await raw.sendData(stream: 1, RawHTTP2Client.message(Self.echoRequest(words.joined(separator: " "))), endStream: true)
+            let response = try await raw.response(stream: 1)
+            #expect(response.headerBlocks.last?.first(name: "grpc-status") == "0")
+            #expect(response.dataBytes == words.flatMap { RawHTTP2Client.message(Self.echoRequest($0)) })
+            let dataFrames = response.filter { if case .data = $0 { true } else { false } }.count
+            #expect(dataFrames < 5, "\(dataFrames) DATA frames for \(words.count) messages")
+        }
+    }
+
     @Test func unknownMethodIsATrailersOnlyResponse() async throws {
         try await withRawClient { _, raw in
             try await raw.sendHeaders(stream: 1, RawHTTP2Client.requestHeaders(path: "/grpcsimple.echo.Echo/Missing"), endStream: true)

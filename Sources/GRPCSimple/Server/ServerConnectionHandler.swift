@@ -31,6 +31,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
     private var peer = "unknown"
     private var lastStreamID = HTTP2StreamID.rootStream
 
+    /// Streams with response messages gathered for the next flush.
+    private var streamsWithPendingData: [ServerStream] = []
+
     private var isReading = false
     private var flushAfterRead = false
     var deferredFlushScheduled = false
@@ -135,6 +138,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
         self.isReading = false
         if self.flushAfterRead {
             self.flushAfterRead = false
+            self.writePendingData()
             context.flush()
         }
         context.fireChannelReadComplete()
@@ -286,6 +290,20 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
         }
     }
 
+    /// `stream` has gathered response messages: write them before the next flush.
+    func hasPendingData(_ stream: ServerStream) {
+        self.streamsWithPendingData.append(stream)
+    }
+
+    /// Writes every stream's gathered messages, one DATA frame per stream.
+    func writePendingData() {
+        guard !self.streamsWithPendingData.isEmpty else { return }
+        for stream in self.streamsWithPendingData {
+            stream.writePendingData()
+        }
+        self.streamsWithPendingData.removeAll(keepingCapacity: true)
+    }
+
     // MARK: Shutdown
 
     /// Stops accepting calls (GOAWAY) and closes once the calls in flight are done.
@@ -293,6 +311,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
         guard !self.isDraining, let context = self.context else { return }
         self.isDraining = true
         self.write(HTTP2Frame(streamID: .rootStream, payload: .goAway(lastStreamID: self.lastStreamID, errorCode: .noError, opaqueData: nil)))
+        self.writePendingData()
         context.flush()
         if self.streams.isEmpty {
             self.closeAfterFlushing(context)

@@ -22,6 +22,10 @@ final class ServerStream {
     private var failure: RPCError?
     var task: Task<Void, Never>?
     var deadlineTimer: Scheduled<Void>?
+    /// Response messages sent since the last flush, not yet written as a DATA frame.
+    private var pendingData: ByteBuffer?
+    /// How many of `pendingData`'s bytes the back-pressure counts.
+    private var pendingTrackedBytes = 0
 
     /// The handler of a unary or server-streaming call, waiting for the call's one
     /// request: it starts once the request has ended, and then usually runs to its end
@@ -141,6 +145,10 @@ final class ServerStream {
     // MARK: Writing, for the handler
 
     /// Writes one framed response message; `tracked` messages report to the back-pressure.
+    ///
+    /// Messages are not written one DATA frame each: they gather in `pendingData` and go
+    /// out as one frame when the connection flushes (or once `coalescingLimit` bytes wait),
+    /// so a handler streaming many small messages costs HTTP/2 one frame per flush.
     func send(_ framed: ByteBuffer, tracked: Bool) {
         guard let connection = self.connection else {
             if tracked { self.backpressure?.complete(framed.readableBytes) }
@@ -155,16 +163,41 @@ final class ServerStream {
         case .writeMessage:
             break
         }
-        let data = HTTP2Frame(streamID: self.id, payload: .data(.init(data: .byteBuffer(framed))))
-        if tracked, let backpressure = self.backpressure {
-            let count = framed.readableBytes
-            let promise = connection.eventLoop.makePromise(of: Void.self)
-            promise.futureResult.whenComplete { _ in backpressure.complete(count) }
-            connection.write(data, promise: promise)
+        if tracked { self.pendingTrackedBytes += framed.readableBytes }
+        if self.pendingData == nil {
+            self.pendingData = framed
+            connection.hasPendingData(self)
         } else {
-            connection.write(data)
+            self.pendingData!.writeImmutableBuffer(framed)
+        }
+        if self.pendingData!.readableBytes >= Self.coalescingLimit {
+            self.writePendingData()
         }
         connection.scheduleFlush()
+    }
+
+    /// Response bytes gathered beyond this go out without waiting for the flush.
+    static let coalescingLimit = 16 * 1024
+
+    /// Writes the gathered response messages as one DATA frame. Called by the connection
+    /// before it flushes, and before anything else this stream writes.
+    func writePendingData() {
+        guard let data = self.pendingData else { return }
+        self.pendingData = nil
+        let tracked = self.pendingTrackedBytes
+        self.pendingTrackedBytes = 0
+        guard let connection = self.connection else {
+            if tracked > 0 { self.backpressure?.complete(tracked) }
+            return
+        }
+        let frame = HTTP2Frame(streamID: self.id, payload: .data(.init(data: .byteBuffer(data))))
+        if tracked > 0, let backpressure = self.backpressure {
+            let promise = connection.eventLoop.makePromise(of: Void.self)
+            promise.futureResult.whenComplete { _ in backpressure.complete(tracked) }
+            connection.write(frame, promise: promise)
+        } else {
+            connection.write(frame)
+        }
     }
 
     /// Ends the call with a status (the handler returned or threw).
@@ -192,6 +225,7 @@ final class ServerStream {
 
     private func writeStatus(_ status: Status, trailers: Metadata) {
         guard let connection = self.connection else { return }
+        self.writePendingData()
         let headers: HPACKHeaders
         switch self.machine.sendStatus() {
         case .none:
@@ -237,6 +271,7 @@ final class ServerStream {
             self.cancel(RPCError(.cancelled, "the stream was closed"))
         }
         self.connection = nil
+        self.writePendingData()  // drops what the stream can no longer send
     }
 }
 
