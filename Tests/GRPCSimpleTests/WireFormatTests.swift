@@ -156,6 +156,10 @@ import Testing
         #expect(!GRPCHeaders.isGRPCContentType("application/grpcx"))
         #expect(!GRPCHeaders.isGRPCContentType("application/json"))
         #expect(!GRPCHeaders.isGRPCContentType(nil))
+        #expect(GRPCHeaders.isGRPCContentType("Application/GRPC+proto"))
+        #expect(!GRPCHeaders.isGRPCContentType("application\u{0F}grpc"))
+        #expect(!GRPCHeaders.isGRPCContentType("application/grp"))
+        #expect(!GRPCHeaders.isGRPCContentType(""))
     }
 
     @Test func targets() {

@@ -76,6 +76,50 @@ import TestServices
         }
     }
 
+    /// A unary handler starts once its request has ended; a second message is reason
+    /// enough to answer at once, without waiting for an END_STREAM that may never come.
+    @Test func unaryWithASecondRequestIsRejectedBeforeTheRequestEnds() async throws {
+        try await withRawClient { _, raw in
+            try await raw.sendHeaders(stream: 1, RawHTTP2Client.requestHeaders(path: Self.get))
+            try await raw.sendData(stream: 1, RawHTTP2Client.message(Self.echoRequest("1")))
+            try await raw.sendData(stream: 1, RawHTTP2Client.message(Self.echoRequest("2")))
+            let response = try await raw.response(stream: 1)
+            #expect(response.headerBlocks.last?.first(name: "grpc-status") == "13")
+            #expect(response.headerBlocks.last?.first(name: "grpc-message")?.contains("one request message") == true)
+        }
+    }
+
+    /// A unary request that never ends still meets its deadline, though its handler
+    /// never started.
+    @Test func unaryRequestThatNeverEndsMeetsItsDeadline() async throws {
+        try await withRawClient { _, raw in
+            try await raw.sendHeaders(stream: 1, RawHTTP2Client.requestHeaders(path: Self.get, [("grpc-timeout", "200m")]))
+            try await raw.sendData(stream: 1, RawHTTP2Client.message(Self.echoRequest("never ends")))
+            let response = try await raw.response(stream: 1)
+            #expect(response.headerBlocks.last?.first(name: "grpc-status") == "4")
+            #expect(response.dataBytes.isEmpty)
+            // The connection still serves the next call.
+            try await raw.sendHeaders(stream: 3, RawHTTP2Client.requestHeaders(path: Self.get))
+            try await raw.sendData(stream: 3, RawHTTP2Client.message(Self.echoRequest("next")), endStream: true)
+            #expect(try await raw.response(stream: 3).headerBlocks.last?.first(name: "grpc-status") == "0")
+        }
+    }
+
+    /// Messages a handler streams within one event-loop tick go out together: fewer DATA
+    /// frames than messages, every message whole and in order.
+    @Test func streamedMessagesShareDataFramesInOrder() async throws {
+        try await withRawClient { _, raw in
+            let words = (0..<25).map { "w\($0)" }
+            try await raw.sendHeaders(stream: 1, RawHTTP2Client.requestHeaders(path: "/grpcsimple.echo.Echo/Expand"))
+            try await raw.sendData(stream: 1, RawHTTP2Client.message(Self.echoRequest(words.joined(separator: " "))), endStream: true)
+            let response = try await raw.response(stream: 1)
+            #expect(response.headerBlocks.last?.first(name: "grpc-status") == "0")
+            #expect(response.dataBytes == words.flatMap { RawHTTP2Client.message(Self.echoRequest($0)) })
+            let dataFrames = response.filter { if case .data = $0 { true } else { false } }.count
+            #expect(dataFrames < 5, "\(dataFrames) DATA frames for \(words.count) messages")
+        }
+    }
+
     @Test func unknownMethodIsATrailersOnlyResponse() async throws {
         try await withRawClient { _, raw in
             try await raw.sendHeaders(stream: 1, RawHTTP2Client.requestHeaders(path: "/grpcsimple.echo.Echo/Missing"), endStream: true)

@@ -39,6 +39,11 @@ final class ClientStream {
     private let maximumMessageSize: Int
     private let windowSize: Int
 
+    /// Request messages sent since the last flush, not yet written as a DATA frame.
+    private var pendingData: ByteBuffer?
+    /// How many of `pendingData`'s bytes the back-pressure counts.
+    private var pendingTrackedBytes = 0
+
     private(set) var id: HTTP2StreamID?
     private var connection: ClientConnectionHandler?
     private var requestState = RequestState.pending(messages: [], ended: false)
@@ -117,8 +122,20 @@ final class ClientStream {
             self.requestState = .pending(messages: messages, ended: end)
         case .open:
             guard let connection = self.connection else { return self.dropped(framed, tracked: tracked) }
-            self.writeData(framed, endStream: end, tracked: tracked, on: connection)
-            if end { self.requestState = .closed }
+            // Gathered like the server's responses: one DATA frame per flush.
+            if tracked { self.pendingTrackedBytes += framed.readableBytes }
+            if self.pendingData == nil {
+                self.pendingData = framed
+                connection.hasPendingData(self)
+            } else {
+                self.pendingData!.writeImmutableBuffer(framed)
+            }
+            if end {
+                self.requestState = .closed
+                self.writePendingData(endStream: true)
+            } else if self.pendingData!.readableBytes >= ServerStream.coalescingLimit {
+                self.writePendingData()
+            }
             connection.scheduleFlush()
         case .pending, .closed:
             self.dropped(framed, tracked: tracked)
@@ -148,8 +165,8 @@ final class ClientStream {
             self.requestState = .pending(messages: messages, ended: true)
         case .open:
             self.requestState = .closed
-            guard let connection = self.connection, let id = self.id, !self.isFinished else { return }
-            connection.write(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(ByteBuffer()), endStream: true))))
+            guard let connection = self.connection, !self.isFinished else { return }
+            self.writePendingData(endStream: true)
             connection.scheduleFlush()
         case .closed:
             break
@@ -165,6 +182,29 @@ final class ClientStream {
         let promise = connection.eventLoop.makePromise(of: Void.self)
         let backpressure = self.backpressure
         promise.futureResult.whenComplete { _ in backpressure.complete(count) }
+        connection.write(frame, promise: promise)
+    }
+
+    /// Writes the gathered request messages as one DATA frame (an empty one when only
+    /// the end of the request is left to send). Called by the connection before it
+    /// flushes, and when the request side closes.
+    func writePendingData(endStream: Bool = false) {
+        guard self.pendingData != nil || endStream else { return }
+        let data = self.pendingData ?? ByteBuffer()
+        self.pendingData = nil
+        let tracked = self.pendingTrackedBytes
+        self.pendingTrackedBytes = 0
+        guard let connection = self.connection, let id = self.id, !self.isFinished else {
+            if tracked > 0 { self.backpressure.complete(tracked) }
+            return
+        }
+        let frame = HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(data), endStream: endStream)))
+        guard tracked > 0 else {
+            return connection.write(frame)
+        }
+        let promise = connection.eventLoop.makePromise(of: Void.self)
+        let backpressure = self.backpressure
+        promise.futureResult.whenComplete { _ in backpressure.complete(tracked) }
         connection.write(frame, promise: promise)
     }
 
@@ -350,6 +390,12 @@ final class ClientStream {
         self.responseState = .finished
         self.deadlineTimer?.cancel()
         self.deadlineTimer = nil
+        if self.pendingData != nil {
+            // Gathered requests the call will never send.
+            self.pendingData = nil
+            self.backpressure.complete(self.pendingTrackedBytes)
+            self.pendingTrackedBytes = 0
+        }
         if resetStream, let id = self.id, let connection = self.connection {
             connection.write(HTTP2Frame(streamID: id, payload: .rstStream(.cancel)))
             connection.scheduleFlush()

@@ -7,16 +7,15 @@ import SwiftProtobuf
 enum ProtobufCodec {
     /// Serializes `message` into a buffer that starts with the 5-byte gRPC prefix.
     static func frame<M: SwiftProtobuf.Message>(_ message: M, allocator: ByteBufferAllocator) throws(RPCError) -> ByteBuffer {
-        let framed: FramedBytes
+        var framed: FramedBytes
         do {
             framed = try message.serializedBytes()
         } catch {
             throw RPCError(.internal, "failed to serialize \(M.protoMessageName): \(error)")
         }
-        var buffer = framed.buffer
-        buffer.setInteger(UInt8(0), at: buffer.readerIndex)
-        buffer.setInteger(UInt32(framed.count), at: buffer.readerIndex + 1)
-        return buffer
+        // Written while `framed` owns the only reference, so the buffer is not copied.
+        framed.writePrefix()
+        return framed.buffer
     }
 
     /// Parses a message payload (without its prefix).
@@ -56,6 +55,14 @@ struct FramedBytes: SwiftProtobufContiguousBytes {
     }
 
     var count: Int { self.buffer.readableBytes - self.offset }
+
+    /// Fills the five spare bytes with the gRPC prefix: uncompressed, then the length.
+    mutating func writePrefix() {
+        precondition(self.offset == MessageFramer.prefixLength, "only serialized messages have room for a prefix")
+        let length = UInt32(self.count)
+        self.buffer.setInteger(UInt8(0), at: self.buffer.readerIndex)
+        self.buffer.setInteger(length, at: self.buffer.readerIndex + 1)
+    }
 
     func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try self.buffer.withUnsafeReadableBytes { bytes in

@@ -13,22 +13,27 @@ import NIOPosix
 /// before it polls for I/O again, and a streaming handler on the loop can keep a chain
 /// of tasks alive forever (write, flush, resume, write...), starving the reads of every
 /// connection on that loop. So once a tick has spent `tickBudget` running our jobs, new
-/// jobs wait a few microseconds: the loop drains, polls I/O, and then runs them.
+/// jobs go to a queue of the loop's own, drained by one task scheduled a few microseconds
+/// later: the loop finishes its tick, polls I/O, and then runs them. Deferring costs an
+/// append per job and one scheduled task per tick, so a busy loop pays little for it.
 final class EventLoopTaskExecutor: TaskExecutor {
     let eventLoop: any EventLoop
-    private let ticks: LoopTicks?
+    private let budget: LoopBudget?
     static let tickBudget = TimeAmount.milliseconds(1)
+    static let deferral = TimeAmount.microseconds(20)
 
-    init(eventLoop: any EventLoop, ticks: LoopTicks?) {
+    init(eventLoop: any EventLoop, budget: LoopBudget?) {
         self.eventLoop = eventLoop
-        self.ticks = ticks
+        self.budget = budget
     }
 
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
-        if let ticks = self.ticks, self.eventLoop.inEventLoop, ticks.isOverBudget(Self.tickBudget) {
-            self.eventLoop.assumeIsolated().scheduleTask(in: .microseconds(20)) {
-                job.runSynchronously(on: self.asUnownedTaskExecutor())
+        if let budget = self.budget, self.eventLoop.inEventLoop, budget.mustDefer(Self.tickBudget) {
+            if budget.deferJob(job) {
+                self.eventLoop.assumeIsolated().scheduleTask(in: Self.deferral) {
+                    self.runDeferredJobs(budget)
+                }
             }
             return
         }
@@ -36,21 +41,30 @@ final class EventLoopTaskExecutor: TaskExecutor {
             job.runSynchronously(on: self.asUnownedTaskExecutor())
         }
     }
+
+    private func runDeferredJobs(_ budget: LoopBudget) {
+        for job in budget.takeDeferredJobs() {
+            job.runSynchronously(on: self.asUnownedTaskExecutor())
+        }
+    }
 }
 
-/// Counts the ticks of one event loop, and when the current tick started running jobs.
+/// The time budget of one event loop's ticks, and the jobs deferred past it.
 ///
 /// `@unchecked Sendable`: `tick` is written by `TickCounter.processedTick`, which NIO
 /// calls on the loop's own thread, and everything else is read and written only from
-/// `EventLoopTaskExecutor.enqueue` after it has checked `inEventLoop`. Every access is
-/// therefore on that one thread.
-final class LoopTicks: @unchecked Sendable {
+/// `EventLoopTaskExecutor`, after it has checked `inEventLoop` or from a task it
+/// scheduled on that loop. Every access is therefore on that one thread.
+final class LoopBudget: @unchecked Sendable {
     fileprivate var tick: UInt64 = 0
     private var budgetTick: UInt64 = .max
     private var budgetStart = NIODeadline.uptimeNanoseconds(0)
+    private var deferred: [UnownedJob] = []
 
-    /// Whether the current tick has been running jobs for longer than `budget`.
-    func isOverBudget(_ budget: TimeAmount) -> Bool {
+    /// Whether a new job must wait for a later tick: this tick has run jobs for longer
+    /// than `budget`, or earlier jobs are already waiting (they go first).
+    func mustDefer(_ budget: TimeAmount) -> Bool {
+        if !self.deferred.isEmpty { return true }
         let now = NIODeadline.now()
         if self.budgetTick != self.tick {
             self.budgetTick = self.tick
@@ -59,25 +73,37 @@ final class LoopTicks: @unchecked Sendable {
         }
         return now - self.budgetStart > budget
     }
+
+    /// Queues a job; returns true when it is the first, so a drain must be scheduled.
+    func deferJob(_ job: UnownedJob) -> Bool {
+        self.deferred.append(job)
+        return self.deferred.count == 1
+    }
+
+    /// Empties the queue, oldest first.
+    func takeDeferredJobs() -> [UnownedJob] {
+        defer { self.deferred = [] }
+        return self.deferred
+    }
 }
 
 /// Told by NIO at the end of every tick of a server's event loops.
 final class TickCounter: NIOEventLoopMetricsDelegate {
-    private let loops = NIOLockedValueBox<[ObjectIdentifier: LoopTicks]>([:])
+    private let loops = NIOLockedValueBox<[ObjectIdentifier: LoopBudget]>([:])
 
-    func ticks(for eventLoop: any EventLoop) -> LoopTicks {
+    func budget(for eventLoop: any EventLoop) -> LoopBudget {
         self.loops.withLockedValue { loops in
             let id = ObjectIdentifier(eventLoop)
             if let existing = loops[id] { return existing }
-            let created = LoopTicks()
+            let created = LoopBudget()
             loops[id] = created
             return created
         }
     }
 
     func processedTick(info: NIOEventLoopTickInfo) {
-        if let ticks = self.loops.withLockedValue({ $0[info.eventLoopID] }) {
-            ticks.tick &+= 1
+        if let budget = self.loops.withLockedValue({ $0[info.eventLoopID] }) {
+            budget.tick &+= 1
         }
     }
 }

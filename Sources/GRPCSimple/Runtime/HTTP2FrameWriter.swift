@@ -9,6 +9,8 @@ protocol HTTP2FrameWriter: ChannelOutboundHandler, AnyObject where OutboundOut =
     var eventLoop: any EventLoop { get }
     /// Whether a flush is already scheduled for the end of this tick.
     var deferredFlushScheduled: Bool { get set }
+    /// Writes what the handler's streams have gathered; called before every flush.
+    func writePendingData()
 }
 
 extension HTTP2FrameWriter {
@@ -26,6 +28,7 @@ extension HTTP2FrameWriter {
         self.deferredFlushScheduled = true
         self.eventLoop.assumeIsolated().execute {
             self.deferredFlushScheduled = false
+            self.writePendingData()
             self.context?.flush()
         }
     }

@@ -8,7 +8,7 @@ import NIOCore
 struct InboundMessages {
     private var deframer: MessageDeframer
     private var flow: InboundFlowController
-    private var queue = CircularBuffer<ByteBuffer>(initialCapacity: 1)
+    private var queue = MessageQueue()
     private var waiter: CheckedContinuation<ByteBuffer?, any Error>?
     private(set) var receivedCount = 0
 
@@ -22,6 +22,9 @@ struct InboundMessages {
 
     /// The first queued message, without taking it.
     var first: ByteBuffer? { self.queue.first }
+
+    /// How many complete messages wait for the reader.
+    var queuedCount: Int { self.queue.count }
 
     /// Takes in a DATA frame's bytes: complete messages go to the waiting reader or the
     /// queue. Throws when the bytes cannot be messages (too large, bad flags).
@@ -64,5 +67,36 @@ struct InboundMessages {
     /// The WINDOW_UPDATE increment due now, if any.
     mutating func windowUpdate() -> Int? {
         self.flow.windowUpdate()
+    }
+}
+
+/// A first-in first-out queue of messages that allocates nothing while it holds at most
+/// one, which is all a unary call ever holds.
+struct MessageQueue {
+    private(set) var count = 0
+    private var head: ByteBuffer?
+    /// The messages after `head`, made when a second one is queued.
+    private var tail: CircularBuffer<ByteBuffer>?
+
+    var first: ByteBuffer? { self.head }
+
+    mutating func append(_ message: ByteBuffer) {
+        self.count += 1
+        if self.head == nil {
+            self.head = message
+        } else if self.tail == nil {
+            var tail = CircularBuffer<ByteBuffer>(initialCapacity: 4)
+            tail.append(message)
+            self.tail = tail
+        } else {
+            self.tail!.append(message)
+        }
+    }
+
+    mutating func popFirst() -> ByteBuffer? {
+        guard let head = self.head else { return nil }
+        self.count -= 1
+        self.head = self.tail?.popFirst()
+        return head
     }
 }

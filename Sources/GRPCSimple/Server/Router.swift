@@ -78,6 +78,7 @@ struct MethodHandler: Sendable {
     enum Kind: Sendable {
         case unary, serverStreaming, clientStreaming, bidirectionalStreaming
 
+        var streamsRequests: Bool { self == .clientStreaming || self == .bidirectionalStreaming }
         var streamsResponses: Bool { self == .serverStreaming || self == .bidirectionalStreaming }
     }
 

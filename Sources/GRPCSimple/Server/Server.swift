@@ -104,7 +104,7 @@ public final class Server: Sendable {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: self.workers, metricsDelegate: ticks)
         var executors: [ObjectIdentifier: EventLoopTaskExecutor] = [:]
         for loop in group.makeIterator() {
-            executors[ObjectIdentifier(loop)] = EventLoopTaskExecutor(eventLoop: loop, ticks: ticks.ticks(for: loop))
+            executors[ObjectIdentifier(loop)] = EventLoopTaskExecutor(eventLoop: loop, budget: ticks.budget(for: loop))
         }
         let bootstrap = self.makeBootstrap(group: group, executors: executors)
         let listener: any NIOCore.Channel
@@ -200,7 +200,7 @@ public final class Server: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let executor = executors[ObjectIdentifier(channel.eventLoop)]
-                        ?? EventLoopTaskExecutor(eventLoop: channel.eventLoop, ticks: nil)
+                        ?? EventLoopTaskExecutor(eventLoop: channel.eventLoop, budget: nil)
                     try self.configure(channel, router: router, configuration: configuration, executor: executor)
                 }
             }

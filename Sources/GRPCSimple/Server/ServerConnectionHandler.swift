@@ -31,6 +31,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
     private var peer = "unknown"
     private var lastStreamID = HTTP2StreamID.rootStream
 
+    /// Streams with response messages gathered for the next flush.
+    private var streamsWithPendingData: [ServerStream] = []
+
     private var isReading = false
     private var flushAfterRead = false
     var deferredFlushScheduled = false
@@ -107,7 +110,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
         case .headers(let headers):
             if let stream = self.streams[frame.streamID] {
                 // gRPC clients send no trailers; END_STREAM on a HEADERS frame ends the requests.
-                if headers.endStream { stream.receiveEnd() }
+                if headers.endStream {
+                    stream.receiveEnd()
+                    self.startIfReady(stream)
+                }
             } else {
                 self.openStream(id: frame.streamID, headers: headers.headers, endStream: headers.endStream)
             }
@@ -119,6 +125,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
             }
             if let stream = self.streams[frame.streamID], case .byteBuffer(let buffer) = payload.data {
                 stream.receiveData(buffer, endStream: payload.endStream, flowControlledLength: length)
+                self.startIfReady(stream)
             }
         case .rstStream(let code):
             self.streams[frame.streamID]?.reset(reason: "the client cancelled the call (RST_STREAM \(code))")
@@ -131,13 +138,16 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
         self.isReading = false
         if self.flushAfterRead {
             self.flushAfterRead = false
+            self.writePendingData()
             context.flush()
         }
         context.fireChannelReadComplete()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let closed = event as? StreamClosedEvent {
+        // NIOHTTP2 sends several events per stream; comparing the type first is cheaper
+        // than a failing dynamic cast for each of the ones we don't use.
+        if type(of: event) == StreamClosedEvent.self, let closed = event as? StreamClosedEvent {
             if let stream = self.streams.removeValue(forKey: closed.streamID) {
                 if closed.reason != nil {
                     stream.reset(reason: "the client cancelled the call (\(closed.reason!))")
@@ -204,17 +214,44 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
             backpressure: stream.backpressure,
             path: head.path
         )
-        stream.task = Self.spawn(head.handler, call: call, context: context, logger: self.configuration.logger, on: self.executor)
+        if head.handler.kind.streamsRequests {
+            self.spawn(head.handler, call: call, for: stream)
+        } else {
+            stream.pendingStart = ServerStream.PendingStart(handler: head.handler, call: call)
+            self.startIfReady(stream)
+        }
     }
 
-    private static func spawn(
+    private func startIfReady(_ stream: ServerStream) {
+        guard stream.pendingStart != nil, let start = stream.takeStartIfReady() else { return }
+        self.spawn(start.handler, call: start.call, for: stream)
+    }
+
+    private func spawn(_ handler: MethodHandler, call: ServerCall, for stream: ServerStream) {
+        let task = Self.startTask(handler, call: call, context: stream.context, logger: self.configuration.logger, on: self.executor)
+        if !stream.handlerFinished {
+            stream.task = task
+        }
+    }
+
+    /// Starts the handler's task. It starts right here, on the event loop, and runs until
+    /// it first suspends: a unary handler whose request is complete usually finishes
+    /// before this returns. After a suspension it resumes on the loop's executor.
+    private static func startTask(
         _ handler: MethodHandler,
         call: ServerCall,
         context: ServerContext,
         logger: Logger,
         on executor: EventLoopTaskExecutor
     ) -> Task<Void, Never> {
-        Task(executorPreference: executor) {
+        #if compiler(>=6.2)
+        if #available(macOS 26, iOS 26, tvOS 26, watchOS 26, visionOS 26, *) {
+            return Task.immediate(executorPreference: executor) {
+                await run(handler, call: call, context: context, logger: logger)
+            }
+        }
+        #endif
+        return Task(executorPreference: executor) {
             await run(handler, call: call, context: context, logger: logger)
         }
     }
@@ -253,6 +290,20 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
         }
     }
 
+    /// `stream` has gathered response messages: write them before the next flush.
+    func hasPendingData(_ stream: ServerStream) {
+        self.streamsWithPendingData.append(stream)
+    }
+
+    /// Writes every stream's gathered messages, one DATA frame per stream.
+    func writePendingData() {
+        guard !self.streamsWithPendingData.isEmpty else { return }
+        for stream in self.streamsWithPendingData {
+            stream.writePendingData()
+        }
+        self.streamsWithPendingData.removeAll(keepingCapacity: true)
+    }
+
     // MARK: Shutdown
 
     /// Stops accepting calls (GOAWAY) and closes once the calls in flight are done.
@@ -260,6 +311,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
         guard !self.isDraining, let context = self.context else { return }
         self.isDraining = true
         self.write(HTTP2Frame(streamID: .rootStream, payload: .goAway(lastStreamID: self.lastStreamID, errorCode: .noError, opaqueData: nil)))
+        self.writePendingData()
         context.flush()
         if self.streams.isEmpty {
             self.closeAfterFlushing(context)
@@ -308,22 +360,44 @@ struct RequestHead {
         var acceptEncoding: String?
     }
 
+    /// Reads the request headers in one pass (they are few, and each lookup by name
+    /// would be a scan of its own), then checks them in the order the spec's errors need.
     static func parse(_ headers: HPACKHeaders, router: Router) -> Result<RequestHead, Rejection> {
-        let method = headers.first(name: ":method")
+        // Names are lowercase on the wire: NIOHTTP2 rejects header blocks with uppercase names.
+        var method: String?
+        var pathValue: String?
+        var contentType: String?
+        var encoding: String?
+        var timeoutValue: String?
+        var metadata = Metadata()
+        var metadataError: RPCError?
+        for (name, value, _) in headers {
+            switch name {
+            case ":method": if method == nil { method = value }
+            case ":path": if pathValue == nil { pathValue = value }
+            case "content-type": if contentType == nil { contentType = value }
+            case "grpc-encoding": if encoding == nil { encoding = value }
+            case "grpc-timeout": if timeoutValue == nil { timeoutValue = value }
+            default:
+                if metadataError == nil, !Metadata.isReserved(name) {
+                    metadataError = GRPCHeaders.appendReceived(name: name, value: value, to: &metadata)
+                }
+            }
+        }
+
         guard method == "POST" else {
             return .failure(Rejection(
                 httpStatus: 405,
                 status: Status(code: .internal, message: "gRPC requires the POST method, got '\(method ?? "")'")
             ))
         }
-        let contentType = headers.first(name: "content-type")
         guard GRPCHeaders.isGRPCContentType(contentType) else {
             return .failure(Rejection(
                 httpStatus: 415,
                 status: Status(code: .internal, message: "invalid gRPC request content-type '\(contentType ?? "")'")
             ))
         }
-        let path = headers.first(name: ":path") ?? ""
+        let path = pathValue ?? ""
         guard let handler = router.handler(for: path) else {
             let message: String
             if let parsed = MethodPath(path) {
@@ -335,23 +409,21 @@ struct RequestHead {
             }
             return .failure(Rejection(status: Status(code: .unimplemented, message: message)))
         }
-        if let encoding = headers.first(name: "grpc-encoding"), encoding != "identity" {
+        if let encoding, encoding != "identity" {
             return .failure(Rejection(
                 status: Status(code: .unimplemented, message: "grpc-encoding '\(encoding)' is not supported (supported: identity)"),
                 acceptEncoding: "identity"
             ))
         }
         var timeout: Int64?
-        if let value = headers.first(name: "grpc-timeout") {
-            guard let parsed = GRPCTimeout.parse(value) else {
-                return .failure(Rejection(status: Status(code: .internal, message: "malformed grpc-timeout '\(value)'")))
+        if let timeoutValue {
+            guard let parsed = GRPCTimeout.parse(timeoutValue) else {
+                return .failure(Rejection(status: Status(code: .internal, message: "malformed grpc-timeout '\(timeoutValue)'")))
             }
             timeout = parsed
         }
-        let metadata: Metadata
-        switch GRPCHeaders.metadata(from: headers) {
-        case .success(let parsed): metadata = parsed
-        case .failure(let error): return .failure(Rejection(status: Status(error)))
+        if let metadataError {
+            return .failure(Rejection(status: Status(metadataError)))
         }
         return .success(RequestHead(path: path, handler: handler, metadata: metadata, timeoutNanoseconds: timeout))
     }

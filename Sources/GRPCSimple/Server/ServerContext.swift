@@ -1,4 +1,4 @@
-import NIOConcurrencyHelpers
+import Synchronization
 
 /// What a handler knows about its call, and the metadata it sends back.
 ///
@@ -14,7 +14,9 @@ public final class ServerContext: Sendable {
     /// The client's address, e.g. `ipv4:127.0.0.1:52310`.
     public let peer: String
 
-    private let responseMetadata = NIOLockedValueBox<(initial: Metadata, trailing: Metadata)>(([:], [:]))
+    /// Written by the handler (possibly from another executor), read by the connection.
+    /// A `Mutex` is stored inline: no allocation of its own, unlike a lock box.
+    private let responseMetadata = Mutex<(initial: Metadata, trailing: Metadata)>(([:], [:]))
 
     init(path: String, metadata: Metadata, deadline: ContinuousClock.Instant?, peer: String) {
         self.path = path
@@ -25,14 +27,14 @@ public final class ServerContext: Sendable {
 
     /// Metadata sent with the response headers (before the first message).
     public var initialMetadata: Metadata {
-        get { self.responseMetadata.withLockedValue { $0.initial } }
-        set { self.responseMetadata.withLockedValue { $0.initial = newValue } }
+        get { self.responseMetadata.withLock { $0.initial } }
+        set { self.responseMetadata.withLock { $0.initial = newValue } }
     }
 
     /// Metadata sent with the status when the call ends.
     public var trailingMetadata: Metadata {
-        get { self.responseMetadata.withLockedValue { $0.trailing } }
-        set { self.responseMetadata.withLockedValue { $0.trailing = newValue } }
+        get { self.responseMetadata.withLock { $0.trailing } }
+        set { self.responseMetadata.withLock { $0.trailing = newValue } }
     }
 
     /// Whether the call has been cancelled (by the client, its deadline, or shutdown).

@@ -22,6 +22,22 @@ final class ServerStream {
     private var failure: RPCError?
     var task: Task<Void, Never>?
     var deadlineTimer: Scheduled<Void>?
+    /// Response messages sent since the last flush, not yet written as a DATA frame.
+    private var pendingData: ByteBuffer?
+    /// How many of `pendingData`'s bytes the back-pressure counts.
+    private var pendingTrackedBytes = 0
+
+    /// The handler of a unary or server-streaming call, waiting for the call's one
+    /// request: it starts once the request has ended, and then usually runs to its end
+    /// right away, with no job on the event loop's queue.
+    var pendingStart: PendingStart?
+    /// Whether the handler has returned or thrown (its status is written).
+    private(set) var handlerFinished = false
+
+    struct PendingStart {
+        let handler: MethodHandler
+        let call: ServerCall
+    }
 
     init(
         id: HTTP2StreamID,
@@ -80,6 +96,18 @@ final class ServerStream {
         self.cancel(RPCError(.cancelled, reason))
     }
 
+    /// The waiting handler, once its request is complete (or the client sent more than
+    /// the one message it may send, which the handler reports). Nil when the call ended
+    /// before the handler could start.
+    func takeStartIfReady() -> PendingStart? {
+        guard let start = self.pendingStart else { return nil }
+        guard self.machine.request == .closed || self.inbound.queuedCount > 1 || self.failure != nil else {
+            return nil
+        }
+        self.pendingStart = nil
+        return self.machine.isFinished ? nil : start
+    }
+
     // MARK: Reading, for the handler
 
     enum Poll {
@@ -117,6 +145,10 @@ final class ServerStream {
     // MARK: Writing, for the handler
 
     /// Writes one framed response message; `tracked` messages report to the back-pressure.
+    ///
+    /// Messages are not written one DATA frame each: they gather in `pendingData` and go
+    /// out as one frame when the connection flushes (or once `coalescingLimit` bytes wait),
+    /// so a handler streaming many small messages costs HTTP/2 one frame per flush.
     func send(_ framed: ByteBuffer, tracked: Bool) {
         guard let connection = self.connection else {
             if tracked { self.backpressure?.complete(framed.readableBytes) }
@@ -131,16 +163,41 @@ final class ServerStream {
         case .writeMessage:
             break
         }
-        let data = HTTP2Frame(streamID: self.id, payload: .data(.init(data: .byteBuffer(framed))))
-        if tracked, let backpressure = self.backpressure {
-            let count = framed.readableBytes
-            let promise = connection.eventLoop.makePromise(of: Void.self)
-            promise.futureResult.whenComplete { _ in backpressure.complete(count) }
-            connection.write(data, promise: promise)
+        if tracked { self.pendingTrackedBytes += framed.readableBytes }
+        if self.pendingData == nil {
+            self.pendingData = framed
+            connection.hasPendingData(self)
         } else {
-            connection.write(data)
+            self.pendingData!.writeImmutableBuffer(framed)
+        }
+        if self.pendingData!.readableBytes >= Self.coalescingLimit {
+            self.writePendingData()
         }
         connection.scheduleFlush()
+    }
+
+    /// Response bytes gathered beyond this go out without waiting for the flush.
+    static let coalescingLimit = 16 * 1024
+
+    /// Writes the gathered response messages as one DATA frame. Called by the connection
+    /// before it flushes, and before anything else this stream writes.
+    func writePendingData() {
+        guard let data = self.pendingData else { return }
+        self.pendingData = nil
+        let tracked = self.pendingTrackedBytes
+        self.pendingTrackedBytes = 0
+        guard let connection = self.connection else {
+            if tracked > 0 { self.backpressure?.complete(tracked) }
+            return
+        }
+        let frame = HTTP2Frame(streamID: self.id, payload: .data(.init(data: .byteBuffer(data))))
+        if tracked > 0, let backpressure = self.backpressure {
+            let promise = connection.eventLoop.makePromise(of: Void.self)
+            promise.futureResult.whenComplete { _ in backpressure.complete(tracked) }
+            connection.write(frame, promise: promise)
+        } else {
+            connection.write(frame)
+        }
     }
 
     /// Ends the call with a status (the handler returned or threw).
@@ -148,6 +205,7 @@ final class ServerStream {
         self.deadlineTimer?.cancel()
         self.deadlineTimer = nil
         self.task = nil
+        self.handlerFinished = true
         self.writeStatus(status, trailers: trailers)
         self.failure = self.failure ?? RPCError(.cancelled, "the call has ended")
         self.backpressure?.fail(RPCError(.cancelled, "the call has ended"))
@@ -167,6 +225,7 @@ final class ServerStream {
 
     private func writeStatus(_ status: Status, trailers: Metadata) {
         guard let connection = self.connection else { return }
+        self.writePendingData()
         let headers: HPACKHeaders
         switch self.machine.sendStatus() {
         case .none:
@@ -187,8 +246,10 @@ final class ServerStream {
     }
 
     private func responseHeaders() -> HPACKHeaders {
-        var headers: HPACKHeaders = [":status": "200", "content-type": GRPCHeaders.contentType]
-        GRPCHeaders.append(self.context.initialMetadata, to: &headers)
+        let metadata = self.context.initialMetadata
+        guard !metadata.isEmpty else { return GRPCHeaders.responseHead }
+        var headers = GRPCHeaders.responseHead
+        GRPCHeaders.append(metadata, to: &headers)
         return headers
     }
 
@@ -196,6 +257,7 @@ final class ServerStream {
         self.deadlineTimer?.cancel()
         self.deadlineTimer = nil
         if self.failure == nil { self.failure = error }
+        self.pendingStart = nil
         self.inbound.wakeReader(with: .failure(error))
         self.backpressure?.fail(error)
         self.task?.cancel()
@@ -209,6 +271,7 @@ final class ServerStream {
             self.cancel(RPCError(.cancelled, "the stream was closed"))
         }
         self.connection = nil
+        self.writePendingData()  // drops what the stream can no longer send
     }
 }
 
@@ -262,11 +325,11 @@ struct ServerCall: Sendable {
     func send<Message: SwiftProtobufMessage>(_ message: Message) async throws {
         let framed = try ProtobufCodec.frame(message, allocator: self.allocator)
         guard let backpressure = self.backpressure else {
-            self.onLoop { $0.send(framed, tracked: false) }
+            self.onLoop(.send(framed, tracked: false))
             return
         }
         let mustWait = try backpressure.add(framed.readableBytes)
-        self.onLoop { $0.send(framed, tracked: true) }
+        self.onLoop(.send(framed, tracked: true))
         if mustWait {
             try await backpressure.waitForCapacity()
         }
@@ -275,18 +338,34 @@ struct ServerCall: Sendable {
     /// Sends the single response of a unary or client-streaming call.
     func sendLast<Message: SwiftProtobufMessage>(_ message: Message) throws {
         let framed = try ProtobufCodec.frame(message, allocator: self.allocator)
-        self.onLoop { $0.send(framed, tracked: false) }
+        self.onLoop(.send(framed, tracked: false))
     }
 
     func finish(status: Status, trailers: Metadata) {
-        self.onLoop { $0.finish(status: status, trailers: trailers) }
+        self.onLoop(.finish(status, trailers))
     }
 
-    private func onLoop(_ body: @escaping @Sendable (ServerStream) -> Void) {
+    /// What the handler's task asks of its stream.
+    private enum Operation: Sendable {
+        case send(ByteBuffer, tracked: Bool)
+        case finish(Status, Metadata)
+
+        func apply(to stream: ServerStream) {
+            switch self {
+            case .send(let framed, let tracked): stream.send(framed, tracked: tracked)
+            case .finish(let status, let trailers): stream.finish(status: status, trailers: trailers)
+            }
+        }
+    }
+
+    /// Runs `operation` on the stream: right here when the task is on the connection's
+    /// loop (no closure is allocated then), through one hop otherwise.
+    private func onLoop(_ operation: Operation) {
         if self.eventLoop.inEventLoop {
-            body(self.stream.value)
+            operation.apply(to: self.stream.value)
         } else {
-            self.eventLoop.execute { body(self.stream.value) }
+            let stream = self.stream
+            self.eventLoop.execute { operation.apply(to: stream.value) }
         }
     }
 }

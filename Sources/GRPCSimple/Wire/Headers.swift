@@ -5,14 +5,29 @@ enum GRPCHeaders {
     static let contentType = "application/grpc"
     static let userAgent = "grpc-swift-simple/0.1"
 
+    /// The response headers of a call that sends no initial metadata. Shared: a block
+    /// that is not changed is not copied.
+    static let responseHead: HPACKHeaders = [":status": "200", "content-type": contentType]
+    /// The trailers of a call that succeeded with no trailing metadata.
+    static let okTrailers: HPACKHeaders = ["grpc-status": "0"]
+
     /// Whether a request or response content-type is gRPC's
-    /// (`application/grpc`, optionally `+proto`, `+json`, ... and parameters).
+    /// (`application/grpc`, optionally `+proto`, `+json`, ... and parameters), compared
+    /// without regard to ASCII case and without allocating.
     static func isGRPCContentType(_ value: String?) -> Bool {
-        guard let value else { return false }
-        let lowered = value.lowercased()
-        guard lowered.hasPrefix(contentType) else { return false }
-        let rest = lowered.dropFirst(contentType.count)
-        return rest.isEmpty || rest.first == "+" || rest.first == ";"
+        guard var value else { return false }
+        return value.withUTF8 { bytes in
+            let expected = contentType.utf8
+            guard bytes.count >= expected.count else { return false }
+            for (index, byte) in expected.enumerated() {
+                let received = bytes[index]
+                let lowered = received >= UInt8(ascii: "A") && received <= UInt8(ascii: "Z") ? received | 0x20 : received
+                if lowered != byte { return false }
+            }
+            guard bytes.count > expected.count else { return true }
+            let next = bytes[expected.count]
+            return next == UInt8(ascii: "+") || next == UInt8(ascii: ";")
+        }
     }
 
     /// Appends custom metadata to a header block; invalid entries are returned, not added.
@@ -69,24 +84,33 @@ enum GRPCHeaders {
     /// the headers gRPC itself uses. Fails with a description when a `-bin` value is not base64.
     static func metadata(from headers: HPACKHeaders) -> Result<Metadata, RPCError> {
         var metadata = Metadata()
-        for (name, value, _) in headers {
-            if name.hasPrefix(":") || Metadata.isReserved(name) { continue }
-            if name.hasSuffix("-bin") {
-                for part in value.split(separator: ",", omittingEmptySubsequences: false) {
-                    let trimmed = part.drop { $0 == " " }
-                    guard let bytes = Base64.decode(trimmed) else {
-                        return .failure(RPCError(.internal, "the value of metadata key '\(name)' is not valid base64"))
-                    }
-                    metadata.add(name, binary: bytes)
-                }
-            } else {
-                metadata.add(name, value)
+        for (name, value, _) in headers where !Metadata.isReserved(name) {
+            if let error = self.appendReceived(name: name, value: value, to: &metadata) {
+                return .failure(error)
             }
         }
         return .success(metadata)
     }
 
+    /// Adds one received header (not a reserved one) to `metadata`: `-bin` values are
+    /// base64, possibly several joined by commas. Returns what was wrong with a bad value.
+    static func appendReceived(name: String, value: String, to metadata: inout Metadata) -> RPCError? {
+        guard name.hasSuffix("-bin") else {
+            metadata.append(receivedKey: name, .string(value))
+            return nil
+        }
+        for part in value.split(separator: ",", omittingEmptySubsequences: false) {
+            let trimmed = part.drop { $0 == " " }
+            guard let bytes = Base64.decode(trimmed) else {
+                return RPCError(.internal, "the value of metadata key '\(name)' is not valid base64")
+            }
+            metadata.append(receivedKey: name, .binary(bytes))
+        }
+        return nil
+    }
+
     static func trailers(status: Status, metadata: Metadata) -> HPACKHeaders {
+        if status.code == .ok, status.message.isEmpty, metadata.isEmpty { return self.okTrailers }
         var headers = HPACKHeaders()
         headers.reserveCapacity(2 + metadata.count)
         headers.add(name: "grpc-status", value: String(status.code.rawValue))

@@ -45,6 +45,12 @@ public struct Metadata: Sendable, Hashable, Sequence, ExpressibleByDictionaryLit
         }
     }
 
+    /// Adds an entry received from the wire, whose key HTTP/2 already requires to be
+    /// lowercase (NIOHTTP2 checks it), so it is not lowercased again.
+    mutating func append(receivedKey key: String, _ value: MetadataValue) {
+        self.entries.append(Entry(key: key, value: value))
+    }
+
     /// Adds a binary value; the key must end in `-bin`.
     public mutating func add(_ key: String, binary: [UInt8]) {
         self.entries.append(Entry(key: key.lowercased(), value: .binary(binary)))
