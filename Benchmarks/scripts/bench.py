@@ -42,12 +42,16 @@ SERVERS = {
     "peer-server": [os.path.join(BIN, "peer-server")],
     "raw-frame-server": [os.path.join(BIN, "raw-frame-server")],
     "raw-child-server": [os.path.join(BIN, "raw-child-server")],
+    # Optional: built by Benchmarks/Peers/go/build when Debian's Go packages are installed.
+    "go-server": [os.path.join(BENCH, ".build", "go-server")],
 }
+OPTIONAL_PEERS = []  # the optional servers built for this run
 LABEL = {
     "bench-server": "gRPC Simple (bench-server)",
     "peer-server": "grpc-swift-2 (peer-server)",
     "raw-frame-server": "raw NIO, frames on the connection (ceiling)",
     "raw-child-server": "raw NIO, child channel per stream (ceiling)",
+    "go-server": "grpc-go, Debian (go-server, optional peer)",
     "bench-client": "gRPC Simple (bench-client)",
     "peer-client": "grpc-swift-2 (peer-client)",
 }
@@ -310,7 +314,7 @@ class Bench:
     # -- server side -----------------------------------------------------------------------
 
     def unary_h2load(self):
-        names = ["bench-server", "peer-server", "raw-frame-server", "raw-child-server"]
+        names = ["bench-server", "peer-server", "raw-frame-server", "raw-child-server"] + OPTIONAL_PEERS
         servers = {n: Server(n, self.tmp) for n in names}
         try:
             for name in names:  # warm-up
@@ -329,7 +333,7 @@ class Bench:
     def stream_h2load(self):
         """Echo throughput with h2load: each request carries ECHO_MESSAGES messages, each
         response must carry them all back (checked by the DATA bytes received)."""
-        names = ["bench-server", "peer-server"]
+        names = ["bench-server", "peer-server"] + OPTIONAL_PEERS
         servers = {n: Server(n, self.tmp) for n in names}
         shape = dict(path=ECHO_PATH, connections=1, streams=1)
         try:
@@ -600,8 +604,9 @@ def render(bench, info, raw_name):
               for r in runs if r.get("other_load_on_server_core") is not None]
     if others:
         add(f"Noise: during the timed runs, other processes kept the server core busy {100 * statistics.median(others):.0f} % "
-            f"of the time (median; worst run {100 * max(others):.0f} %). Above a few percent, absolute figures are "
-            "low; ratios within a table still hold roughly, since servers were alternated.")
+            f"of the time (median; worst run {100 * max(others):.0f} %; per table in the column \"other load on "
+            "server core\", from /proc/stat). Where it is above a few percent, absolute figures are low and ratios "
+            "uncertain (alternation softens, does not remove it); CPU time per item is the figure least affected.")
         add("")
     add(f"Per-run figures: [benchmarks/{raw_name}](benchmarks/{raw_name}).")
     add("")
@@ -631,6 +636,14 @@ def render(bench, info, raw_name):
         return None if value is None else value <= limit
 
     unary_ratio, stream_ratio = ratio(unary_ours, unary_peer), ratio(stream_ours, stream_peer)
+
+    def noisy(section):
+        """A warning when other processes took a noticeable share of the server core."""
+        others = [r.get("other_load_on_server_core") for runs in R.get(section, {}).values() for r in runs
+                  if r.get("other_load_on_server_core") is not None]
+        if not others or statistics.median(others) < 0.10:
+            return ""
+        return f" — noisy: other processes took {100 * statistics.median(others):.0f} % of the server core"
     client_ratio = ratio(client_ours, client_peer)
     pp_ok = None
     if None not in pp["p50_us"] + pp["p99_us"]:
@@ -639,23 +652,31 @@ def render(bench, info, raw_name):
     add("")
     add("| target | figure | status |")
     add("|---|---|---|")
+    cpu_unary = (med("unary-h2load", "bench-server", "server_cpu_us_per_item"),
+                 med("unary-h2load", "peer-server", "server_cpu_us_per_item"))
     add(f"| unary req/s ≥ 3× grpc-swift-2 (h2load) | {num(unary_ours)} vs {num(unary_peer)} req/s = "
-        f"{num(unary_ratio, 2)}× | {verdict(at_least(unary_ratio, 3))} |")
+        f"{num(unary_ratio, 2)}×{noisy('unary-h2load')} (server CPU per RPC {num(cpu_unary[0], 1)} vs "
+        f"{num(cpu_unary[1], 1)} µs = {num(ratio(cpu_unary[1], cpu_unary[0]), 2)}× less) | "
+        f"{verdict(at_least(unary_ratio, 3))} |")
     add(f"| goal: unary ≥ 90 % of the raw frame-level server | {num(unary_ours)} vs {num(frame)} req/s = "
         f"{num(100 * ratio(unary_ours, frame) if frame else None, 0)} % | "
         f"{verdict(at_least(ratio(unary_ours, frame), 0.9))} |")
     add(f"| streaming msgs/s ≥ 5× grpc-swift-2 (Echo, h2load) | {num(stream_ours)} vs {num(stream_peer)} msgs/s = "
-        f"{num(stream_ratio, 2)}× (with bench-client, which is client-bound: {num(client_stream[0])} vs "
+        f"{num(stream_ratio, 2)}×{noisy('stream-h2load')} (with bench-client, which is client-bound: {num(client_stream[0])} vs "
         f"{num(client_stream[1])} = {num(ratio(*client_stream), 2)}×) | {verdict(at_least(stream_ratio, 5))} |")
     add(f"| ping-pong p50 and p99 below grpc-swift-2 | p50 {num(pp['p50_us'][0])} vs {num(pp['p50_us'][1])} µs, "
-        f"p99 {num(pp['p99_us'][0])} vs {num(pp['p99_us'][1])} µs | {verdict(pp_ok)} |")
+        f"p99 {num(pp['p99_us'][0])} vs {num(pp['p99_us'][1])} µs{noisy('pingpong')} | {verdict(pp_ok)} |")
     add(f"| ≤ 40 allocations per unary RPC (server, h2load) | {num(allocs, 1)} | {verdict(at_most(allocs, 40))} |")
     add(f"| ≤ 64 KiB RSS per idle connection (1,000 connections) | {num(idle_ours, 1)} KiB | "
         f"{verdict(at_most(idle_ours, 64))} |")
     add(f"| 10,000 concurrent streams without errors | {len(streams_runs)} runs, {streams_errors} errors | "
         f"{verdict(None if not streams_runs else streams_errors == 0)} |")
+    cpu_ours = med("client-unary", "bench-client", "client_cpu_us_per_item")
+    cpu_peer = med("client-unary", "peer-client", "client_cpu_us_per_item")
     add(f"| our client ≥ 3× grpc-swift-2's client (unary, against bench-server) | {num(client_ours)} vs "
-        f"{num(client_peer)} req/s = {num(client_ratio, 2)}× | {verdict(at_least(client_ratio, 3))} |")
+        f"{num(client_peer)} req/s = {num(client_ratio, 2)}× (client CPU per call {num(cpu_ours, 1)} vs "
+        f"{num(cpu_peer, 1)} µs = {num(ratio(cpu_peer, cpu_ours), 2)}× less; the req/s ratio is capped by "
+        f"bench-server's own limit on its one core){noisy('client-unary')} | {verdict(at_least(client_ratio, 3))} |")
     add("")
 
     def table(title, section, subjects, unit, note, reference=None, latency=True, extra=()):
@@ -672,7 +693,7 @@ def render(bench, info, raw_name):
             head.append(f"× {reference[1]}")
         if latency:
             head += ["p50 µs", "p99 µs"]
-        head += ["server CPU µs/item", "client CPU µs/item"] + [e[1] for e in extra] + ["errors"]
+        head += ["server CPU µs/item", "client CPU µs/item"] + [e[1] for e in extra] + ["other load on server core", "errors"]
         add("| " + " | ".join(head) + " |")
         add("|---|---:|---|" + "---:|" * (len(head) - 3))
         ref_value = median_of(runs_by.get(reference[0], []), "rate") if reference else None
@@ -688,6 +709,8 @@ def render(bench, info, raw_name):
                 row += [num(median_of(runs, "p50_us")), num(median_of(runs, "p99_us"))]
             row += [num(median_of(runs, "server_cpu_us_per_item"), 1), num(median_of(runs, "client_cpu_us_per_item"), 1)]
             row += [num(median_of(runs, e[0]), e[2]) for e in extra]
+            other = median_of(runs, "other_load_on_server_core")
+            row.append("–" if other is None else f"{100 * other:.0f} %")
             row.append(str(total_errors(runs)))
             add("| " + " | ".join(row) + " |")
         add("")
@@ -695,7 +718,7 @@ def render(bench, info, raw_name):
     peak = ("peak_rss_kib", "peak RSS KiB", 0)
     busy = ("server_cpu_share", "server core busy", 2)
     table("Unary getInfor, h2load (server side)", "unary-h2load",
-          ["bench-server", "peer-server", "raw-frame-server", "raw-child-server"], "req/s",
+          ["bench-server", "peer-server", "raw-frame-server", "raw-child-server"] + OPTIONAL_PEERS, "req/s",
           "`h2load -c 4 -m 100`, the body a 5-byte gRPC prefix + `RequestInforPerson(name: \"trung\")`; "
           "latency from h2load's per-request log. The raw servers answer a canned response "
           "(no gRPC layer): they are ceilings. \"Server core busy\" is server CPU time / wall time "
@@ -716,7 +739,7 @@ def render(bench, info, raw_name):
               "echoed back, so each call moves the payload both ways.", reference=("peer-server", "peer"),
               extra=[("mb_per_s", "MB/s (one way)", 1), peak])
     table("Streaming: StreamBench.Echo throughput with h2load (server side)", "stream-h2load",
-          ["bench-server", "peer-server"], "msgs/s",
+          ["bench-server", "peer-server"] + OPTIONAL_PEERS, "msgs/s",
           f"`h2load -c 1 -m 1`, each request one Echo call whose body is {ECHO_MESSAGES} framed `Person` messages "
           f"(16-byte names, {bench.echo_body_size:,} bytes); the server echoes them all, then ends when the "
           "request ends. msgs/s = calls/s × 1000; a run counts as failed unless the DATA bytes received equal "
@@ -841,6 +864,13 @@ def build():
         if not os.access(binary[0], os.X_OK):
             sys.exit(f"error: {binary[0]} was not built")
     subprocess.run(["gcc", "-O2", "-shared", "-fPIC", "-o", MALLOC_LIB, MALLOC_SRC], check=True)
+    if shutil.which("go") and shutil.which("protoc-gen-go"):
+        log("building the optional go-server (Benchmarks/Peers/go/build)")
+        done = subprocess.run([os.path.join(BENCH, "Peers", "go", "build")], capture_output=True, text=True)
+        if done.returncode == 0:
+            OPTIONAL_PEERS.append("go-server")
+        else:
+            log("go-server did not build; running without it:\n" + (done.stdout + done.stderr)[-1500:])
 
 
 def main():
@@ -862,6 +892,8 @@ def main():
         sys.exit("error: needs at least 4096 open files (ulimit -n)")
     if not options.no_build:
         build()
+    elif os.access(SERVERS["go-server"][0], os.X_OK):
+        OPTIONAL_PEERS.append("go-server")
     info = machine()
     bench = Bench(options.quick)
     try:
