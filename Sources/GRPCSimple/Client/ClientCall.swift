@@ -1,5 +1,6 @@
 import NIOCore
 import SwiftProtobuf
+import Synchronization
 
 /// The caller's handle on one streaming call. Operations hop to the channel's event
 /// loop, where the `ClientStream` lives. Dropping the last reference to an unfinished
@@ -9,6 +10,7 @@ final class ClientCall: Sendable {
     let eventLoop: any EventLoop
     let backpressure: WriteBackpressure
     let path: String
+    private let outbound = OutboundRequests()
 
     /// Creates the call and starts it on the channel (connecting if needed).
     init(channel: Channel, path: String, options: CallOptions) {
@@ -38,16 +40,33 @@ final class ClientCall: Sendable {
 
     func send(_ framed: ByteBuffer) async throws {
         let mustWait = try self.backpressure.add(framed.readableBytes)
-        let stream = self.stream
-        self.eventLoop.execute { stream.value.send(framed, end: false, tracked: true) }
+        if self.outbound.append(framed) {
+            self.scheduleDelivery()
+        }
         if mustWait {
             try await self.backpressure.waitForCapacity()
         }
     }
 
     func closeSend() {
+        if self.outbound.end() {
+            self.scheduleDelivery()
+        }
+    }
+
+    /// One hop to the loop hands over every request written (and the end) since the last.
+    private func scheduleDelivery() {
         let stream = self.stream
-        self.eventLoop.execute { stream.value.closeSend() }
+        let outbound = self.outbound
+        self.eventLoop.execute {
+            let (messages, ended) = outbound.take()
+            for message in messages {
+                stream.value.send(message, end: false, tracked: true)
+            }
+            if ended {
+                stream.value.closeSend()
+            }
+        }
     }
 
     func receive() async throws -> ByteBuffer? {
@@ -55,6 +74,18 @@ final class ClientCall: Sendable {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 self.eventLoop.execute { stream.value.receive(continuation) }
+            }
+        } onCancel: {
+            self.cancel()
+        }
+    }
+
+    /// Every response received so far, or the next ones once they arrive; empty at the end.
+    func receiveAll() async throws -> [ByteBuffer] {
+        let stream = self.stream
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                self.eventLoop.execute { stream.value.receiveAll(continuation) }
             }
         } onCancel: {
             self.cancel()
@@ -101,9 +132,22 @@ public struct ResponseStream<Message: SwiftProtobuf.Message>: AsyncSequence, Sen
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         let call: ClientCall
+        /// Responses taken from the loop in one hop, not yet returned.
+        private var received: [ByteBuffer] = []
+        private var nextIndex = 0
+
+        init(call: ClientCall) {
+            self.call = call
+        }
 
         public mutating func next() async throws -> Message? {
-            guard let payload = try await self.call.receive() else { return nil }
+            if self.nextIndex == self.received.count {
+                self.received = try await self.call.receiveAll()
+                self.nextIndex = 0
+                if self.received.isEmpty { return nil }
+            }
+            let payload = self.received[self.nextIndex]
+            self.nextIndex += 1
             do {
                 return try ProtobufCodec.decode(Message.self, from: payload, what: "a response of \(self.call.path)")
             } catch {
@@ -144,4 +188,55 @@ public struct UnaryResponse<Message: SwiftProtobuf.Message>: Sendable {
     public var metadata: Metadata
     /// Metadata from the trailers.
     public var trailingMetadata: Metadata
+}
+
+/// Request messages on their way from the caller's task to the event loop.
+///
+/// A caller writing many messages would otherwise pay a hop (a closure, a lock, maybe a
+/// wake-up of the loop) per message. Writes queue here instead, and only the write that
+/// finds the queue idle schedules a hop, which then takes everything queued by then.
+final class OutboundRequests: Sendable {
+    private struct State {
+        var messages: [ByteBuffer] = []
+        var ended = false
+        var endDelivered = false
+        var deliveryScheduled = false
+    }
+
+    private let state = Mutex(State())
+
+    /// Queues a message; true when the caller must schedule a delivery.
+    func append(_ message: ByteBuffer) -> Bool {
+        self.state.withLock { state in
+            state.messages.append(message)
+            return Self.scheduleIfIdle(&state)
+        }
+    }
+
+    /// Marks the end of the requests; true when the caller must schedule a delivery.
+    func end() -> Bool {
+        self.state.withLock { state in
+            guard !state.ended else { return false }
+            state.ended = true
+            return Self.scheduleIfIdle(&state)
+        }
+    }
+
+    /// Takes what is queued, and whether the end is now due; on the event loop.
+    func take() -> (messages: [ByteBuffer], ended: Bool) {
+        self.state.withLock { state in
+            let messages = state.messages
+            state.messages = []
+            state.deliveryScheduled = false
+            let ended = state.ended && !state.endDelivered
+            if ended { state.endDelivered = true }
+            return (messages, ended)
+        }
+    }
+
+    private static func scheduleIfIdle(_ state: inout State) -> Bool {
+        guard !state.deliveryScheduled else { return false }
+        state.deliveryScheduled = true
+        return true
+    }
 }

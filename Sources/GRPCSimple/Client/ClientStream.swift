@@ -326,7 +326,22 @@ final class ClientStream {
         switch self.outcome {
         case .success: continuation.resume(returning: nil)
         case .failure(let error): continuation.resume(throwing: error)
-        case nil: self.inbound.park(continuation)
+        case nil: self.inbound.park(.one(continuation))
+        }
+    }
+
+    /// Every response message received so far, or waits for the next ones; no messages
+    /// means the call ended successfully.
+    func receiveAll(_ continuation: CheckedContinuation<[ByteBuffer], any Error>) {
+        let messages = self.inbound.takeAll()
+        if !messages.isEmpty {
+            self.grantWindowIfDue()
+            return continuation.resume(returning: messages)
+        }
+        switch self.outcome {
+        case .success: continuation.resume(returning: [])
+        case .failure(let error): continuation.resume(throwing: error)
+        case nil: self.inbound.park(.all(continuation))
         }
     }
 
@@ -411,7 +426,7 @@ final class ClientStream {
         case .failure(let error):
             self.backpressure.fail(error)
         }
-        self.inbound.wakeReader(with: outcome.map { _ in nil })
+        self.inbound.wakeReader(with: outcome.map { _ in () })
         if let waiter = self.unaryWaiter {
             self.unaryWaiter = nil
             waiter.resume(with: self.unaryResult())

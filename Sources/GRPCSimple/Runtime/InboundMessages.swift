@@ -9,8 +9,16 @@ struct InboundMessages {
     private var deframer: MessageDeframer
     private var flow: InboundFlowController
     private var queue = MessageQueue()
-    private var waiter: CheckedContinuation<ByteBuffer?, any Error>?
+    private var waiter: Reader?
     private(set) var receivedCount = 0
+
+    /// A parked reader: waiting for one message (a server handler), or for every message
+    /// queued once one arrives (a client's response stream, which takes them in batches
+    /// so that a hop to the event loop serves many messages).
+    enum Reader {
+        case one(CheckedContinuation<ByteBuffer?, any Error>)
+        case all(CheckedContinuation<[ByteBuffer], any Error>)
+    }
 
     init(maximumMessageSize: Int, windowSize: Int) {
         self.deframer = MessageDeframer(maximumMessageSize: maximumMessageSize)
@@ -34,13 +42,17 @@ struct InboundMessages {
         self.deframer.append(data)
         while let message = try self.deframer.next() {
             self.receivedCount += 1
-            if let waiter = self.waiter {
+            if case .one(let waiter) = self.waiter {
                 self.waiter = nil
                 waiter.resume(returning: message)
             } else {
                 self.flow.held(message.readableBytes + MessageFramer.prefixLength)
                 self.queue.append(message)
             }
+        }
+        if case .all(let waiter) = self.waiter, self.queue.first != nil {
+            self.waiter = nil
+            waiter.resume(returning: self.takeAll())
         }
     }
 
@@ -51,17 +63,32 @@ struct InboundMessages {
         return message
     }
 
-    /// Parks the reader until a message arrives or the call ends.
-    mutating func park(_ continuation: CheckedContinuation<ByteBuffer?, any Error>) {
-        precondition(self.waiter == nil, "two readers on one message stream")
-        self.waiter = continuation
+    /// Takes every queued message, oldest first.
+    mutating func takeAll() -> [ByteBuffer] {
+        var messages: [ByteBuffer] = []
+        messages.reserveCapacity(self.queue.count)
+        while let message = self.take() {
+            messages.append(message)
+        }
+        return messages
     }
 
-    /// Wakes a parked reader: with nil at the end of the stream, or with an error.
-    mutating func wakeReader(with result: Result<ByteBuffer?, RPCError>) {
+    /// Parks the reader until a message arrives or the call ends.
+    mutating func park(_ reader: Reader) {
+        precondition(self.waiter == nil, "two readers on one message stream")
+        self.waiter = reader
+    }
+
+    /// Wakes a parked reader at the end of the stream (nil, or no messages), or with an error.
+    mutating func wakeReader(with result: Result<Void, RPCError>) {
         guard let waiter = self.waiter else { return }
         self.waiter = nil
-        waiter.resume(with: result.mapError { $0 as any Error })
+        switch (waiter, result) {
+        case (.one(let waiter), .success): waiter.resume(returning: nil)
+        case (.one(let waiter), .failure(let error)): waiter.resume(throwing: error)
+        case (.all(let waiter), .success): waiter.resume(returning: [])
+        case (.all(let waiter), .failure(let error)): waiter.resume(throwing: error)
+        }
     }
 
     /// The WINDOW_UPDATE increment due now, if any.

@@ -86,7 +86,7 @@ final class ServerStream {
             self.abort(status: Status(code: .internal, message: "the request stream ended in the middle of a message"))
             return
         }
-        self.inbound.wakeReader(with: .success(nil))
+        self.inbound.wakeReader(with: .success(()))
     }
 
     /// The client reset the stream or the connection went away.
@@ -133,7 +133,7 @@ final class ServerStream {
         case .end: continuation.resume(returning: nil)
         case .failed(let error): continuation.resume(throwing: error)
         case .pending:
-            self.inbound.park(continuation)
+            self.inbound.park(.one(continuation))
         }
     }
 
