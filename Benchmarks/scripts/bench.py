@@ -830,6 +830,8 @@ def render(bench, info, raw_name):
     add("(cd Benchmarks && swift build -c release)")
     add(f"gcc -O2 -shared -fPIC -o Benchmarks/.build/libmalloc_counter.so Benchmarks/MallocCounter/malloc_counter.c")
     add("taskset -c 0 Benchmarks/.build/release/SERVER --port 0   # bench-server, peer-server, raw-frame-server, raw-child-server")
+    if OPTIONAL_PEERS:
+        add("Benchmarks/Peers/go/build && taskset -c 0 Benchmarks/.build/go-server --port 0   # optional peer")
     for what, command in bench.commands:
         add(f"# {what}")
         add(command.replace(ROOT + "/", "").replace(bench.tmp + "/", "/tmp/"))
