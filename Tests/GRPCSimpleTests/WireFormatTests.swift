@@ -133,6 +133,21 @@ import Testing
         #expect(!Metadata.isValidKey(""))
     }
 
+    @Test func reservedHeadersAreNeverMetadata() {
+        let reserved = [
+            "content-type", "te", "grpc-timeout", "grpc-encoding", "grpc-accept-encoding", "grpc-status",
+            "grpc-message", "content-length", "connection", "host", "transfer-encoding", "upgrade",
+            "keep-alive", "proxy-connection", ":path", ":authority", ":x",
+        ]
+        for name in reserved {
+            #expect(Metadata.isReserved(name), "\(name)")
+        }
+        // Same lengths as reserved names, but custom metadata.
+        for name in ["tf", "hosts", "user-agent", "grpc-statuz", "content-typf", "grpc-encodinh", "x", "authorization"] {
+            #expect(!Metadata.isReserved(name), "\(name)")
+        }
+    }
+
     @Test func statusCodesPrintByNameAndMapHTTPStatus() {
         #expect(StatusCode.deadlineExceeded.description == "DEADLINE_EXCEEDED")
         #expect(StatusCode.internal.name == "INTERNAL")

@@ -372,12 +372,13 @@ struct RequestHead {
         var metadata = Metadata()
         var metadataError: RPCError?
         for (name, value, _) in headers {
-            switch name {
-            case ":method": if method == nil { method = value }
-            case ":path": if pathValue == nil { pathValue = value }
-            case "content-type": if contentType == nil { contentType = value }
-            case "grpc-encoding": if encoding == nil { encoding = value }
-            case "grpc-timeout": if timeoutValue == nil { timeoutValue = value }
+            // By length first: most names are told apart without comparing strings.
+            switch name.utf8.count {
+            case 5 where name == ":path": if pathValue == nil { pathValue = value }
+            case 7 where name == ":method": if method == nil { method = value }
+            case 12 where name == "content-type": if contentType == nil { contentType = value }
+            case 12 where name == "grpc-timeout": if timeoutValue == nil { timeoutValue = value }
+            case 13 where name == "grpc-encoding": if encoding == nil { encoding = value }
             default:
                 if metadataError == nil, !Metadata.isReserved(name) {
                     metadataError = GRPCHeaders.appendReceived(name: name, value: value, to: &metadata)

@@ -3,6 +3,7 @@ import NIOHPACK
 /// Builds and reads the HTTP/2 header blocks of gRPC, per grpc/grpc `doc/PROTOCOL-HTTP2.md`.
 enum GRPCHeaders {
     static let contentType = "application/grpc"
+    private static let contentTypeBytes = Array(contentType.utf8)
     static let userAgent = "grpc-swift-simple/0.1"
 
     /// The response headers of a call that sends no initial metadata. Shared: a block
@@ -16,13 +17,14 @@ enum GRPCHeaders {
     /// without regard to ASCII case and without allocating.
     static func isGRPCContentType(_ value: String?) -> Bool {
         guard var value else { return false }
+        if value == contentType { return true }
         return value.withUTF8 { bytes in
-            let expected = contentType.utf8
+            let expected = contentTypeBytes
             guard bytes.count >= expected.count else { return false }
-            for (index, byte) in expected.enumerated() {
+            for index in 0..<expected.count {
                 let received = bytes[index]
                 let lowered = received >= UInt8(ascii: "A") && received <= UInt8(ascii: "Z") ? received | 0x20 : received
-                if lowered != byte { return false }
+                if lowered != expected[index] { return false }
             }
             guard bytes.count > expected.count else { return true }
             let next = bytes[expected.count]

@@ -123,14 +123,24 @@ extension Metadata {
     }
 
     /// Headers that carry the protocol itself and never appear as custom metadata.
+    /// Dispatches on the length first: every received header is checked, and most
+    /// comparisons end there.
     static func isReserved(_ key: String) -> Bool {
-        switch key {
-        case "content-type", "te", "grpc-timeout", "grpc-encoding", "grpc-accept-encoding",
-            "grpc-status", "grpc-message", "content-length", "connection", "host",
-            "transfer-encoding", "upgrade", "keep-alive", "proxy-connection":
-            return true
-        default:
-            return key.hasPrefix(":")
+        let utf8 = key.utf8
+        if utf8.first == UInt8(ascii: ":") { return true }
+        switch utf8.count {
+        case 2: return key == "te"
+        case 4: return key == "host"
+        case 7: return key == "upgrade"
+        case 10: return key == "connection" || key == "keep-alive"
+        case 11: return key == "grpc-status"
+        case 12: return key == "content-type" || key == "grpc-timeout" || key == "grpc-message"
+        case 13: return key == "grpc-encoding"
+        case 14: return key == "content-length"
+        case 16: return key == "proxy-connection"
+        case 17: return key == "transfer-encoding"
+        case 20: return key == "grpc-accept-encoding"
+        default: return false
         }
     }
 
