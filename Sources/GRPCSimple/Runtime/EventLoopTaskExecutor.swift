@@ -42,6 +42,14 @@ final class EventLoopTaskExecutor: TaskExecutor {
         }
     }
 
+    /// Whether a task running on the loop should let it poll I/O before going on: this
+    /// tick has spent its budget. A job that never suspends (a handler writing thousands of
+    /// small messages under the back-pressure limit) would otherwise hold the loop.
+    var shouldYield: Bool {
+        guard let budget = self.budget, self.eventLoop.inEventLoop else { return false }
+        return budget.mustDefer(Self.tickBudget)
+    }
+
     private func runDeferredJobs(_ budget: LoopBudget) {
         for job in budget.takeDeferredJobs() {
             job.runSynchronously(on: self.asUnownedTaskExecutor())

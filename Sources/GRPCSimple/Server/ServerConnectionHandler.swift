@@ -212,7 +212,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
             eventLoop: loop,
             allocator: self.context?.channel.allocator ?? ByteBufferAllocator(),
             backpressure: stream.backpressure,
-            path: head.path
+            path: head.path,
+            executor: self.executor
         )
         if head.handler.kind.streamsRequests {
             self.spawn(head.handler, call: call, for: stream)

@@ -285,6 +285,7 @@ struct ServerCall: Sendable {
     let allocator: ByteBufferAllocator
     let backpressure: WriteBackpressure?
     let path: String
+    let executor: EventLoopTaskExecutor
 
     func receiveBytes() async throws -> ByteBuffer? {
         if self.eventLoop.inEventLoop {
@@ -332,6 +333,9 @@ struct ServerCall: Sendable {
         self.onLoop(.send(framed, tracked: true))
         if mustWait {
             try await backpressure.waitForCapacity()
+        } else if self.executor.shouldYield {
+            // The loop has run jobs for its whole tick: let it poll I/O, then go on.
+            await Task.yield()
         }
     }
 
