@@ -84,8 +84,13 @@ class PersonServer(person_pb2_grpc.AsillaServiceServicer):
         return RespondGetMaritalStatus(married=len(name) % 2 == 0)
 
 
-def serve(port):
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=10))
+COMPRESSION = {"identity": grpc.Compression.NoCompression,
+               "gzip": grpc.Compression.Gzip, "deflate": grpc.Compression.Deflate}
+
+
+def serve(port, compression="identity"):
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=10),
+                         compression=COMPRESSION[compression])
     person_pb2_grpc.add_AsillaServiceServicer_to_server(PersonServer(), server)
     bound = server.add_insecure_port("127.0.0.1:%d" % port)
     if bound == 0:
@@ -114,5 +119,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="AsillaService test server (grpcio)")
     parser.add_argument("--port", default=50051, type=int,
                         help="port to listen on, on 127.0.0.1 (0 = pick a free one)")
+    parser.add_argument("--compression", default="identity", choices=sorted(COMPRESSION),
+                        help="compress every response with this algorithm")
     args = parser.parse_args()
-    sys.exit(serve(args.port))
+    sys.exit(serve(args.port, args.compression))

@@ -259,12 +259,16 @@ def swift_stub(swift_server, channel_to, pb):
     return pb.person_pb2_grpc.AsillaServiceStub(channel_to(swift_server.address))
 
 
-@pytest.fixture(scope="module")
-def python_server(stubs_dir):
+def start_python_server(stubs_dir, *extra):
     env = dict(os.environ, PYTHONUNBUFFERED="1",
                PYTHONPATH=os.pathsep.join(
                    [stubs_dir] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
-    server = Server([sys.executable, PYTHON_SERVER, "--port", "0"], env=env)
+    return Server([sys.executable, PYTHON_SERVER, "--port", "0"] + list(extra), env=env)
+
+
+@pytest.fixture(scope="module")
+def python_server(stubs_dir):
+    server = start_python_server(stubs_dir)
     try:
         server.wait_listening()
         yield server
@@ -409,3 +413,33 @@ def test_swift_client_reports_unreachable_server():
         describe(result))
     assert "UNAVAILABLE" in result.stderr, describe(result)
     assert "127.0.0.1:%d" % port in result.stderr, describe(result)
+
+
+# --------------------------------------------------------------------------
+# (c) compression (grpc/grpc doc/compression.md), both directions
+# --------------------------------------------------------------------------
+
+COMPRESSIONS = {"gzip": grpc.Compression.Gzip, "deflate": grpc.Compression.Deflate}
+
+
+@pytest.mark.parametrize("algorithm", sorted(COMPRESSIONS))
+def test_python_client_sends_compressed_requests_to_swift_server(swift_stub, pb, algorithm):
+    name = "compressible " * 300
+    reply = swift_stub.getInfor(pb.person_pb2.RequestInforPerson(name=name),
+                                timeout=RPC_TIMEOUT, compression=COMPRESSIONS[algorithm])
+    assert reply.name == name
+
+
+@pytest.mark.parametrize("algorithm", sorted(COMPRESSIONS))
+def test_swift_client_reads_compressed_responses_and_sends_compressed_requests(stubs_dir, algorithm):
+    server = start_python_server(stubs_dir, "--compression", algorithm)
+    try:
+        server.wait_listening()
+        name = "squeeze" * 100
+        result = run_client(["--ip", "127.0.0.1", "--port", str(server.port),
+                             "--name", name, "--compression", algorithm])
+        assert result.returncode == 0, describe(result) + "\n--- python server ---\n" + server.stderr()
+        assert "married" in result.stdout.lower(), describe(result)
+        assert name in result.stdout, describe(result)
+    finally:
+        server.kill()

@@ -13,14 +13,19 @@ public struct CallOptions: Sendable {
     public var waitForReady: Bool
     /// Largest response message accepted; nil means the channel's limit.
     public var maximumReceiveMessageSize: Int?
+    /// How request messages are compressed (`grpc-encoding`). Responses are read in
+    /// whatever supported encoding the server chooses.
+    public var compression: CompressionAlgorithm
 
     public init(
         timeout: Duration? = nil,
         deadline: ContinuousClock.Instant? = nil,
         metadata: Metadata = [:],
         waitForReady: Bool = false,
-        maximumReceiveMessageSize: Int? = nil
+        maximumReceiveMessageSize: Int? = nil,
+        compression: CompressionAlgorithm = .identity
     ) {
+        self.compression = compression
         self.timeout = timeout
         self.deadline = deadline
         self.metadata = metadata

@@ -23,7 +23,7 @@ extension Channel {
         if let problem = GRPCHeaders.firstInvalidEntry(in: options.metadata) {
             throw RPCError(.internal, "cannot call \(path): \(problem)")
         }
-        let framed = try ProtobufCodec.frame(request, allocator: ByteBufferAllocator())
+        let framed = try ProtobufCodec.frame(request, compression: options.compression, allocator: ByteBufferAllocator())
         let box = NIOLoopBoundBox.makeBoxSendingValue(self.makeStream(path: path, options: options), eventLoop: self.eventLoop)
         let manager = self.manager
         let eventLoop = self.eventLoop
@@ -55,7 +55,7 @@ extension Channel {
             if let problem = GRPCHeaders.firstInvalidEntry(in: options.metadata) {
                 throw RPCError(.internal, "cannot call \(path): \(problem)")
             }
-            let framed = try ProtobufCodec.frame(request, allocator: ByteBufferAllocator())
+            let framed = try ProtobufCodec.frame(request, compression: options.compression, allocator: ByteBufferAllocator())
             let stream = call.stream
             self.eventLoop.execute { stream.value.send(framed, end: true, tracked: false) }
         } catch {

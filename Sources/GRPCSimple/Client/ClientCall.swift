@@ -10,6 +10,8 @@ final class ClientCall: Sendable {
     let eventLoop: any EventLoop
     let backpressure: WriteBackpressure
     let path: String
+    /// How request messages are compressed.
+    let compression: CompressionAlgorithm
     private let outbound = OutboundRequests()
 
     /// Creates the call and starts it on the channel (connecting if needed).
@@ -19,6 +21,7 @@ final class ClientCall: Sendable {
         self.stream = NIOLoopBoundBox.makeBoxSendingValue(stream, eventLoop: channel.eventLoop)
         self.eventLoop = channel.eventLoop
         self.path = path
+        self.compression = options.compression
         let box = self.stream
         let manager = channel.manager
         channel.eventLoop.execute {
@@ -169,9 +172,11 @@ public struct ResponseStream<Message: SwiftProtobuf.Message>: AsyncSequence, Sen
 public struct RequestWriter<Message: SwiftProtobuf.Message>: Sendable {
     let call: ClientCall
 
-    /// Sends one request message.
-    public func write(_ message: Message) async throws {
-        let framed = try ProtobufCodec.frame(message, allocator: ByteBufferAllocator())
+    /// Sends one request message. With `compress: false` this message goes uncompressed
+    /// even when the call compresses its requests (`CallOptions.compression`).
+    public func write(_ message: Message, compress: Bool = true) async throws {
+        let compression = compress ? self.call.compression : .identity
+        let framed = try ProtobufCodec.frame(message, compression: compression, allocator: ByteBufferAllocator())
         try await self.call.send(framed)
     }
 

@@ -88,7 +88,11 @@ final class ClientStream {
             "content-type": GRPCHeaders.contentType,
             "te": "trailers",
             "user-agent": GRPCHeaders.userAgent,
+            "grpc-accept-encoding": CompressionAlgorithm.acceptEncoding,
         ]
+        if self.options.compression != .identity {
+            headers.add(name: "grpc-encoding", value: self.options.compression.name)
+        }
         if let deadline = self.deadline {
             let remaining = ContinuousClock.now.duration(to: deadline)
             headers.add(name: "grpc-timeout", value: GRPCTimeout.format(nanoseconds: Self.nanoseconds(remaining)))
@@ -239,11 +243,14 @@ final class ClientStream {
                     resetStream: true
                 )
             }
-            if let encoding = headers.first(name: "grpc-encoding"), encoding != "identity" {
-                return self.finish(
-                    .failure(RPCError(.internal, "the server used grpc-encoding '\(encoding)', which this client does not support")),
-                    resetStream: true
-                )
+            if let encoding = headers.first(name: "grpc-encoding") {
+                guard let known = CompressionAlgorithm(encodingName: encoding) else {
+                    return self.finish(
+                        .failure(RPCError(.internal, "the server used grpc-encoding '\(encoding)', which this client does not support")),
+                        resetStream: true
+                    )
+                }
+                self.inbound.encoding = known
             }
             switch GRPCHeaders.metadata(from: headers) {
             case .success(let metadata):

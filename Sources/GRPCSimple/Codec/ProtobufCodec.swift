@@ -18,6 +18,21 @@ enum ProtobufCodec {
         return framed.buffer
     }
 
+    /// Serializes and frames `message`, compressed with `compression` unless it is identity.
+    static func frame<M: SwiftProtobuf.Message>(
+        _ message: M,
+        compression: CompressionAlgorithm,
+        allocator: ByteBufferAllocator
+    ) throws(RPCError) -> ByteBuffer {
+        let framed = try self.frame(message, allocator: allocator)
+        guard compression != .identity else { return framed }
+        let payload = framed.getSlice(
+            at: framed.readerIndex + MessageFramer.prefixLength,
+            length: framed.readableBytes - MessageFramer.prefixLength
+        )!
+        return try compression.frame(compressing: payload, allocator: allocator)
+    }
+
     /// Parses a message payload (without its prefix).
     static func decode<M: SwiftProtobuf.Message>(_ type: M.Type, from payload: ByteBuffer, what: @autoclosure () -> String) throws(RPCError) -> M {
         do {

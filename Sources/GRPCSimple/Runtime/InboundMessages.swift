@@ -25,6 +25,12 @@ struct InboundMessages {
         self.flow = InboundFlowController(targetWindow: windowSize, initialWindow: windowSize)
     }
 
+    /// How the peer compresses the messages it flags as compressed (its `grpc-encoding`).
+    var encoding: CompressionAlgorithm {
+        get { self.deframer.encoding }
+        set { self.deframer.encoding = newValue }
+    }
+
     /// Bytes of a message whose end has not arrived yet.
     var partialBytes: Int { self.deframer.bufferedBytes }
 

@@ -27,8 +27,9 @@ public struct RequestStream<Message: SwiftProtobuf.Message>: AsyncSequence, Send
 public struct ResponseWriter<Message: SwiftProtobuf.Message>: Sendable {
     let call: ServerCall
 
-    /// Sends one response message.
-    public func write(_ message: Message) async throws {
-        try await self.call.send(message)
+    /// Sends one response message. With `compress: false` this message goes uncompressed
+    /// even when the call's responses are compressed (`ServerContext.responseCompression`).
+    public func write(_ message: Message, compress: Bool = true) async throws {
+        try await self.call.send(message, compress: compress)
     }
 }

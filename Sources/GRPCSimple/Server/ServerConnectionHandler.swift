@@ -194,7 +194,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
             context: context,
             connection: self,
             maximumMessageSize: self.configuration.maximumReceiveMessageSize,
-            windowSize: self.configuration.streamWindowSize
+            windowSize: self.configuration.streamWindowSize,
+            requestEncoding: head.encoding
         )
         self.streams[id] = stream
         if endStream { stream.receiveEnd() }
@@ -353,6 +354,8 @@ struct RequestHead {
     var handler: MethodHandler
     var metadata: Metadata
     var timeoutNanoseconds: Int64?
+    /// How the client compresses the messages it flags as compressed.
+    var encoding: CompressionAlgorithm
 
     /// Why a request is answered without reaching a handler.
     struct Rejection: Error {
@@ -411,11 +414,18 @@ struct RequestHead {
             }
             return .failure(Rejection(status: Status(code: .unimplemented, message: message)))
         }
-        if let encoding, encoding != "identity" {
-            return .failure(Rejection(
-                status: Status(code: .unimplemented, message: "grpc-encoding '\(encoding)' is not supported (supported: identity)"),
-                acceptEncoding: "identity"
-            ))
+        var requestEncoding = CompressionAlgorithm.identity
+        if let encoding {
+            guard let known = CompressionAlgorithm(encodingName: encoding) else {
+                return .failure(Rejection(
+                    status: Status(
+                        code: .unimplemented,
+                        message: "grpc-encoding '\(encoding)' is not supported (supported: \(CompressionAlgorithm.acceptEncoding))"
+                    ),
+                    acceptEncoding: CompressionAlgorithm.acceptEncoding
+                ))
+            }
+            requestEncoding = known
         }
         var timeout: Int64?
         if let timeoutValue {
@@ -427,6 +437,12 @@ struct RequestHead {
         if let metadataError {
             return .failure(Rejection(status: Status(metadataError)))
         }
-        return .success(RequestHead(path: path, handler: handler, metadata: metadata, timeoutNanoseconds: timeout))
+        return .success(RequestHead(
+            path: path,
+            handler: handler,
+            metadata: metadata,
+            timeoutNanoseconds: timeout,
+            encoding: requestEncoding
+        ))
     }
 }

@@ -16,7 +16,13 @@ public final class ServerContext: Sendable {
 
     /// Written by the handler (possibly from another executor), read by the connection.
     /// A `Mutex` is stored inline: no allocation of its own, unlike a lock box.
-    private let responseMetadata = Mutex<(initial: Metadata, trailing: Metadata)>(([:], [:]))
+    private let response = Mutex(Response())
+
+    private struct Response {
+        var initialMetadata: Metadata = [:]
+        var trailingMetadata: Metadata = [:]
+        var compression = CompressionAlgorithm.identity
+    }
 
     init(path: String, metadata: Metadata, deadline: ContinuousClock.Instant?, peer: String) {
         self.path = path
@@ -27,14 +33,23 @@ public final class ServerContext: Sendable {
 
     /// Metadata sent with the response headers (before the first message).
     public var initialMetadata: Metadata {
-        get { self.responseMetadata.withLock { $0.initial } }
-        set { self.responseMetadata.withLock { $0.initial = newValue } }
+        get { self.response.withLock { $0.initialMetadata } }
+        set { self.response.withLock { $0.initialMetadata = newValue } }
     }
 
     /// Metadata sent with the status when the call ends.
     public var trailingMetadata: Metadata {
-        get { self.responseMetadata.withLock { $0.trailing } }
-        set { self.responseMetadata.withLock { $0.trailing = newValue } }
+        get { self.response.withLock { $0.trailingMetadata } }
+        set { self.response.withLock { $0.trailingMetadata = newValue } }
+    }
+
+    /// How response messages are compressed; set it before the first response message.
+    /// The client's `grpc-accept-encoding` says what it reads; gRPC Simple clients read
+    /// gzip and deflate. Single messages can still go uncompressed
+    /// (`ResponseWriter.write(_:compress:)`).
+    public var responseCompression: CompressionAlgorithm {
+        get { self.response.withLock { $0.compression } }
+        set { self.response.withLock { $0.compression = newValue } }
     }
 
     /// Whether the call has been cancelled (by the client, its deadline, or shutdown).

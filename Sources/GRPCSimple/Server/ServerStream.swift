@@ -22,6 +22,8 @@ final class ServerStream {
     private var failure: RPCError?
     var task: Task<Void, Never>?
     var deadlineTimer: Scheduled<Void>?
+    /// How this call's response messages are compressed, fixed when the headers go out.
+    private var responseEncoding = CompressionAlgorithm.identity
     /// Response messages sent since the last flush, not yet written as a DATA frame.
     private var pendingData: ByteBuffer?
     /// How many of `pendingData`'s bytes the back-pressure counts.
@@ -46,7 +48,8 @@ final class ServerStream {
         context: ServerContext,
         connection: ServerConnectionHandler,
         maximumMessageSize: Int,
-        windowSize: Int
+        windowSize: Int,
+        requestEncoding: CompressionAlgorithm = .identity
     ) {
         self.id = id
         self.path = path
@@ -54,6 +57,7 @@ final class ServerStream {
         self.context = context
         self.connection = connection
         self.inbound = InboundMessages(maximumMessageSize: maximumMessageSize, windowSize: windowSize)
+        self.inbound.encoding = requestEncoding
         self.backpressure = kind.streamsResponses ? WriteBackpressure() : nil
     }
 
@@ -149,7 +153,7 @@ final class ServerStream {
     /// Messages are not written one DATA frame each: they gather in `pendingData` and go
     /// out as one frame when the connection flushes (or once `coalescingLimit` bytes wait),
     /// so a handler streaming many small messages costs HTTP/2 one frame per flush.
-    func send(_ framed: ByteBuffer, tracked: Bool) {
+    func send(_ framed: ByteBuffer, tracked: Bool, compress: Bool = true) {
         guard let connection = self.connection else {
             if tracked { self.backpressure?.complete(framed.readableBytes) }
             return
@@ -159,11 +163,25 @@ final class ServerStream {
             if tracked { self.backpressure?.complete(framed.readableBytes) }
             return
         case .writeHeadersThenMessage:
+            self.responseEncoding = self.context.responseCompression
             connection.write(HTTP2Frame(streamID: self.id, payload: .headers(.init(headers: self.responseHeaders()))))
         case .writeMessage:
             break
         }
+        // The back-pressure counts what the caller framed, compressed or not.
         if tracked { self.pendingTrackedBytes += framed.readableBytes }
+        var framed = framed
+        if compress, self.responseEncoding != .identity {
+            do {
+                framed = try self.responseEncoding.frame(
+                    compressing: framed.getSlice(at: framed.readerIndex + MessageFramer.prefixLength, length: framed.readableBytes - MessageFramer.prefixLength)!,
+                    allocator: connection.context?.channel.allocator ?? ByteBufferAllocator()
+                )
+            } catch {
+                self.abort(status: Status(error))
+                return
+            }
+        }
         if self.pendingData == nil {
             self.pendingData = framed
             connection.hasPendingData(self)
@@ -247,8 +265,11 @@ final class ServerStream {
 
     private func responseHeaders() -> HPACKHeaders {
         let metadata = self.context.initialMetadata
-        guard !metadata.isEmpty else { return GRPCHeaders.responseHead }
+        guard !metadata.isEmpty || self.responseEncoding != .identity else { return GRPCHeaders.responseHead }
         var headers = GRPCHeaders.responseHead
+        if self.responseEncoding != .identity {
+            headers.add(name: "grpc-encoding", value: self.responseEncoding.name)
+        }
         GRPCHeaders.append(metadata, to: &headers)
         return headers
     }
@@ -323,14 +344,14 @@ struct ServerCall: Sendable {
     }
 
     /// Sends one message of a streaming response, waiting if the client is behind.
-    func send<Message: SwiftProtobufMessage>(_ message: Message) async throws {
+    func send<Message: SwiftProtobufMessage>(_ message: Message, compress: Bool = true) async throws {
         let framed = try ProtobufCodec.frame(message, allocator: self.allocator)
         guard let backpressure = self.backpressure else {
-            self.onLoop(.send(framed, tracked: false))
+            self.onLoop(.send(framed, tracked: false, compress: compress))
             return
         }
         let mustWait = try backpressure.add(framed.readableBytes)
-        self.onLoop(.send(framed, tracked: true))
+        self.onLoop(.send(framed, tracked: true, compress: compress))
         if mustWait {
             try await backpressure.waitForCapacity()
         } else if self.executor.shouldYield {
@@ -342,7 +363,7 @@ struct ServerCall: Sendable {
     /// Sends the single response of a unary or client-streaming call.
     func sendLast<Message: SwiftProtobufMessage>(_ message: Message) throws {
         let framed = try ProtobufCodec.frame(message, allocator: self.allocator)
-        self.onLoop(.send(framed, tracked: false))
+        self.onLoop(.send(framed, tracked: false, compress: true))
     }
 
     func finish(status: Status, trailers: Metadata) {
@@ -351,12 +372,12 @@ struct ServerCall: Sendable {
 
     /// What the handler's task asks of its stream.
     private enum Operation: Sendable {
-        case send(ByteBuffer, tracked: Bool)
+        case send(ByteBuffer, tracked: Bool, compress: Bool)
         case finish(Status, Metadata)
 
         func apply(to stream: ServerStream) {
             switch self {
-            case .send(let framed, let tracked): stream.send(framed, tracked: tracked)
+            case .send(let framed, let tracked, let compress): stream.send(framed, tracked: tracked, compress: compress)
             case .finish(let status, let trailers): stream.finish(status: status, trailers: trailers)
             }
         }

@@ -8,7 +8,11 @@ enum GRPCHeaders {
 
     /// The response headers of a call that sends no initial metadata. Shared: a block
     /// that is not changed is not copied.
-    static let responseHead: HPACKHeaders = [":status": "200", "content-type": contentType]
+    static let responseHead: HPACKHeaders = [
+        ":status": "200",
+        "content-type": contentType,
+        "grpc-accept-encoding": CompressionAlgorithm.acceptEncoding,
+    ]
     /// The trailers of a call that succeeded with no trailing metadata.
     static let okTrailers: HPACKHeaders = ["grpc-status": "0"]
 

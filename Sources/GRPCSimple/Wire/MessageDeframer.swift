@@ -12,6 +12,8 @@ struct MessageDeframer {
         case messageTooLarge(length: Int, limit: Int)
         case compressedWithoutEncoding
         case invalidFlags(UInt8)
+        case decompressedTooLarge(encoding: String, limit: Int)
+        case corruptCompressedMessage(encoding: String)
 
         var status: Status {
             switch self {
@@ -27,11 +29,20 @@ struct MessageDeframer {
                 )
             case .invalidFlags(let flags):
                 Status(code: .internal, message: "invalid message flags 0x\(String(flags, radix: 16))")
+            case .decompressedTooLarge(let encoding, let limit):
+                Status(
+                    code: .resourceExhausted,
+                    message: "a \(encoding)-compressed message inflates past the max of \(limit) bytes"
+                )
+            case .corruptCompressedMessage(let encoding):
+                Status(code: .internal, message: "a message is not valid \(encoding) data")
             }
         }
     }
 
     let maximumMessageSize: Int
+    /// The call's `grpc-encoding`: how messages with the compressed flag are compressed.
+    var encoding = CompressionAlgorithm.identity
     private var buffer: ByteBuffer?
 
     init(maximumMessageSize: Int) {
@@ -61,7 +72,8 @@ struct MessageDeframer {
         let length = Int(buffer.getInteger(at: start + 1, as: UInt32.self)!)
         switch flags {
         case 0: break
-        case 1: throw .compressedWithoutEncoding
+        case 1 where self.encoding == .identity: throw .compressedWithoutEncoding
+        case 1: break
         default: throw .invalidFlags(flags)
         }
         if length > self.maximumMessageSize {
@@ -76,6 +88,13 @@ struct MessageDeframer {
         if buffer.readableBytes > 0 {
             self.buffer = buffer
         }
-        return message
+        guard flags == 1 else { return message }
+        do {
+            return try self.encoding.decompress(message, limit: self.maximumMessageSize)
+        } catch .tooLarge {
+            throw .decompressedTooLarge(encoding: self.encoding.name, limit: self.maximumMessageSize)
+        } catch {
+            throw .corruptCompressedMessage(encoding: self.encoding.name)
+        }
     }
 }

@@ -27,7 +27,8 @@ final class ServiceProbe: Sendable {
 /// - `echo-request-headers`: report the user-agent and whether a deadline came;
 /// - `echo-metadata`: copy request metadata `x-*` keys into initial and trailing metadata;
 /// - `repeat`: for Expand, repeat each word this many times;
-/// - `payload-size`: for Get, answer with a text of this many bytes.
+/// - `payload-size`: for Get, answer with a text of this many bytes;
+/// - `response-compression`: compress responses with this algorithm (`gzip`, `deflate`).
 struct EchoService: Grpcsimple_Echo_EchoProvider {
     let probe: ServiceProbe
 
@@ -51,6 +52,9 @@ struct EchoService: Grpcsimple_Echo_EchoProvider {
             }
             context.initialMetadata = initial
             context.trailingMetadata = trailing
+        }
+        if let name = context.metadata["response-compression"] {
+            context.responseCompression = [.gzip, .deflate, .identity].first { $0.name == name } ?? .identity
         }
         if context.metadata["echo-request-headers"] != nil {
             var trailing = context.trailingMetadata

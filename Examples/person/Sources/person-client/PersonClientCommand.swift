@@ -25,15 +25,22 @@ struct PersonClientCommand: AsyncParsableCommand {
     @Option(help: "The name to ask about.")
     var name = "trung"
 
+    @Option(help: "Compress requests with identity, gzip or deflate.")
+    var compression = "identity"
+
     func run() async throws {
         do {
             let channel = try Channel(host: self.ip, port: self.port)
             let client = AsillaServiceClient(channel: channel)
 
-            let status = try await client.checkMarried(.with { $0.name = self.name })
+            guard let algorithm = CompressionAlgorithm.supported.first(where: { $0.name == self.compression }) else {
+                throw ValidationError("--compression must be identity, gzip or deflate")
+            }
+            let options = CallOptions(compression: algorithm)
+            let status = try await client.checkMarried(.with { $0.name = self.name }, options: options)
             print("checkMarried(\(self.name)): married: \(status.married)")
 
-            let person = try await client.getInfor(.with { $0.name = self.name })
+            let person = try await client.getInfor(.with { $0.name = self.name }, options: options)
             print("getInfor(\(self.name)): name: \(person.name), id: \(person.id), married: \(person.married)")
             await channel.close()
         } catch {
