@@ -186,7 +186,13 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
 
     private func startCall(id: HTTP2StreamID, head: RequestHead, endStream: Bool) {
         let deadline = head.timeoutNanoseconds.map { ContinuousClock.now.advanced(by: .nanoseconds($0)) }
-        let context = ServerContext(path: head.path, metadata: head.metadata, deadline: deadline, peer: self.peer)
+        let context = ServerContext(
+            path: head.path,
+            metadata: head.metadata,
+            deadline: deadline,
+            peer: self.peer,
+            requestCompression: head.encoding
+        )
         let stream = ServerStream(
             id: id,
             path: head.path,

@@ -13,6 +13,9 @@ public final class ServerContext: Sendable {
     public let deadline: ContinuousClock.Instant?
     /// The client's address, e.g. `ipv4:127.0.0.1:52310`.
     public let peer: String
+    /// How the client compresses the request messages it flags as compressed
+    /// (its `grpc-encoding`; identity when it sent none).
+    public let requestCompression: CompressionAlgorithm
 
     /// Written by the handler (possibly from another executor), read by the connection.
     /// A `Mutex` is stored inline: no allocation of its own, unlike a lock box.
@@ -24,11 +27,18 @@ public final class ServerContext: Sendable {
         var compression = CompressionAlgorithm.identity
     }
 
-    init(path: String, metadata: Metadata, deadline: ContinuousClock.Instant?, peer: String) {
+    init(
+        path: String,
+        metadata: Metadata,
+        deadline: ContinuousClock.Instant?,
+        peer: String,
+        requestCompression: CompressionAlgorithm = .identity
+    ) {
         self.path = path
         self.metadata = metadata
         self.deadline = deadline
         self.peer = peer
+        self.requestCompression = requestCompression
     }
 
     /// Metadata sent with the response headers (before the first message).
