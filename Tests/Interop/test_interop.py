@@ -1,0 +1,369 @@
+"""The gRPC interop suite (grpc/grpc doc/interop-test-descriptions.md) between
+grpcio and gRPC Simple -- the Python half (issue 4).
+
+Pairings, each case its own pytest item:
+(a) interop_client.py -> interop_server.py (Python <-> Python): proves both
+    Python halves against each other;
+(b) interop_client.py -> our Swift `interop-server` (path in $INTEROP_SERVER,
+    started with `--port 0`, announcing `listening on HOST:PORT`);
+(c) our Swift `interop-client` (path in $INTEROP_CLIENT), once per case ->
+    interop_server.py.
+(b) and (c) are skipped when their variable is unset.
+
+For (a) and (b) the Python client runs `--test_case all` once per server and
+each item checks its case's `PASS name` / `FAIL name: why` line, so a failure
+names its case and says why. The stubs are generated once per session (see
+interop_stubs.py) and handed to every child through $INTEROP_STUBS_DIR.
+Every process started here listens on 127.0.0.1 only and is ended by PID when
+its fixture or test ends; every wait has a timeout.
+
+Run: INTEROP_SERVER=.../interop-server INTEROP_CLIENT=.../interop-client \
+         .venv/bin/python -m pytest Tests/Interop
+"""
+
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import interop_stubs  # noqa: E402
+
+PYTHON_SERVER = os.path.join(HERE, "interop_server.py")
+PYTHON_CLIENT = os.path.join(HERE, "interop_client.py")
+
+START_TIMEOUT = float(os.environ.get("INTEROP_START_TIMEOUT", "30"))
+CLIENT_TIMEOUT = float(os.environ.get("INTEROP_CLIENT_TIMEOUT", "120"))
+SHUTDOWN_TIMEOUT = 10
+
+CASES = ["empty_unary", "large_unary", "client_compressed_unary",
+         "server_compressed_unary", "client_streaming", "client_compressed_streaming",
+         "server_streaming", "server_compressed_streaming", "ping_pong", "empty_stream",
+         "custom_metadata", "status_code_and_message", "special_status_message",
+         "unimplemented_method", "unimplemented_service", "cancel_after_begin",
+         "cancel_after_first_response", "timeout_on_sleeping_server", "rpc_soak",
+         "channel_soak"]
+
+# Children inherit ignored signals (a background job of a non-interactive
+# shell ignores SIGINT); the shutdown tests need them delivered.
+for _signum in (signal.SIGINT, signal.SIGTERM):
+    if signal.getsignal(_signum) == signal.SIG_IGN:
+        signal.signal(_signum, signal.default_int_handler
+                      if _signum == signal.SIGINT else signal.SIG_DFL)
+
+LISTENING = re.compile(r"^listening on (\S+):(\d+)$")
+RESULT = re.compile(r"^(PASS|FAIL) (\w+)(?:: (.*))?$")
+SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed$")
+
+
+# --------------------------------------------------------------------------
+# Helpers
+# --------------------------------------------------------------------------
+
+
+def binary(env_var):
+    """The executable named by env_var; skips the test when it is unset."""
+    path = os.environ.get(env_var)
+    if not path:
+        pytest.skip("%s is not set" % env_var)
+    assert os.path.isfile(path) and os.access(path, os.X_OK), (
+        "%s=%s is not an executable file" % (env_var, path))
+    return path
+
+
+class Server:
+    """A server process; stdout read line by line on a thread, stderr to a
+    temp file."""
+
+    def __init__(self, argv, env=None):
+        self.argv = argv
+        self.stderr_file = tempfile.TemporaryFile()
+        self.lines = queue.Queue()
+        self.stdout_lines = []
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE,
+                                     stderr=self.stderr_file, env=env)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        self.host = self.port = None
+
+    def _read(self):
+        for raw in self.proc.stdout:
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            self.stdout_lines.append(line)
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def wait_listening(self, timeout=START_TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.fail("no `listening on` line within %.0f s" % timeout)
+            try:
+                line = self.lines.get(timeout=remaining)
+            except queue.Empty:
+                continue
+            if line is None:
+                self.proc.wait(timeout=5)
+                self.fail("exited with code %s before `listening on`"
+                          % self.proc.returncode)
+            match = LISTENING.match(line.strip())
+            if match:
+                self.host, self.port = match.group(1), int(match.group(2))
+                return self.host, self.port
+
+    def stderr(self):
+        self.stderr_file.seek(0)
+        return self.stderr_file.read().decode("utf-8", "replace")
+
+    def describe(self):
+        return "%s\n--- server stdout ---\n%s\n--- server stderr (last 4000) ---\n%s" % (
+            " ".join(self.argv), "\n".join(self.stdout_lines), self.stderr()[-4000:])
+
+    def fail(self, why):
+        program = self.argv[1] if self.argv[0] == sys.executable else self.argv[0]
+        pytest.fail("%s: %s\n%s" % (os.path.basename(program), why, self.describe()))
+
+    def signal_and_wait(self, signum, timeout=SHUTDOWN_TIMEOUT):
+        self.proc.send_signal(signum)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def kill(self):
+        """Ends the process by PID (SIGTERM, then SIGKILL) and reaps it."""
+        if self.proc.poll() is None:
+            try:
+                os.kill(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=SHUTDOWN_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=5)
+            except ProcessLookupError:
+                pass
+        self.reader.join(timeout=5)
+        if not self.reader.is_alive():
+            self.proc.stdout.close()
+        self.stderr_file.close()
+
+
+def child_env(stubs_dir):
+    return dict(os.environ, PYTHONUNBUFFERED="1", INTEROP_STUBS_DIR=stubs_dir)
+
+
+def run(argv, env=None, timeout=CLIENT_TIMEOUT):
+    try:
+        result = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
+                                timeout=timeout, env=env)
+    except subprocess.TimeoutExpired as error:
+        out, err = ((d or b"").decode("utf-8", "replace") for d in (error.stdout, error.stderr))
+        pytest.fail("%s did not finish within %.0f s\n--- stdout ---\n%s\n--- stderr ---\n%s"
+                    % (" ".join(argv), timeout, out, err))
+    return subprocess.CompletedProcess(argv, result.returncode,
+                                       result.stdout.decode("utf-8", "replace"),
+                                       result.stderr.decode("utf-8", "replace"))
+
+
+def describe(result):
+    return "%s\nexit code %s\n--- stdout ---\n%s\n--- stderr ---\n%s" % (
+        " ".join(result.args), result.returncode, result.stdout, result.stderr)
+
+
+class SuiteRun:
+    """The output of one `interop_client.py --test_case all` run, by case."""
+
+    def __init__(self, result, server):
+        self.result, self.server = result, server
+        self.cases, self.summary = {}, None
+        for line in result.stdout.splitlines():
+            match = RESULT.match(line)
+            if match:
+                self.cases[match.group(2)] = (match.group(1), match.group(3))
+            elif SUMMARY.match(line):
+                self.summary = tuple(int(n) for n in SUMMARY.match(line).groups())
+
+    def check(self, case):
+        details = "%s\n%s" % (describe(self.result), self.server.describe())
+        assert case in self.cases, "no result line for %s\n%s" % (case, details)
+        verdict, why = self.cases[case]
+        assert verdict == "PASS", "%s: %s\n%s" % (case, why, details)
+
+
+def start_python_server(stubs_dir, *extra):
+    server = Server([sys.executable, PYTHON_SERVER, "--port", "0"] + list(extra),
+                    env=child_env(stubs_dir))
+    try:
+        host, _ = server.wait_listening()
+        assert host == "127.0.0.1", server.describe()
+    except BaseException:
+        server.kill()
+        raise
+    return server
+
+
+def run_python_client(stubs_dir, host, port, *extra):
+    return run([sys.executable, PYTHON_CLIENT, "--server_host", host,
+                "--server_port", str(port)] + list(extra), env=child_env(stubs_dir))
+
+
+# --------------------------------------------------------------------------
+# Fixtures
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def stubs_dir(tmp_path_factory):
+    return interop_stubs.generate(str(tmp_path_factory.mktemp("interop_stubs")))
+
+
+@pytest.fixture(scope="module")
+def python_server(stubs_dir):
+    server = start_python_server(stubs_dir)
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+@pytest.fixture(scope="module")
+def python_suite(stubs_dir, python_server):
+    """(a) interop_client.py --test_case all -> interop_server.py."""
+    result = run_python_client(stubs_dir, python_server.host, python_server.port,
+                               "--test_case", "all")
+    return SuiteRun(result, python_server)
+
+
+@pytest.fixture(scope="module")
+def swift_server():
+    server = Server([binary("INTEROP_SERVER"), "--port", "0"])
+    try:
+        server.wait_listening()
+        yield server
+    finally:
+        server.kill()
+
+
+@pytest.fixture(scope="module")
+def swift_server_suite(stubs_dir, swift_server):
+    """(b) interop_client.py --test_case all -> Swift interop-server."""
+    result = run_python_client(stubs_dir, swift_server.host, swift_server.port,
+                               "--test_case", "all")
+    return SuiteRun(result, swift_server)
+
+
+# --------------------------------------------------------------------------
+# (a) Python client -> Python server
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_python_client_python_server(python_suite, case):
+    python_suite.check(case)
+
+
+def test_python_client_python_server_summary(python_suite):
+    assert python_suite.summary == (len(CASES), 0), describe(python_suite.result)
+    assert python_suite.result.returncode == 0, describe(python_suite.result)
+
+
+# --------------------------------------------------------------------------
+# (b) Python client -> Swift interop-server
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_python_client_swift_server(swift_server_suite, case):
+    swift_server_suite.check(case)
+
+
+def test_python_client_swift_server_summary(swift_server_suite):
+    assert swift_server_suite.summary == (len(CASES), 0), describe(swift_server_suite.result)
+    assert swift_server_suite.result.returncode == 0, describe(swift_server_suite.result)
+
+
+# --------------------------------------------------------------------------
+# (c) Swift interop-client -> Python server
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_swift_client_python_server(python_server, case):
+    result = run([binary("INTEROP_CLIENT"), "--server_host", "127.0.0.1",
+                  "--server_port", str(python_server.port), "--test_case", case])
+    details = "%s\n%s" % (describe(result), python_server.describe())
+    assert result.returncode == 0, details
+    assert "FAIL" not in result.stdout, details
+    assert re.search(r"^1 passed, 0 failed$", result.stdout, re.M), details
+
+
+# --------------------------------------------------------------------------
+# The Python halves themselves: that the checks can fail, flags, shutdown
+# --------------------------------------------------------------------------
+
+
+def test_probes_fail_without_wire_relay(stubs_dir):
+    """Without its relay the grpcio server cannot see request compression, so
+    it cannot reject the uncompressed probes: the client must say so (i.e.
+    those two cases really assert INVALID_ARGUMENT)."""
+    server = start_python_server(stubs_dir, "--no_wire_relay")
+    try:
+        for case in ("client_compressed_unary", "client_compressed_streaming"):
+            result = run_python_client(stubs_dir, server.host, server.port,
+                                       "--test_case", case)
+            assert result.returncode == 1, describe(result)
+            assert re.search(r"^FAIL %s: probe .*INVALID_ARGUMENT" % case,
+                             result.stdout, re.M), describe(result)
+            assert "0 passed, 1 failed" in result.stdout, describe(result)
+    finally:
+        server.kill()
+
+
+@pytest.mark.parametrize("script", [PYTHON_SERVER, PYTHON_CLIENT])
+def test_use_tls_fails_clearly(stubs_dir, script):
+    argv = [sys.executable, script, "--use_tls", "true"]
+    if script == PYTHON_CLIENT:
+        argv += ["--server_port", "1", "--test_case", "empty_unary"]
+    result = run(argv, env=child_env(stubs_dir), timeout=60)
+    assert result.returncode == 2, describe(result)
+    assert "--use_tls is not supported yet" in result.stderr, describe(result)
+
+
+def test_unknown_test_case(stubs_dir):
+    result = run([sys.executable, PYTHON_CLIENT, "--server_port", "1",
+                  "--test_case", "no_such_case"], env=child_env(stubs_dir), timeout=60)
+    assert result.returncode == 2, describe(result)
+    assert "unknown test case" in result.stderr, describe(result)
+
+
+def test_client_reports_unreachable_server(stubs_dir):
+    """A server that is not there: every case fails, exit code 1."""
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = run_python_client(stubs_dir, "127.0.0.1", port, "--test_case", "empty_unary",
+                               "--rpc_timeout", "2")
+    assert result.returncode == 1, describe(result)
+    assert re.search(r"^FAIL empty_unary: unexpected status UNAVAILABLE", result.stdout,
+                     re.M), describe(result)
+    assert "0 passed, 1 failed" in result.stdout, describe(result)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_python_server_stops_on_signal(stubs_dir, signum):
+    server = start_python_server(stubs_dir)
+    try:
+        code = server.signal_and_wait(signum)
+        assert code == 0, "exit code %s after %s\n%s" % (code, signum, server.describe())
+    finally:
+        server.kill()
