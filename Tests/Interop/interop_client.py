@@ -397,7 +397,8 @@ CASE_NAMES = [case.__name__ for case in CASES]
 
 class Client:
     def __init__(self, args):
-        self.host, self.port = args.server_host, args.server_port
+        # "[::1]" and "::1" both mean ::1 (the brackets are added back below).
+        self.host, self.port = args.server_host.strip("[]"), args.server_port
         self.authority = args.server_host_override
         self.timeout = args.rpc_timeout
         self.soak_iterations = args.soak_iterations
