@@ -115,3 +115,29 @@ import TestServices
         }
     }
 }
+
+extension CompressionTests {
+    /// The server never compresses with an algorithm the client's grpc-accept-encoding
+    /// leaves out: it answers uncompressed instead.
+    @Test func responsesAreNotCompressedWithAnAlgorithmTheClientDoesNotAccept() async throws {
+        try await withHarness { harness in
+            let raw = try await RawHTTP2Client.connect(port: harness.port)
+            defer { Task { await raw.close() } }
+            let headers = RawHTTP2Client.requestHeaders(path: Self.get, [
+                ("grpc-accept-encoding", "identity, deflate"), ("response-compression", "gzip"),
+            ])
+            try await raw.sendHeaders(stream: 1, headers)
+            try await raw.sendData(stream: 1, RawHTTP2Client.message([0x0A, 2] + Array("hi".utf8)), endStream: true)
+            let response = try await raw.response(stream: 1)
+            #expect(response.headerBlocks.first?.first(name: "grpc-encoding") == nil)
+            #expect(response.dataBytes == RawHTTP2Client.message([0x0A, 2] + Array("hi".utf8)))
+            #expect(response.headerBlocks.last?.first(name: "grpc-status") == "0")
+        }
+    }
+
+    @Test func acceptEncodingIsParsedLeniently() {
+        #expect(CompressionAlgorithm.parseAcceptEncoding("gzip, deflate") == [.identity, .gzip, .deflate])
+        #expect(CompressionAlgorithm.parseAcceptEncoding("snappy,gzip") == [.identity, .gzip])
+        #expect(CompressionAlgorithm.parseAcceptEncoding("") == [.identity])
+    }
+}

@@ -40,6 +40,16 @@ public struct CompressionAlgorithm: Hashable, Sendable, CustomStringConvertible 
 
     public var description: String { self.name }
 
+    /// The supported algorithms a `grpc-accept-encoding` value names (identity always).
+    static func parseAcceptEncoding(_ value: String) -> Set<CompressionAlgorithm> {
+        var accepted: Set<CompressionAlgorithm> = [.identity]
+        for name in value.split(separator: ",") {
+            let trimmed = name.trimmingSpaces
+            if let known = CompressionAlgorithm(encodingName: String(trimmed)) { accepted.insert(known) }
+        }
+        return accepted
+    }
+
     private var zlibAlgorithm: CompressNIO.CompressionAlgorithm? {
         switch self.name {
         case "gzip": .gzip()
@@ -89,5 +99,15 @@ public struct CompressionAlgorithm: Hashable, Sendable, CustomStringConvertible 
         } catch {
             throw .corrupt
         }
+    }
+}
+
+extension Substring {
+    /// Without leading and trailing spaces and tabs.
+    fileprivate var trimmingSpaces: Substring {
+        var result = self
+        while let first = result.first, first == " " || first == "\t" { result.removeFirst() }
+        while let last = result.last, last == " " || last == "\t" { result.removeLast() }
+        return result
     }
 }

@@ -201,7 +201,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
             connection: self,
             maximumMessageSize: self.configuration.maximumReceiveMessageSize,
             windowSize: self.configuration.streamWindowSize,
-            requestEncoding: head.encoding
+            requestEncoding: head.encoding,
+            acceptedEncodings: head.acceptedEncodings
         )
         self.streams[id] = stream
         if endStream { stream.receiveEnd() }
@@ -362,6 +363,8 @@ struct RequestHead {
     var timeoutNanoseconds: Int64?
     /// How the client compresses the messages it flags as compressed.
     var encoding: CompressionAlgorithm
+    /// What the client said it can read (`grpc-accept-encoding`); nil when it said nothing.
+    var acceptedEncodings: Set<CompressionAlgorithm>?
 
     /// Why a request is answered without reaching a handler.
     struct Rejection: Error {
@@ -379,6 +382,7 @@ struct RequestHead {
         var contentType: String?
         var encoding: String?
         var timeoutValue: String?
+        var acceptEncoding: String?
         var metadata = Metadata()
         var metadataError: RPCError?
         for (name, value, _) in headers {
@@ -389,6 +393,7 @@ struct RequestHead {
             case 12 where name == "content-type": if contentType == nil { contentType = value }
             case 12 where name == "grpc-timeout": if timeoutValue == nil { timeoutValue = value }
             case 13 where name == "grpc-encoding": if encoding == nil { encoding = value }
+            case 20 where name == "grpc-accept-encoding": acceptEncoding = (acceptEncoding.map { $0 + "," } ?? "") + value
             default:
                 if metadataError == nil, !Metadata.isReserved(name) {
                     metadataError = GRPCHeaders.appendReceived(name: name, value: value, to: &metadata)
@@ -448,7 +453,8 @@ struct RequestHead {
             handler: handler,
             metadata: metadata,
             timeoutNanoseconds: timeout,
-            encoding: requestEncoding
+            encoding: requestEncoding,
+            acceptedEncodings: acceptEncoding.map(CompressionAlgorithm.parseAcceptEncoding)
         ))
     }
 }

@@ -24,6 +24,8 @@ final class ServerStream {
     var deadlineTimer: Scheduled<Void>?
     /// How this call's response messages are compressed, fixed when the headers go out.
     private var responseEncoding = CompressionAlgorithm.identity
+    /// What the client can read (its `grpc-accept-encoding`), if it said.
+    private let acceptedEncodings: Set<CompressionAlgorithm>?
     /// Response messages sent since the last flush, not yet written as a DATA frame.
     private var pendingData: ByteBuffer?
     /// How many of `pendingData`'s bytes the back-pressure counts.
@@ -49,8 +51,10 @@ final class ServerStream {
         connection: ServerConnectionHandler,
         maximumMessageSize: Int,
         windowSize: Int,
-        requestEncoding: CompressionAlgorithm = .identity
+        requestEncoding: CompressionAlgorithm = .identity,
+        acceptedEncodings: Set<CompressionAlgorithm>? = nil
     ) {
+        self.acceptedEncodings = acceptedEncodings
         self.id = id
         self.path = path
         self.kind = kind
@@ -163,7 +167,9 @@ final class ServerStream {
             if tracked { self.backpressure?.complete(framed.readableBytes) }
             return
         case .writeHeadersThenMessage:
-            self.responseEncoding = self.context.responseCompression
+            // Never compress with an algorithm the client said it cannot read.
+            let chosen = self.context.responseCompression
+            self.responseEncoding = self.acceptedEncodings.map { $0.contains(chosen) } ?? true ? chosen : .identity
             connection.write(HTTP2Frame(streamID: self.id, payload: .headers(.init(headers: self.responseHeaders()))))
         case .writeMessage:
             break
