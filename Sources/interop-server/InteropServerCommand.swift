@@ -29,6 +29,7 @@ struct InteropServerCommand: AsyncParsableCommand {
         }
         let server = Server(services: [InteropTestService()])
         try await server.start(host: "127.0.0.1", port: self.port)
+        server.shutdownOnTerminationSignals()  // before the line a supervisor waits for
         print("listening on 127.0.0.1:\(server.port ?? self.port)")
         fflush(nil)
         await server.waitForTermination()

@@ -367,3 +367,14 @@ def test_python_server_stops_on_signal(stubs_dir, signum):
         assert code == 0, "exit code %s after %s\n%s" % (code, signum, server.describe())
     finally:
         server.kill()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_swift_server_stops_on_signal(signum):
+    server = Server([binary("INTEROP_SERVER"), "--port", "0"])
+    try:
+        server.wait_listening()
+        code = server.signal_and_wait(signum)
+        assert code == 0, "exit code %s after %s\n%s" % (code, signum, server.describe())
+    finally:
+        server.kill()

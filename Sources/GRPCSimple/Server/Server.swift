@@ -49,6 +49,12 @@ public final class Server: Sendable {
     private let state = NIOLockedValueBox(State.idle)
     private let connections = NIOLockedValueBox(Connections())
     private let terminated: NIOLockedValueBox<[CheckedContinuation<Void, Never>]?> = NIOLockedValueBox([])
+    /// Helpers that live as long as the server (signal watchers).
+    private let retained = NIOLockedValueBox<[any Sendable]>([])
+
+    func retainForLifetime(_ object: any Sendable) {
+        self.retained.withLockedValue { $0.append(object) }
+    }
 
     /// One worker thread per core: the default for `workers`.
     public static var defaultWorkerCount: Int { System.coreCount }

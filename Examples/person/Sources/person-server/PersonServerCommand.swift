@@ -49,15 +49,12 @@ struct PersonServerCommand: AsyncParsableCommand {
             configuration: configuration
         )
         try await server.start(host: self.host, port: self.port)
+        server.shutdownOnTerminationSignals(gracePeriod: .seconds(5))  // before the line a supervisor waits for
         let port = server.port ?? self.port
         let host = self.host.contains(":") ? "[\(self.host)]" : self.host
         print("listening on \(host):\(port)")
         fflush(nil)
 
-        let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) {
-            Task { await server.shutdown(gracePeriod: .seconds(5)) }
-        }
         await server.waitForTermination()
-        withExtendedLifetime(signals) {}
     }
 }
