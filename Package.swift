@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "GRPCSimple", targets: ["GRPCSimple"]),
+        .library(name: "GRPCHealth", targets: ["GRPCHealth"]),
         .executable(name: "protoc-gen-grpc-simple", targets: ["protoc-gen-grpc-simple"]),
         .executable(name: "person-server", targets: ["person-server"]),
         .executable(name: "person-client", targets: ["person-client"]),
@@ -36,6 +37,14 @@ let package = Package(
                 .product(name: "CompressNIO", package: "compress-nio"),
             ]
         ),
+        // grpc.health.v1.Health: Check and Watch, statuses set from code.
+        .target(
+            name: "GRPCHealth",
+            dependencies: [
+                "GRPCSimple",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
         // The code generator plugin for protoc.
         .executableTarget(
             name: "protoc-gen-grpc-simple",
@@ -60,6 +69,7 @@ let package = Package(
             dependencies: [
                 "PersonService",
                 "GRPCSimple",
+                "GRPCHealth",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -95,6 +105,7 @@ let package = Package(
             dependencies: [
                 "InteropTesting",
                 "GRPCSimple",
+                "GRPCHealth",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -113,6 +124,7 @@ let package = Package(
                 "TestServices",
                 "PersonService",
                 "InteropTesting",
+                "GRPCHealth",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),

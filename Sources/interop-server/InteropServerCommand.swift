@@ -1,4 +1,5 @@
 import ArgumentParser
+import GRPCHealth
 import GRPCSimple
 import InteropTesting
 
@@ -27,7 +28,9 @@ struct InteropServerCommand: AsyncParsableCommand {
         guard self.useTLS == "false" else {
             throw ValidationError("--use_tls is not supported yet: gRPC Simple has no TLS (a later issue)")
         }
-        let server = Server(services: [InteropTestService()])
+        let health = HealthService()
+        health.setStatus(.serving, for: InteropTestService.serviceName)
+        let server = Server(services: [InteropTestService(), health])
         try await server.start(host: "127.0.0.1", port: self.port)
         server.shutdownOnTerminationSignals()  // before the line a supervisor waits for
         print("listening on 127.0.0.1:\(server.port ?? self.port)")

@@ -443,3 +443,24 @@ def test_swift_client_reads_compressed_responses_and_sends_compressed_requests(s
         assert name in result.stdout, describe(result)
     finally:
         server.kill()
+
+
+# --------------------------------------------------------------------------
+# (d) health checking: grpcio-health-checking's client -> person-server
+# --------------------------------------------------------------------------
+
+def test_python_health_client_reads_swift_server_health(swift_server, channel_to):
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+    stub = health_pb2_grpc.HealthStub(channel_to(swift_server.address))
+    for service in ["", "AsillaService"]:
+        reply = stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=RPC_TIMEOUT)
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING, (service, reply)
+    with pytest.raises(grpc.RpcError) as error:
+        stub.Check(health_pb2.HealthCheckRequest(service="NoSuchService"), timeout=RPC_TIMEOUT)
+    assert error.value.code() == grpc.StatusCode.NOT_FOUND, error.value
+    watch = stub.Watch(health_pb2.HealthCheckRequest(service="AsillaService"), timeout=RPC_TIMEOUT)
+    try:
+        first = next(watch)
+        assert first.status == health_pb2.HealthCheckResponse.SERVING, first
+    finally:
+        watch.cancel()

@@ -9,4 +9,12 @@ public protocol GRPCService: Sendable {
 
     /// Adds this service's methods to the router.
     func register(with router: inout Router)
+
+    /// Called when the server starts a graceful shutdown, before it stops taking calls
+    /// (a health service reports NOT_SERVING here). Does nothing unless you implement it.
+    func serverWillShutDown()
+}
+
+extension GRPCService {
+    public func serverWillShutDown() {}
 }

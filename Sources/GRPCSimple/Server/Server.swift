@@ -46,6 +46,7 @@ public final class Server: Sendable {
     private let router: Router
     private let workers: Int
     private let configuration: Configuration
+    private let services: [any GRPCService]
     private let state = NIOLockedValueBox(State.idle)
     private let connections = NIOLockedValueBox(Connections())
     private let terminated: NIOLockedValueBox<[CheckedContinuation<Void, Never>]?> = NIOLockedValueBox([])
@@ -69,6 +70,7 @@ public final class Server: Sendable {
             service.register(with: &router)
         }
         self.router = router
+        self.services = services
         self.workers = max(1, workers)
         self.configuration = configuration
     }
@@ -165,6 +167,9 @@ public final class Server: Sendable {
             }
             await self.waitForTermination()
             return
+        }
+        for service in self.services {
+            service.serverWillShutDown()
         }
         try? await listener.close()
         let handlers = self.connections.withLockedValue { connections in

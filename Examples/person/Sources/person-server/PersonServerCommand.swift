@@ -1,4 +1,5 @@
 import ArgumentParser
+import GRPCHealth
 import GRPCSimple
 import Logging
 import PersonService
@@ -43,8 +44,11 @@ struct PersonServerCommand: AsyncParsableCommand {
         var configuration = Server.Configuration()
         configuration.logger = Logger(label: "person-server")
 
+        // Health checking out of the box (grpc.health.v1: grpc_health_probe, Kubernetes).
+        let health = HealthService()
+        health.setStatus(.serving, for: PersonServer.serviceName)
         let server = Server(
-            services: [PersonServer(logger: Logger(label: "person-server"))],
+            services: [PersonServer(logger: Logger(label: "person-server")), health],
             workers: self.workers,
             configuration: configuration
         )
