@@ -1,5 +1,6 @@
 import GRPCSimple
 import NIOCore
+import NIOHTTP2
 import NIOPosix
 import Testing
 import TestServices
@@ -79,6 +80,43 @@ import TestServices
             let response = try await raw.response(stream: 1)
             #expect(response.headerBlocks.last?.first(name: "grpc-status") == "13")
             await raw.close()
+        }
+    }
+}
+
+/// Floods NIOHTTP2 limits for us (its defaults): the attacking connection gets GOAWAY
+/// ENHANCE_YOUR_CALM and is closed, while the server goes on serving everyone else.
+@Suite struct FloodTests {
+    @Test func rapidResetClosesTheAttackersConnectionOnly() async throws {
+        try await withHarness { harness in
+            let attacker = try await RawHTTP2Client.connect(port: harness.port)
+            var frames: [HTTP2Frame] = []
+            for index in 0..<400 {
+                let id = HTTP2StreamID(1 + 2 * index)
+                frames.append(HTTP2Frame(streamID: id, payload: .headers(.init(headers: RawHTTP2Client.requestHeaders(path: "/grpcsimple.echo.Echo/Get")))))
+                frames.append(HTTP2Frame(streamID: id, payload: .rstStream(.cancel)))
+            }
+            try await attacker.send(frames)
+            let goAway = try await attacker.goAway()
+            #expect(goAway?.errorCode == .enhanceYourCalm)
+            #expect(await attacker.closed())
+            await attacker.close()
+            let reply = try await harness.echo.get(.with { $0.text = "still serving" })
+            #expect(reply.text == "still serving")
+        }
+    }
+
+    @Test func pingFloodClosesTheAttackersConnectionOnly() async throws {
+        try await withHarness { harness in
+            let attacker = try await RawHTTP2Client.connect(port: harness.port)
+            let pings = (0..<1000).map { _ in HTTP2Frame(streamID: .rootStream, payload: .ping(HTTP2PingData(), ack: false)) }
+            try await attacker.send(pings)
+            let goAway = try await attacker.goAway()
+            #expect(goAway?.errorCode == .enhanceYourCalm)
+            #expect(await attacker.closed())
+            await attacker.close()
+            let reply = try await harness.echo.get(.with { $0.text = "still serving" })
+            #expect(reply.text == "still serving")
         }
     }
 }

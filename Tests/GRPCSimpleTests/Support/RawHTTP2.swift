@@ -25,7 +25,13 @@ final class RawHTTP2Client: Sendable {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(NIOHTTP2Handler(mode: .client))
+                    // A test client takes whatever the server sends: NIOHTTP2's flood limits
+                    // are the server's to enforce, not this client's.
+                    var connection = NIOHTTP2Handler.ConnectionConfiguration()
+                    connection.controlFrameRateLimit.maximumCount = .max
+                    connection.maximumConnectionGlitches = .max
+                    let http2 = NIOHTTP2Handler(mode: .client, connectionConfiguration: connection, streamConfiguration: .init())
+                    try channel.pipeline.syncOperations.addHandler(http2)
                     try channel.pipeline.syncOperations.addHandler(Collector(received))
                 }
             }
@@ -93,6 +99,32 @@ final class RawHTTP2Client: Sendable {
 
     func close() async {
         try? await self.channel.close()
+    }
+
+    /// The GOAWAY frame the server sent, once it has sent one; nil if none came in time.
+    func goAway(timeout: Duration = .seconds(10)) async throws -> (lastStreamID: HTTP2StreamID, errorCode: HTTP2ErrorCode)? {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while ContinuousClock.now < deadline {
+            let found: (HTTP2StreamID, HTTP2ErrorCode)? = self.received.withLockedValue { frames in
+                for frame in frames {
+                    if case .goAway(let lastStreamID, let errorCode, _) = frame.payload { return (lastStreamID, errorCode) }
+                }
+                return nil
+            }
+            if let found { return found }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        return nil
+    }
+
+    /// Whether the connection has closed within `timeout`.
+    func closed(within timeout: Duration = .seconds(10)) async -> Bool {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while ContinuousClock.now < deadline {
+            if !self.channel.isActive { return true }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return !self.channel.isActive
     }
 
     /// A gRPC message: the 5-byte prefix and the payload.
