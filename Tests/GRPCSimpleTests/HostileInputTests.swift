@@ -120,3 +120,40 @@ import TestServices
         }
     }
 }
+
+/// A connection that never completes its HTTP/2 handshake is closed after
+/// `handshakeTimeout`, so silent connections cannot pile up; a real client is unaffected.
+@Suite struct HandshakeTimeoutTests {
+    static func closedByServer(sending bytes: [UInt8], toPort port: Int, within timeout: Duration) async throws -> Bool {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connect(host: "127.0.0.1", port: port).get()
+        if !bytes.isEmpty {
+            try await channel.writeAndFlush(ByteBuffer(bytes: bytes)).get()
+        }
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while ContinuousClock.now < deadline, channel.isActive {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let closed = !channel.isActive
+        try? await channel.close()
+        return closed
+    }
+
+    @Test func silentAndHalfHandshakesAreClosedAndRealClientsAreNot() async throws {
+        var configuration = Server.Configuration()
+        configuration.handshakeTimeout = .milliseconds(300)
+        try await withHarness(configuration: configuration) { harness in
+            #expect(try await Self.closedByServer(sending: [], toPort: harness.port, within: .seconds(5)))
+            let halfPreface = Array("PRI * HTTP/2.0\r\n".utf8)
+            #expect(try await Self.closedByServer(sending: halfPreface, toPort: harness.port, within: .seconds(5)))
+            // A client that did its handshake keeps its connection past the timeout.
+            let raw = try await RawHTTP2Client.connect(port: harness.port)
+            try await Task.sleep(for: .milliseconds(600))
+            #expect(!(await raw.closed(within: .zero)), "the server closed a connection that had done its handshake")
+            try await raw.sendHeaders(stream: 1, RawHTTP2Client.requestHeaders(path: "/grpcsimple.echo.Echo/Get"))
+            try await raw.sendData(stream: 1, RawHTTP2Client.message([0x0A, 5] + Array("later".utf8)), endStream: true)
+            #expect(try await raw.response(stream: 1).headerBlocks.last?.first(name: "grpc-status") == "0")
+            await raw.close()
+        }
+    }
+}

@@ -141,7 +141,7 @@ extension Channel {
         if let deadline = stream.deadline {
             let remaining = ContinuousClock.now.duration(to: deadline)
             let path = stream.path
-            stream.deadlineTimer = eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(ClientStream.nanoseconds(remaining))) {
+            stream.deadlineTimer = eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(remaining.clampedNanoseconds)) {
                 stream.cancel(RPCError(.deadlineExceeded, "the deadline of \(path) expired before the server answered"))
             }
         }

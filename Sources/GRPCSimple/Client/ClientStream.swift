@@ -95,7 +95,7 @@ final class ClientStream {
         }
         if let deadline = self.deadline {
             let remaining = ContinuousClock.now.duration(to: deadline)
-            headers.add(name: "grpc-timeout", value: GRPCTimeout.format(nanoseconds: Self.nanoseconds(remaining)))
+            headers.add(name: "grpc-timeout", value: GRPCTimeout.format(nanoseconds: remaining.clampedNanoseconds))
         }
         GRPCHeaders.append(self.options.metadata, to: &headers)
         let endsWithHeaders = ended && messages.isEmpty
@@ -109,11 +109,6 @@ final class ClientStream {
         connection.scheduleFlush()
     }
 
-    static func nanoseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        return overflow ? Int64.max : whole + attoseconds / 1_000_000_000
-    }
 
     // MARK: Writing, for the caller
 

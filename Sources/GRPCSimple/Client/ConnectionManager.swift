@@ -73,7 +73,7 @@ final class ConnectionManager {
     }
 
     private func connect() {
-        let connectTimeout = TimeAmount.nanoseconds(ClientStream.nanoseconds(self.configuration.backoff.minimumConnectTimeout))
+        let connectTimeout = TimeAmount.nanoseconds(self.configuration.backoff.minimumConnectTimeout.clampedNanoseconds)
         let configuration = self.configuration
         let target = self.target
         let bootstrap = ClientBootstrap(group: self.eventLoop)
@@ -158,7 +158,7 @@ final class ConnectionManager {
         }
         self.state = .transientFailure(failure, stillWaiting)
         let delay = self.backoff.next()
-        self.retryTimer = self.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(ClientStream.nanoseconds(delay))) {
+        self.retryTimer = self.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(delay.clampedNanoseconds)) {
             self.retry()
         }
     }

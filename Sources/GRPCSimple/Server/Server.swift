@@ -26,6 +26,9 @@ public final class Server: Sendable {
         public var streamWindowSize = 1024 * 1024
         /// Flow-control window granted to each connection, in bytes.
         public var connectionWindowSize = 8 * 1024 * 1024
+        /// How long a new connection may take to send its HTTP/2 preface and first frame;
+        /// a connection that sends nothing is closed after this. Default 10 s.
+        public var handshakeTimeout: Duration = .seconds(10)
         /// Where the server logs connections and failed handlers.
         public var logger = Logger(label: "grpc-simple.server", factory: { _ in SwiftLogNoOpLogHandler() })
 
@@ -242,6 +245,7 @@ public final class Server: Sendable {
                 maximumReceiveMessageSize: configuration.maximumReceiveMessageSize,
                 streamWindowSize: configuration.streamWindowSize,
                 connectionWindowSize: configuration.connectionWindowSize,
+                handshakeTimeout: configuration.handshakeTimeout,
                 logger: configuration.logger
             ),
             executor: executor

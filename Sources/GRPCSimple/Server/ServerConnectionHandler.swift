@@ -20,6 +20,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
         var maximumReceiveMessageSize: Int
         var streamWindowSize: Int
         var connectionWindowSize: Int
+        var handshakeTimeout: Duration
         var logger: Logger
     }
 
@@ -33,6 +34,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
 
     /// Streams with response messages gathered for the next flush.
     private var streamsWithPendingData: [ServerStream] = []
+
+    /// Closes a connection that has not sent its first frame in time.
+    private var handshakeTimer: Scheduled<Void>?
 
     private var isReading = false
     private var flushAfterRead = false
@@ -55,6 +59,14 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        let timeout = self.configuration.handshakeTimeout
+        self.handshakeTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(timeout.clampedNanoseconds)) {
+            self.configuration.logger.debug(
+                "closing a connection that sent nothing",
+                metadata: ["peer": "\(self.peer)", "timeout": "\(timeout)"]
+            )
+            self.context?.close(promise: nil)
+        }
         if let address = context.channel.remoteAddress {
             self.peer = Self.describe(address)
         }
@@ -69,6 +81,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        self.handshakeTimer?.cancel()
+        self.handshakeTimer = nil
         self.context = nil
     }
 
@@ -104,6 +118,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
     // MARK: Inbound frames
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if let timer = self.handshakeTimer {
+            // The preface and a first frame arrived: the handshake is done.
+            timer.cancel()
+            self.handshakeTimer = nil
+        }
         self.isReading = true
         let frame = self.unwrapInboundIn(data)
         switch frame.payload {

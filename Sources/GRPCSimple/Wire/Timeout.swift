@@ -41,3 +41,13 @@ enum GRPCTimeout {
         return "99999999H"
     }
 }
+
+extension Duration {
+    /// Whole nanoseconds, or `Int64.max` for a duration too long to count in them (and
+    /// negative for a negative one): what NIO's timers and grpc-timeout take.
+    var clampedNanoseconds: Int64 {
+        let (seconds, attoseconds) = self.components
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? Int64.max : whole + attoseconds / 1_000_000_000
+    }
+}
