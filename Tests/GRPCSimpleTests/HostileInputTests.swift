@@ -157,3 +157,26 @@ import TestServices
         }
     }
 }
+
+extension FloodTests {
+    /// A header block past SETTINGS_MAX_HEADER_LIST_SIZE never reaches a handler: the
+    /// connection is closed, and the server goes on serving other clients.
+    @Test func headerListPastTheLimitIsRejected() async throws {
+        var configuration = Server.Configuration()
+        configuration.maximumHeaderListSize = 4 * 1024
+        try await withHarness(configuration: configuration) { harness in
+            let attacker = try await RawHTTP2Client.connect(port: harness.port)
+            let huge = String(repeating: "x", count: 16 * 1024)
+            try await attacker.sendHeaders(stream: 1, RawHTTP2Client.requestHeaders(path: "/grpcsimple.echo.Echo/Get", [("x-huge", huge)]))
+            try await attacker.sendData(stream: 1, RawHTTP2Client.message([0x0A, 1, 0x41]), endStream: true)
+            // NIOHTTP2 treats it as a connection error (PROTOCOL_ERROR or, when its HPACK
+            // decoder hits the limit first, COMPRESSION_ERROR): GOAWAY, then close.
+            let code = try await attacker.goAway()?.errorCode
+            #expect(code == .protocolError || code == .compressionError, "GOAWAY \(String(describing: code))")
+            #expect(await attacker.closed())
+            await attacker.close()
+            let reply = try await harness.echo.get(.with { $0.text = "still serving" })
+            #expect(reply.text == "still serving")
+        }
+    }
+}
