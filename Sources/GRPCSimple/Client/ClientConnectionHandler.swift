@@ -26,8 +26,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
     private var isClosed = false
     private var isActive = false
     private var waitingForActivation: [ClientStream] = []
-    /// Streams with request messages gathered for the next flush.
-    private var streamsWithPendingData: [ClientStream] = []
+    var streamsWithPendingData: [any GatheringStream] = []
 
     init(eventLoop: any EventLoop, authority: String, target: String, connectionWindowSize: Int) {
         self.eventLoop = eventLoop
@@ -190,18 +189,6 @@ final class ClientConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
         self.scheduleDeferredFlush()
     }
 
-    /// `stream` has gathered request messages: write them before the next flush.
-    func hasPendingData(_ stream: ClientStream) {
-        self.streamsWithPendingData.append(stream)
-    }
-
-    func writePendingData() {
-        guard !self.streamsWithPendingData.isEmpty else { return }
-        for stream in self.streamsWithPendingData {
-            stream.writePendingData()
-        }
-        self.streamsWithPendingData.removeAll(keepingCapacity: true)
-    }
 
     func close() {
         self.context?.close(promise: nil)

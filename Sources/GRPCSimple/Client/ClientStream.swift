@@ -5,7 +5,7 @@ import NIOHTTP2
 /// One call on the client: its requests waiting for a connection, its received
 /// messages, and its final status. Lives on the channel's event loop; the caller's task
 /// reaches it through `ClientCall`.
-final class ClientStream {
+final class ClientStream: GatheringStream {
     /// What the caller of a unary call gets back.
     struct UnaryResult {
         var message: ByteBuffer
@@ -102,7 +102,13 @@ final class ClientStream {
         connection.write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: headers, endStream: endsWithHeaders))))
         for (index, message) in messages.enumerated() {
             let isLast = ended && index == messages.count - 1
-            self.writeData(message.bytes, endStream: isLast, tracked: message.tracked, on: connection)
+            connection.writeData(
+                message.bytes,
+                stream: id,
+                endStream: isLast,
+                trackedBytes: message.tracked ? message.bytes.readableBytes : 0,
+                backpressure: self.backpressure
+            )
         }
         self.replay = ended ? messages : nil  // shares the array's storage: no copy per call
         self.requestState = ended ? .closed : .open
@@ -172,22 +178,14 @@ final class ClientStream {
         }
     }
 
-    private func writeData(_ framed: ByteBuffer, endStream: Bool, tracked: Bool, on connection: ClientConnectionHandler) {
-        let frame = HTTP2Frame(streamID: self.id!, payload: .data(.init(data: .byteBuffer(framed), endStream: endStream)))
-        guard tracked else {
-            return connection.write(frame)
-        }
-        let count = framed.readableBytes
-        let promise = connection.eventLoop.makePromise(of: Void.self)
-        let backpressure = self.backpressure
-        promise.futureResult.whenComplete { _ in backpressure.complete(count) }
-        connection.write(frame, promise: promise)
-    }
-
     /// Writes the gathered request messages as one DATA frame (an empty one when only
     /// the end of the request is left to send). Called by the connection before it
     /// flushes, and when the request side closes.
-    func writePendingData(endStream: Bool = false) {
+    func writePendingData() {
+        self.writePendingData(endStream: false)
+    }
+
+    func writePendingData(endStream: Bool) {
         guard self.pendingData != nil || endStream else { return }
         let data = self.pendingData ?? ByteBuffer()
         self.pendingData = nil
@@ -197,14 +195,7 @@ final class ClientStream {
             if tracked > 0 { self.backpressure.complete(tracked) }
             return
         }
-        let frame = HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(data), endStream: endStream)))
-        guard tracked > 0 else {
-            return connection.write(frame)
-        }
-        let promise = connection.eventLoop.makePromise(of: Void.self)
-        let backpressure = self.backpressure
-        promise.futureResult.whenComplete { _ in backpressure.complete(tracked) }
-        connection.write(frame, promise: promise)
+        connection.writeData(data, stream: id, endStream: endStream, trackedBytes: tracked, backpressure: self.backpressure)
     }
 
     private func dropped(_ framed: ByteBuffer, tracked: Bool) {

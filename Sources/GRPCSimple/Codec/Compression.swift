@@ -77,6 +77,16 @@ public struct CompressionAlgorithm: Hashable, Sendable, CustomStringConvertible 
         }
     }
 
+    /// Compresses a message framed uncompressed (prefix and payload) into a framed,
+    /// compressed one.
+    func frame(compressingFramed framed: ByteBuffer, allocator: ByteBufferAllocator) throws(RPCError) -> ByteBuffer {
+        let payload = framed.getSlice(
+            at: framed.readerIndex + MessageFramer.prefixLength,
+            length: framed.readableBytes - MessageFramer.prefixLength
+        )!
+        return try self.frame(compressing: payload, allocator: allocator)
+    }
+
     /// Why a compressed message could not be read.
     enum DecompressionFailure: Error, Equatable {
         case tooLarge

@@ -26,11 +26,7 @@ enum ProtobufCodec {
     ) throws(RPCError) -> ByteBuffer {
         let framed = try self.frame(message, allocator: allocator)
         guard compression != .identity else { return framed }
-        let payload = framed.getSlice(
-            at: framed.readerIndex + MessageFramer.prefixLength,
-            length: framed.readableBytes - MessageFramer.prefixLength
-        )!
-        return try compression.frame(compressing: payload, allocator: allocator)
+        return try compression.frame(compressingFramed: framed, allocator: allocator)
     }
 
     /// Parses a message payload (without its prefix).

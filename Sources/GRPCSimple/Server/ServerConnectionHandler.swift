@@ -32,8 +32,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
     private var peer = "unknown"
     private var lastStreamID = HTTP2StreamID.rootStream
 
-    /// Streams with response messages gathered for the next flush.
-    private var streamsWithPendingData: [ServerStream] = []
+    var streamsWithPendingData: [any GatheringStream] = []
 
     /// Closes a connection that has not sent its first frame in time.
     private var handshakeTimer: Scheduled<Void>?
@@ -221,7 +220,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
             maximumMessageSize: self.configuration.maximumReceiveMessageSize,
             windowSize: self.configuration.streamWindowSize,
             requestEncoding: head.encoding,
-            acceptedEncodings: head.acceptedEncodings
+            acceptEncoding: head.acceptEncoding
         )
         self.streams[id] = stream
         if endStream { stream.receiveEnd() }
@@ -318,20 +317,6 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
         }
     }
 
-    /// `stream` has gathered response messages: write them before the next flush.
-    func hasPendingData(_ stream: ServerStream) {
-        self.streamsWithPendingData.append(stream)
-    }
-
-    /// Writes every stream's gathered messages, one DATA frame per stream.
-    func writePendingData() {
-        guard !self.streamsWithPendingData.isEmpty else { return }
-        for stream in self.streamsWithPendingData {
-            stream.writePendingData()
-        }
-        self.streamsWithPendingData.removeAll(keepingCapacity: true)
-    }
-
     // MARK: Shutdown
 
     /// Stops accepting calls (GOAWAY) and closes once the calls in flight are done.
@@ -382,8 +367,9 @@ struct RequestHead {
     var timeoutNanoseconds: Int64?
     /// How the client compresses the messages it flags as compressed.
     var encoding: CompressionAlgorithm
-    /// What the client said it can read (`grpc-accept-encoding`); nil when it said nothing.
-    var acceptedEncodings: Set<CompressionAlgorithm>?
+    /// What the client said it can read (`grpc-accept-encoding`), unparsed: only a call
+    /// whose handler compresses needs it. Nil when the client said nothing.
+    var acceptEncoding: String?
 
     /// Why a request is answered without reaching a handler.
     struct Rejection: Error {
@@ -412,7 +398,7 @@ struct RequestHead {
             case 12 where name == "content-type": if contentType == nil { contentType = value }
             case 12 where name == "grpc-timeout": if timeoutValue == nil { timeoutValue = value }
             case 13 where name == "grpc-encoding": if encoding == nil { encoding = value }
-            case 20 where name == "grpc-accept-encoding": acceptEncoding = (acceptEncoding.map { $0 + "," } ?? "") + value
+            case 20 where name == "grpc-accept-encoding": acceptEncoding = acceptEncoding.map { $0 + "," + value } ?? value
             default:
                 if metadataError == nil, !Metadata.isReserved(name) {
                     metadataError = GRPCHeaders.appendReceived(name: name, value: value, to: &metadata)
@@ -473,7 +459,7 @@ struct RequestHead {
             metadata: metadata,
             timeoutNanoseconds: timeout,
             encoding: requestEncoding,
-            acceptedEncodings: acceptEncoding.map(CompressionAlgorithm.parseAcceptEncoding)
+            acceptEncoding: acceptEncoding
         ))
     }
 }

@@ -8,7 +8,7 @@ typealias SwiftProtobufMessage = SwiftProtobuf.Message
 /// One call on a server connection: its state, its received messages, and the frames
 /// it writes. Lives on the connection's event loop; the handler's task reaches it through
 /// `ServerCall`.
-final class ServerStream {
+final class ServerStream: GatheringStream {
     let id: HTTP2StreamID
     let path: String
     let kind: MethodHandler.Kind
@@ -24,8 +24,8 @@ final class ServerStream {
     var deadlineTimer: Scheduled<Void>?
     /// How this call's response messages are compressed, fixed when the headers go out.
     private var responseEncoding = CompressionAlgorithm.identity
-    /// What the client can read (its `grpc-accept-encoding`), if it said.
-    private let acceptedEncodings: Set<CompressionAlgorithm>?
+    /// What the client can read (its `grpc-accept-encoding`, parsed only when needed).
+    private let acceptEncoding: String?
     /// Response messages sent since the last flush, not yet written as a DATA frame.
     private var pendingData: ByteBuffer?
     /// How many of `pendingData`'s bytes the back-pressure counts.
@@ -52,9 +52,9 @@ final class ServerStream {
         maximumMessageSize: Int,
         windowSize: Int,
         requestEncoding: CompressionAlgorithm = .identity,
-        acceptedEncodings: Set<CompressionAlgorithm>? = nil
+        acceptEncoding: String? = nil
     ) {
-        self.acceptedEncodings = acceptedEncodings
+        self.acceptEncoding = acceptEncoding
         self.id = id
         self.path = path
         self.kind = kind
@@ -167,9 +167,7 @@ final class ServerStream {
             if tracked { self.backpressure?.complete(framed.readableBytes) }
             return
         case .writeHeadersThenMessage:
-            // Never compress with an algorithm the client said it cannot read.
-            let chosen = self.context.responseCompression
-            self.responseEncoding = self.acceptedEncodings.map { $0.contains(chosen) } ?? true ? chosen : .identity
+            self.responseEncoding = self.chooseResponseEncoding()
             connection.write(HTTP2Frame(streamID: self.id, payload: .headers(.init(headers: self.responseHeaders()))))
         case .writeMessage:
             break
@@ -180,7 +178,7 @@ final class ServerStream {
         if compress, self.responseEncoding != .identity {
             do {
                 framed = try self.responseEncoding.frame(
-                    compressing: framed.getSlice(at: framed.readerIndex + MessageFramer.prefixLength, length: framed.readableBytes - MessageFramer.prefixLength)!,
+                    compressingFramed: framed,
                     allocator: connection.context?.channel.allocator ?? ByteBufferAllocator()
                 )
             } catch {
@@ -214,14 +212,7 @@ final class ServerStream {
             if tracked > 0 { self.backpressure?.complete(tracked) }
             return
         }
-        let frame = HTTP2Frame(streamID: self.id, payload: .data(.init(data: .byteBuffer(data))))
-        if tracked > 0, let backpressure = self.backpressure {
-            let promise = connection.eventLoop.makePromise(of: Void.self)
-            promise.futureResult.whenComplete { _ in backpressure.complete(tracked) }
-            connection.write(frame, promise: promise)
-        } else {
-            connection.write(frame)
-        }
+        connection.writeData(data, stream: self.id, trackedBytes: tracked, backpressure: self.backpressure)
     }
 
     /// Ends the call with a status (the handler returned or threw).
@@ -267,6 +258,13 @@ final class ServerStream {
             connection.write(HTTP2Frame(streamID: self.id, payload: .rstStream(.noError)))
         }
         connection.scheduleFlush()
+    }
+
+    /// The handler's choice, unless the client said it cannot read it.
+    private func chooseResponseEncoding() -> CompressionAlgorithm {
+        let chosen = self.context.responseCompression
+        guard chosen != .identity, let acceptEncoding = self.acceptEncoding else { return chosen }
+        return CompressionAlgorithm.parseAcceptEncoding(acceptEncoding).contains(chosen) ? chosen : .identity
     }
 
     private func responseHeaders() -> HPACKHeaders {
