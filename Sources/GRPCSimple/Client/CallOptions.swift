@@ -16,6 +16,8 @@ public struct CallOptions: Sendable {
     /// How request messages are compressed (`grpc-encoding`). Responses are read in
     /// whatever supported encoding the server chooses.
     public var compression: CompressionAlgorithm
+    /// Credentials for this call, instead of the channel's (`Channel.Configuration.credentials`).
+    public var credentials: CallCredentials?
 
     public init(
         timeout: Duration? = nil,
@@ -23,8 +25,10 @@ public struct CallOptions: Sendable {
         metadata: Metadata = [:],
         waitForReady: Bool = false,
         maximumReceiveMessageSize: Int? = nil,
-        compression: CompressionAlgorithm = .identity
+        compression: CompressionAlgorithm = .identity,
+        credentials: CallCredentials? = nil
     ) {
+        self.credentials = credentials
         self.compression = compression
         self.timeout = timeout
         self.deadline = deadline

@@ -20,17 +20,65 @@ extension Channel {
         options: CallOptions = .defaults,
         responseType: Response.Type = Response.self
     ) async throws -> UnaryResponse<Response> {
-        if let problem = GRPCHeaders.firstInvalidEntry(in: options.metadata) {
-            throw RPCError(.internal, "cannot call \(path): \(problem)")
+        if let interception = ClientInterception(configuration: self.configuration, options: options) {
+            return try await self.interceptedUnary(path: path, request: request, options: options, interception: interception)
         }
+        try Self.checkMetadata(options, path: path)
         let framed = try ProtobufCodec.frame(request, compression: options.compression, allocator: ByteBufferAllocator())
         let box = NIOLoopBoundBox.makeBoxSendingValue(self.makeStream(path: path, options: options), eventLoop: self.eventLoop)
+        let result = try await self.runUnary(box, framed: framed)
+        let message = try ProtobufCodec.decode(Response.self, from: result.message, what: "the response of \(path)")
+        return UnaryResponse(message: message, metadata: result.metadata, trailingMetadata: result.trailingMetadata)
+    }
+
+    /// A unary call through the interceptor chain, in the caller's task. Its deadline
+    /// runs from now, also while interceptors and credentials do their work.
+    private func interceptedUnary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
+        path: String,
+        request: Request,
+        options: CallOptions,
+        interception: ClientInterception
+    ) async throws -> UnaryResponse<Response> {
+        let createdAt = ContinuousClock.now
+        let box = NIOLoopBoundBox.makeBoxSendingValue(self.makeStream(path: path, options: options), eventLoop: self.eventLoop)
+        let eventLoop = self.eventLoop
+        eventLoop.execute { Channel.armDeadline(box.value, eventLoop: eventLoop) }
+        var response: UnaryResponse<Response>?
+        do {
+            try await interception.run(ClientInterceptorCall(path: path, kind: .unary, options: options)) { call in
+                call.observers.request(request)
+                let framed = try ProtobufCodec.frame(request, compression: call.options.compression, allocator: ByteBufferAllocator())
+                let options = call.options
+                let result = try await self.runUnary(box, framed: framed) { $0.apply(options, createdAt: createdAt) }
+                let message = try ProtobufCodec.decode(Response.self, from: result.message, what: "the response of \(path)")
+                call.observers.response(message)
+                response = UnaryResponse(message: message, metadata: result.metadata, trailingMetadata: result.trailingMetadata)
+            }
+        } catch {
+            let status = ClientInterception.status(of: error, path: path)
+            eventLoop.execute { box.value.cancel(status) }
+            throw status
+        }
+        guard let response else {
+            throw RPCError(.internal, "a client interceptor of \(path) returned without making the call")
+        }
+        return response
+    }
+
+    /// Sends the framed request of a unary call, starts the call and waits for its
+    /// result; `prepare` runs on the loop first.
+    private func runUnary(
+        _ box: NIOLoopBoundBox<ClientStream>,
+        framed: ByteBuffer,
+        prepare: (@Sendable (ClientStream) -> Void)? = nil
+    ) async throws -> ClientStream.UnaryResult {
         let manager = self.manager
         let eventLoop = self.eventLoop
-        let result = try await withTaskCancellationHandler {
+        return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ClientStream.UnaryResult, any Error>) in
                 eventLoop.execute {
                     let stream = box.value
+                    prepare?(stream)
                     stream.send(framed, end: true, tracked: false)
                     stream.receiveUnary(continuation)
                     Channel.begin(stream, manager: manager.value, eventLoop: eventLoop)
@@ -39,8 +87,6 @@ extension Channel {
         } onCancel: {
             eventLoop.execute { box.value.cancel(RPCError(.cancelled, "the call was cancelled by the client")) }
         }
-        let message = try ProtobufCodec.decode(Response.self, from: result.message, what: "the response of \(path)")
-        return UnaryResponse(message: message, metadata: result.metadata, trailingMetadata: result.trailingMetadata)
     }
 
     /// Sends one request; the responses arrive as an async sequence.
@@ -50,18 +96,7 @@ extension Channel {
         options: CallOptions = .defaults,
         responseType: Response.Type = Response.self
     ) -> ResponseStream<Response> {
-        let call = ClientCall(channel: self, path: path, options: options)
-        do {
-            if let problem = GRPCHeaders.firstInvalidEntry(in: options.metadata) {
-                throw RPCError(.internal, "cannot call \(path): \(problem)")
-            }
-            let framed = try ProtobufCodec.frame(request, compression: options.compression, allocator: ByteBufferAllocator())
-            let stream = call.stream
-            self.eventLoop.execute { stream.value.send(framed, end: true, tracked: false) }
-        } catch {
-            call.cancel(error as? RPCError ?? RPCError(.internal, "\(error)"))
-        }
-        return ResponseStream(call: call)
+        ResponseStream(call: ClientCall(channel: self, path: path, kind: .serverStreaming, options: options, request: request))
     }
 
     /// Sends the requests your closure writes, then waits for the single response.
@@ -72,7 +107,7 @@ extension Channel {
         requests: (RequestWriter<Request>) async throws -> Void
     ) async throws -> Response {
         try Self.checkMetadata(options, path: path)
-        let call = ClientCall(channel: self, path: path, options: options)
+        let call = ClientCall(channel: self, path: path, kind: .clientStreaming, options: options)
         return try await withTaskCancellationHandler {
             do {
                 try await requests(RequestWriter(call: call))
@@ -85,6 +120,7 @@ extension Channel {
                 throw RPCError(.internal, "\(path) should return one response message; the server sent none")
             }
             let response = try ProtobufCodec.decode(Response.self, from: payload, what: "the response of \(path)")
+            call.startGate?.started?.observers.response(response)
             if try await call.receive() != nil {
                 throw RPCError(.internal, "\(path) should return one response message; the server sent more")
             }
@@ -104,7 +140,7 @@ extension Channel {
         _ body: (RequestWriter<Request>, ResponseStream<Response>) async throws -> Output
     ) async throws -> Output {
         try Self.checkMetadata(options, path: path)
-        let call = ClientCall(channel: self, path: path, options: options)
+        let call = ClientCall(channel: self, path: path, kind: .bidirectionalStreaming, options: options)
         return try await withTaskCancellationHandler {
             do {
                 let output = try await body(RequestWriter(call: call), ResponseStream(call: call))
@@ -138,13 +174,21 @@ extension Channel {
 
     /// Arms the deadline and hands the stream to the connection manager. On the loop.
     static func begin(_ stream: ClientStream, manager: ConnectionManager, eventLoop: any EventLoop) {
-        if let deadline = stream.deadline {
-            let remaining = ContinuousClock.now.duration(to: deadline)
-            let path = stream.path
-            stream.deadlineTimer = eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(remaining.clampedNanoseconds)) {
-                stream.cancel(RPCError(.deadlineExceeded, "the deadline of \(path) expired before the server answered"))
-            }
-        }
+        guard !stream.isFinished else { return }
+        Self.armDeadline(stream, eventLoop: eventLoop)
         manager.open(stream, waitForReady: stream.options.waitForReady)
+    }
+
+    /// Schedules the stream's cancellation at its deadline, replacing an earlier timer.
+    /// On the loop.
+    static func armDeadline(_ stream: ClientStream, eventLoop: any EventLoop) {
+        stream.deadlineTimer?.cancel()
+        stream.deadlineTimer = nil
+        guard let deadline = stream.deadline, !stream.isFinished else { return }
+        let remaining = ContinuousClock.now.duration(to: deadline)
+        let path = stream.path
+        stream.deadlineTimer = eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(remaining.clampedNanoseconds)) {
+            stream.cancel(RPCError(.deadlineExceeded, "the deadline of \(path) expired before the server answered"))
+        }
     }
 }

@@ -26,6 +26,11 @@ public final class Channel: Sendable {
         public var connectionWindowSize = 8 * 1024 * 1024
         /// Largest response header block accepted. Default 16 KiB.
         public var maximumHeaderListSize = 16 * 1024
+        /// Run around every call, the first outermost; see `ClientInterceptor`.
+        public var interceptors: [any ClientInterceptor] = []
+        /// Credentials attached to every call (a bearer token, ...); a call's own
+        /// `CallOptions.credentials` wins.
+        public var credentials: CallCredentials?
 
         public init() {}
     }

@@ -14,18 +14,93 @@ final class ClientCall: Sendable {
     let compression: CompressionAlgorithm
     private let outbound = OutboundRequests()
 
-    /// Creates the call and starts it on the channel (connecting if needed).
-    init(channel: Channel, path: String, options: CallOptions) {
+    /// Set when the call goes through interceptors or credentials: requests wait for it.
+    let startGate: CallStartGate?
+
+    /// Creates the call and starts it on the channel (connecting if needed). `request` is
+    /// the single request of a server-streaming call.
+    init(channel: Channel, path: String, kind: RPCKind, options: CallOptions, request: (any SwiftProtobuf.Message)? = nil) {
         let stream = channel.makeStream(path: path, options: options)
         self.backpressure = stream.backpressure
         self.stream = NIOLoopBoundBox.makeBoxSendingValue(stream, eventLoop: channel.eventLoop)
         self.eventLoop = channel.eventLoop
         self.path = path
         self.compression = options.compression
+        if let interception = ClientInterception(configuration: channel.configuration, options: options) {
+            let gate = CallStartGate()
+            self.startGate = gate
+            Self.startIntercepted(
+                ClientInterceptorCall(path: path, kind: kind, options: options),
+                interception: interception,
+                request: request,
+                stream: self.stream,
+                gate: gate,
+                channel: channel
+            )
+            return
+        }
+        self.startGate = nil
+        var framed: ByteBuffer?
+        var failure: RPCError?
+        if let problem = GRPCHeaders.firstInvalidEntry(in: options.metadata) {
+            failure = RPCError(.internal, "cannot call \(path): \(problem)")
+        } else if let request {
+            do {
+                framed = try ProtobufCodec.frame(request, compression: options.compression, allocator: ByteBufferAllocator())
+            } catch {
+                failure = error
+            }
+        }
         let box = self.stream
         let manager = channel.manager
-        channel.eventLoop.execute {
+        channel.eventLoop.execute { [framed, failure] in
+            if let failure { return box.value.cancel(failure) }
+            if let framed { box.value.send(framed, end: true, tracked: false) }
             Channel.begin(box.value, manager: manager.value, eventLoop: channel.eventLoop)
+        }
+    }
+
+    /// Runs the interceptor chain in a task of its own: its innermost step starts the
+    /// call and waits for its end. The task holds the stream, not the `ClientCall`, so a
+    /// caller dropping the call still cancels it.
+    private static func startIntercepted(
+        _ head: ClientInterceptorCall,
+        interception: ClientInterception,
+        request: (any SwiftProtobuf.Message)?,
+        stream box: NIOLoopBoundBox<ClientStream>,
+        gate: CallStartGate,
+        channel: Channel
+    ) {
+        let createdAt = ContinuousClock.now
+        let eventLoop = channel.eventLoop
+        let manager = channel.manager
+        let path = head.path
+        eventLoop.execute { Channel.armDeadline(box.value, eventLoop: eventLoop) }
+        Task {
+            do {
+                try await interception.run(head) { call in
+                    var framed: ByteBuffer?
+                    if let request {
+                        call.observers.request(request)
+                        framed = try ProtobufCodec.frame(request, compression: call.options.compression, allocator: ByteBufferAllocator())
+                    }
+                    gate.open(.init(observers: call.observers, compression: call.options.compression))
+                    let options = call.options
+                    eventLoop.execute { [framed] in
+                        let stream = box.value
+                        stream.apply(options, createdAt: createdAt)
+                        if let framed { stream.send(framed, end: true, tracked: false) }
+                        Channel.begin(stream, manager: manager.value, eventLoop: eventLoop)
+                    }
+                    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                        eventLoop.execute { box.value.whenFinished(continuation) }
+                    }
+                }
+            } catch {
+                let status = ClientInterception.status(of: error, path: path)
+                gate.fail(status)
+                eventLoop.execute { box.value.cancel(status) }
+            }
         }
     }
 
@@ -152,7 +227,9 @@ public struct ResponseStream<Message: SwiftProtobuf.Message>: AsyncSequence, Sen
             let payload = self.received[self.nextIndex]
             self.nextIndex += 1
             do {
-                return try ProtobufCodec.decode(Message.self, from: payload, what: "a response of \(self.call.path)")
+                let message = try ProtobufCodec.decode(Message.self, from: payload, what: "a response of \(self.call.path)")
+                self.call.startGate?.started?.observers.response(message)
+                return message
             } catch {
                 self.call.cancel(error)
                 throw error
@@ -175,8 +252,13 @@ public struct RequestWriter<Message: SwiftProtobuf.Message>: Sendable {
     /// Sends one request message. With `compress: false` this message goes uncompressed
     /// even when the call compresses its requests (`CallOptions.compression`).
     public func write(_ message: Message, compress: Bool = true) async throws {
-        let compression = compress ? self.call.compression : .identity
-        let framed = try ProtobufCodec.frame(message, compression: compression, allocator: ByteBufferAllocator())
+        var compression = self.call.compression
+        if let gate = self.call.startGate {
+            let started = try await gate.wait()
+            started.observers.request(message)
+            compression = started.compression
+        }
+        let framed = try ProtobufCodec.frame(message, compression: compress ? compression : .identity, allocator: ByteBufferAllocator())
         try await self.call.send(framed)
     }
 

@@ -33,8 +33,8 @@ final class ClientStream: GatheringStream {
     }
 
     let path: String
-    let options: CallOptions
-    let deadline: ContinuousClock.Instant?
+    private(set) var options: CallOptions
+    private(set) var deadline: ContinuousClock.Instant?
     let backpressure = WriteBackpressure()
     private let maximumMessageSize: Int
     private let windowSize: Int
@@ -60,6 +60,7 @@ final class ClientStream: GatheringStream {
     private var unaryWaiter: CheckedContinuation<UnaryResult, any Error>?
     private var metadataWaiters: [CheckedContinuation<Metadata, any Error>] = []
     private var completionWaiters: [CheckedContinuation<Metadata, any Error>] = []
+    private var endWaiters: [CheckedContinuation<Void, any Error>] = []
     var deadlineTimer: Scheduled<Void>?
 
     init(path: String, options: CallOptions, deadline: ContinuousClock.Instant?, maximumMessageSize: Int, windowSize: Int) {
@@ -72,6 +73,13 @@ final class ClientStream: GatheringStream {
     }
 
     var isFinished: Bool { self.outcome != nil }
+
+    /// Takes the options the interceptor chain settled on, before the call starts; the
+    /// deadline counts from `createdAt`, when the caller made the call.
+    func apply(_ options: CallOptions, createdAt: ContinuousClock.Instant) {
+        self.options = options
+        self.deadline = options.effectiveDeadline(now: createdAt)
+    }
 
     // MARK: Starting on a connection
 
@@ -379,6 +387,16 @@ final class ClientStream: GatheringStream {
         }
     }
 
+    /// Returns when the call ends: normally when it ends with OK, throwing its error
+    /// otherwise.
+    func whenFinished(_ continuation: CheckedContinuation<Void, any Error>) {
+        switch self.outcome {
+        case .success: continuation.resume()
+        case .failure(let error): continuation.resume(throwing: error)
+        case nil: self.endWaiters.append(continuation)
+        }
+    }
+
     // MARK: Ending
 
     /// Ends the call from this side (the caller cancelled, the deadline passed, the
@@ -429,6 +447,14 @@ final class ClientStream: GatheringStream {
         for waiter in metadataWaiters {
             switch outcome {
             case .success: waiter.resume(returning: self.responseMetadata ?? [:])
+            case .failure(let error): waiter.resume(throwing: error)
+            }
+        }
+        let endWaiters = self.endWaiters
+        self.endWaiters = []
+        for waiter in endWaiters {
+            switch outcome {
+            case .success: waiter.resume()
             case .failure(let error): waiter.resume(throwing: error)
             }
         }

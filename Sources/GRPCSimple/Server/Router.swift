@@ -21,6 +21,13 @@ public struct Router: Sendable {
         self.services.contains(name)
     }
 
+    /// Replaces every method's handler with `wrap(handler)` (interceptors).
+    mutating func wrapMethods(_ wrap: (MethodHandler) -> MethodHandler) {
+        for (path, handler) in self.methods {
+            self.methods[path] = wrap(handler)
+        }
+    }
+
     private mutating func add(_ path: String, _ handler: MethodHandler) {
         self.methods[path] = handler
         if let service = MethodPath(path)?.service {
@@ -75,12 +82,7 @@ public struct Router: Sendable {
 
 /// The type-erased entry point of one method.
 struct MethodHandler: Sendable {
-    enum Kind: Sendable {
-        case unary, serverStreaming, clientStreaming, bidirectionalStreaming
-
-        var streamsRequests: Bool { self == .clientStreaming || self == .bidirectionalStreaming }
-        var streamsResponses: Bool { self == .serverStreaming || self == .bidirectionalStreaming }
-    }
+    typealias Kind = RPCKind
 
     let kind: Kind
     let run: @Sendable (ServerCall, ServerContext) async throws -> Void

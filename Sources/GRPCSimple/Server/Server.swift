@@ -65,14 +65,21 @@ public final class Server: Sendable {
 
     /// - Parameters:
     ///   - services: The services to serve (the values implementing generated protocols).
+    ///   - interceptors: Run around every call, the first outermost (authentication,
+    ///     logging, metrics); see `ServerInterceptor`.
     ///   - workers: Event-loop threads that serve connections. Defaults to one per core.
     ///   - configuration: Limits and tuning.
-    public init(services: [any GRPCService], workers: Int = System.coreCount, configuration: Configuration = .init()) {
+    public init(
+        services: [any GRPCService],
+        interceptors: [any ServerInterceptor] = [],
+        workers: Int = System.coreCount,
+        configuration: Configuration = .init()
+    ) {
         var router = Router()
         for service in services {
             service.register(with: &router)
         }
-        self.router = router
+        self.router = router.intercepted(by: interceptors)
         self.services = services
         self.workers = max(1, workers)
         self.configuration = configuration

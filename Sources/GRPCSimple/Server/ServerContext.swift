@@ -7,8 +7,6 @@ import Synchronization
 public final class ServerContext: Sendable {
     /// The full method path, e.g. `/AsillaService/getInfor`.
     public let path: String
-    /// The metadata the client sent with its request headers.
-    public let metadata: Metadata
     /// When the client stops waiting, if it set a deadline.
     public let deadline: ContinuousClock.Instant?
     /// The client's address, e.g. `ipv4:127.0.0.1:52310`.
@@ -17,11 +15,21 @@ public final class ServerContext: Sendable {
     /// (its `grpc-encoding`; identity when it sent none).
     public let requestCompression: CompressionAlgorithm
 
-    /// Written by the handler (possibly from another executor), read by the connection.
+    /// Written by interceptors and the handler (possibly from another executor), read by
+    /// the connection.
     /// A `Mutex` is stored inline: no allocation of its own, unlike a lock box.
-    private let response = Mutex(Response())
+    private let state: Mutex<State>
 
-    private struct Response {
+    /// The metadata the client sent with its request headers (as server interceptors
+    /// left it).
+    public internal(set) var metadata: Metadata {
+        get { self.state.withLock { $0.requestMetadata } }
+        set { self.state.withLock { $0.requestMetadata = newValue } }
+    }
+
+    private struct State {
+        var requestMetadata: Metadata
+        var principal: String?
         var initialMetadata: Metadata = [:]
         var trailingMetadata: Metadata = [:]
         var compression = CompressionAlgorithm.identity
@@ -35,22 +43,29 @@ public final class ServerContext: Sendable {
         requestCompression: CompressionAlgorithm = .identity
     ) {
         self.path = path
-        self.metadata = metadata
+        self.state = Mutex(State(requestMetadata: metadata))
         self.deadline = deadline
         self.peer = peer
         self.requestCompression = requestCompression
     }
 
+    /// Who the caller is, as an authenticating interceptor established it (for example
+    /// `BearerTokenAuthenticator`); nil when no interceptor did.
+    public var principal: String? {
+        get { self.state.withLock { $0.principal } }
+        set { self.state.withLock { $0.principal = newValue } }
+    }
+
     /// Metadata sent with the response headers (before the first message).
     public var initialMetadata: Metadata {
-        get { self.response.withLock { $0.initialMetadata } }
-        set { self.response.withLock { $0.initialMetadata = newValue } }
+        get { self.state.withLock { $0.initialMetadata } }
+        set { self.state.withLock { $0.initialMetadata = newValue } }
     }
 
     /// Metadata sent with the status when the call ends.
     public var trailingMetadata: Metadata {
-        get { self.response.withLock { $0.trailingMetadata } }
-        set { self.response.withLock { $0.trailingMetadata = newValue } }
+        get { self.state.withLock { $0.trailingMetadata } }
+        set { self.state.withLock { $0.trailingMetadata = newValue } }
     }
 
     /// How response messages are compressed; set it before the first response message.
@@ -58,8 +73,8 @@ public final class ServerContext: Sendable {
     /// gzip and deflate. Single messages can still go uncompressed
     /// (`ResponseWriter.write(_:compress:)`).
     public var responseCompression: CompressionAlgorithm {
-        get { self.response.withLock { $0.compression } }
-        set { self.response.withLock { $0.compression = newValue } }
+        get { self.state.withLock { $0.compression } }
+        set { self.state.withLock { $0.compression = newValue } }
     }
 
     /// Whether the call has been cancelled (by the client, its deadline, or shutdown).

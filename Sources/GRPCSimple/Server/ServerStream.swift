@@ -311,6 +311,8 @@ struct ServerCall: Sendable {
     let backpressure: WriteBackpressure?
     let path: String
     let executor: EventLoopTaskExecutor
+    /// What interceptors watch of this call's messages; nil without interceptors.
+    var observers: MessageObservers? = nil
 
     func receiveBytes() async throws -> ByteBuffer? {
         if self.eventLoop.inEventLoop {
@@ -333,7 +335,9 @@ struct ServerCall: Sendable {
 
     func receive<Message: SwiftProtobufMessage>(_ type: Message.Type) async throws -> Message? {
         guard let payload = try await self.receiveBytes() else { return nil }
-        return try ProtobufCodec.decode(Message.self, from: payload, what: "a request of \(self.path)")
+        let message = try ProtobufCodec.decode(Message.self, from: payload, what: "a request of \(self.path)")
+        self.observers?.request(message)
+        return message
     }
 
     /// The single request of a unary or server-streaming call.
@@ -344,11 +348,14 @@ struct ServerCall: Sendable {
         if try await self.receiveBytes() != nil {
             throw RPCError(.internal, "\(self.path) takes one request message; the client sent more")
         }
-        return try ProtobufCodec.decode(Message.self, from: payload, what: "the request of \(self.path)")
+        let message = try ProtobufCodec.decode(Message.self, from: payload, what: "the request of \(self.path)")
+        self.observers?.request(message)
+        return message
     }
 
     /// Sends one message of a streaming response, waiting if the client is behind.
     func send<Message: SwiftProtobufMessage>(_ message: Message, compress: Bool = true) async throws {
+        self.observers?.response(message)
         let framed = try ProtobufCodec.frame(message, allocator: self.allocator)
         guard let backpressure = self.backpressure else {
             self.onLoop(.send(framed, tracked: false, compress: compress))
@@ -366,6 +373,7 @@ struct ServerCall: Sendable {
 
     /// Sends the single response of a unary or client-streaming call.
     func sendLast<Message: SwiftProtobufMessage>(_ message: Message) throws {
+        self.observers?.response(message)
         let framed = try ProtobufCodec.frame(message, allocator: self.allocator)
         self.onLoop(.send(framed, tracked: false, compress: true))
     }

@@ -28,7 +28,10 @@ final class ServiceProbe: Sendable {
 /// - `echo-metadata`: copy request metadata `x-*` keys into initial and trailing metadata;
 /// - `repeat`: for Expand, repeat each word this many times;
 /// - `payload-size`: for Get, answer with a text of this many bytes;
-/// - `response-compression`: compress responses with this algorithm (`gzip`, `deflate`).
+/// - `response-compression`: compress responses with this algorithm (`gzip`, `deflate`);
+/// - `echo-principal`: report `context.principal` as trailing metadata `principal`.
+///
+/// Every call records `handling <path>` when its handler starts.
 struct EchoService: Grpcsimple_Echo_EchoProvider {
     let probe: ServiceProbe
 
@@ -37,6 +40,10 @@ struct EchoService: Grpcsimple_Echo_EchoProvider {
     }
 
     private func prepare(_ context: ServerContext) async throws {
+        self.probe.record("handling \(context.path)")
+        if context.metadata["echo-principal"] != nil {
+            context.trailingMetadata.add("principal", context.principal ?? "none")
+        }
         if context.metadata["echo-metadata"] != nil {
             var initial = Metadata()
             var trailing = Metadata()

@@ -14,10 +14,16 @@ struct TestHarness {
     static func start(
         configuration: Server.Configuration = .init(),
         channelConfiguration: Channel.Configuration = .init(),
+        interceptors: [any ServerInterceptor] = [],
         host: String = "127.0.0.1"
     ) async throws -> TestHarness {
         let probe = ServiceProbe()
-        let server = Server(services: [EchoService(probe: probe), NamingService()], workers: 1, configuration: configuration)
+        let server = Server(
+            services: [EchoService(probe: probe), NamingService()],
+            interceptors: interceptors,
+            workers: 1,
+            configuration: configuration
+        )
         try await server.start(host: host, port: 0)
         guard let port = server.port else { throw RPCError(.internal, "server has no port") }
         let channelHost = host.contains(":") ? host : "127.0.0.1"
@@ -35,10 +41,16 @@ struct TestHarness {
 func withHarness<T>(
     configuration: Server.Configuration = .init(),
     channelConfiguration: Channel.Configuration = .init(),
+    interceptors: [any ServerInterceptor] = [],
     host: String = "127.0.0.1",
     _ body: (TestHarness) async throws -> T
 ) async throws -> T {
-    let harness = try await TestHarness.start(configuration: configuration, channelConfiguration: channelConfiguration, host: host)
+    let harness = try await TestHarness.start(
+        configuration: configuration,
+        channelConfiguration: channelConfiguration,
+        interceptors: interceptors,
+        host: host
+    )
     do {
         let result = try await body(harness)
         await harness.stop()

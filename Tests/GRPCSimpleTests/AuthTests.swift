@@ -1,0 +1,143 @@
+@testable import GRPCSimple
+import NIOConcurrencyHelpers
+import Testing
+import TestServices
+
+/// Per-call credentials on the client and `BearerTokenAuthenticator` on the server,
+/// over a real socket.
+@Suite struct AuthTests {
+    /// Tokens the test server knows: "alice" may call everything, "bob" may not call Collect.
+    static func authenticator(seen: EventLog? = nil) -> BearerTokenAuthenticator {
+        BearerTokenAuthenticator(exemptServices: ["grpcsimple.naming.Naming"]) { token, call in
+            seen?.record(token)
+            let users = ["token-alice": "alice", "token-bob": "bob"]
+            guard let user = users[token] else { return nil }
+            if user == "bob" && call.method == "Collect" {
+                throw RPCError(.permissionDenied, "bob may not call \(call.path)")
+            }
+            return user
+        }
+    }
+
+    @Test func aTokenFromTheChannelAuthenticatesEveryKindAndNamesThePrincipal() async throws {
+        var configuration = Channel.Configuration()
+        configuration.credentials = .bearerToken("token-alice")
+        try await withHarness(channelConfiguration: configuration, interceptors: [Self.authenticator()]) { harness in
+            let response = try await harness.channel.unaryResponse(
+                path: "/grpcsimple.echo.Echo/Get",
+                request: Grpcsimple_Echo_EchoRequest.with { $0.text = "hi" },
+                options: CallOptions(metadata: ["echo-principal": "1"]),
+                responseType: Grpcsimple_Echo_EchoResponse.self
+            )
+            #expect(response.message.text == "hi")
+            #expect(response.trailingMetadata["principal"] == "alice")
+            let errors = await InterceptorTests.callEveryKind(harness.echo)
+            for (kind, error) in errors {
+                #expect(error == nil, "\(kind): \(String(describing: error))")
+            }
+        }
+    }
+
+    @Test func callsWithoutAValidTokenAreUnauthenticated() async throws {
+        try await withHarness(interceptors: [Self.authenticator()]) { harness in
+            let cases: [(String, CallOptions, String)] = [
+                ("no token", CallOptions(), "needs a bearer token"),
+                ("wrong scheme", CallOptions(metadata: ["authorization": "Basic dXNlcjpwYXNz"]), "is not 'Bearer <token>'"),
+                ("empty token", CallOptions(metadata: ["authorization": "Bearer "]), "is not 'Bearer <token>'"),
+                ("unknown token", CallOptions(credentials: .bearerToken("token-mallory")), "was not accepted"),
+            ]
+            for (name, options, expected) in cases {
+                let error = await expectRPCError { _ = try await harness.echo.get(.with { $0.text = "x" }, options: options) }
+                #expect(error?.code == .unauthenticated, "\(name)")
+                #expect(error?.message.contains(expected) == true, "\(name): \(error?.message ?? "")")
+            }
+            for (kind, error) in await InterceptorTests.callEveryKind(harness.echo) {
+                #expect(error?.code == .unauthenticated, "\(kind)")
+            }
+            #expect(!harness.probe.events.contains { $0.hasPrefix("handling") })
+        }
+    }
+
+    @Test func aKnownCallerWithoutPermissionIsDenied() async throws {
+        try await withHarness(interceptors: [Self.authenticator()]) { harness in
+            let options = CallOptions(credentials: .bearerToken("token-bob"))
+            let error = await expectRPCError {
+                _ = try await harness.echo.collect(options: options) { writer in try await writer.write(.with { $0.text = "c" }) }
+            }
+            #expect(error?.code == .permissionDenied)
+            #expect(error?.message == "bob may not call /grpcsimple.echo.Echo/Collect")
+            let allowed = try await harness.echo.get(.with { $0.text = "ok" }, options: options)
+            #expect(allowed.text == "ok")
+        }
+    }
+
+    @Test func exemptServicesNeedNoToken() async throws {
+        try await withHarness(interceptors: [Self.authenticator()]) { harness in
+            let naming = Grpcsimple_Naming_NamingClient(channel: harness.channel)
+            let reply = try await naming.useNested(.with { $0.value = "v" })
+            #expect(reply.text == "inner:v")
+        }
+    }
+
+    @Test func theTokenClosureRunsForEachCallSoTokensCanBeRefreshed() async throws {
+        let seen = EventLog()
+        let counter = NIOLockedValueBox(0)
+        var configuration = Channel.Configuration()
+        configuration.credentials = .bearerToken {
+            let n = counter.withLockedValue { value -> Int in
+                value += 1
+                return value
+            }
+            return n == 1 ? "token-alice" : "token-bob"
+        }
+        try await withHarness(channelConfiguration: configuration, interceptors: [Self.authenticator(seen: seen)]) { harness in
+            _ = try await harness.echo.get(.with { $0.text = "1" })
+            for try await _ in harness.echo.expand(.with { $0.text = "2" }) {}
+        }
+        #expect(seen.events == ["token-alice", "token-bob"])
+    }
+
+    @Test func aCallsOwnCredentialsWinOverTheChannels() async throws {
+        var configuration = Channel.Configuration()
+        configuration.credentials = .bearerToken("token-mallory")
+        try await withHarness(channelConfiguration: configuration, interceptors: [Self.authenticator()]) { harness in
+            let error = await expectRPCError { _ = try await harness.echo.get(.with { $0.text = "x" }) }
+            #expect(error?.code == .unauthenticated)
+            let options = CallOptions(metadata: ["echo-principal": "1"], credentials: .bearerToken("token-alice"))
+            let stream = harness.echo.expand(.with { $0.text = "a" }, options: options)
+            for try await _ in stream {}
+            let trailers = try await stream.trailingMetadata
+            #expect(trailers["principal"] == "alice")
+        }
+    }
+
+    @Test func credentialsThatFailToLoadFailTheCallBeforeItIsSent() async throws {
+        struct TokenStoreDown: Error {}
+        var configuration = Channel.Configuration()
+        configuration.credentials = CallCredentials { _ in throw TokenStoreDown() }
+        try await withHarness(channelConfiguration: configuration, interceptors: [Self.authenticator()]) { harness in
+            let error = await expectRPCError { _ = try await harness.echo.get(.with { $0.text = "x" }) }
+            #expect(error?.code == .unavailable)
+            #expect(error?.message.contains("could not get the call credentials for /grpcsimple.echo.Echo/Get") == true)
+            let rejected = CallOptions(credentials: CallCredentials { _ in throw RPCError(.unauthenticated, "log in first") })
+            let streamError = await expectRPCError {
+                try await harness.echo.update(options: rejected) { writer, responses in
+                    try await writer.write(.with { $0.text = "b" })
+                    for try await _ in responses {}
+                }
+            }
+            #expect(streamError?.code == .unauthenticated)
+            #expect(streamError?.message == "log in first")
+            #expect(!harness.probe.events.contains { $0.hasPrefix("handling") })
+        }
+    }
+
+    @Test func bearerTokenParsing() {
+        #expect(BearerTokenAuthenticator.bearerToken(in: "Bearer abc") == "abc")
+        #expect(BearerTokenAuthenticator.bearerToken(in: "bearer abc") == "abc")
+        #expect(BearerTokenAuthenticator.bearerToken(in: "Bearer   abc") == "abc")
+        #expect(BearerTokenAuthenticator.bearerToken(in: "Bearer") == nil)
+        #expect(BearerTokenAuthenticator.bearerToken(in: "Basic abc") == nil)
+        #expect(BearerTokenAuthenticator.bearerToken(in: "") == nil)
+    }
+}
