@@ -40,6 +40,8 @@ public final class Channel: Sendable {
     /// Servers limit how often clients may ping (5 minutes by default in every gRPC
     /// server, and only while calls are open); a client pinging more often gets GOAWAY
     /// ENHANCE_YOUR_CALM "too_many_pings", after which this channel doubles its `time`.
+    /// Unlike grpc-go, `time` is not raised to at least 10 s: keep it at or above the
+    /// server's minimum ping interval yourself.
     public struct Keepalive: Sendable {
         /// How long the connection may be silent before a PING is sent.
         public var time: Duration

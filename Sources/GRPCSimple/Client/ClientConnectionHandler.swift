@@ -33,6 +33,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
     private var keepaliveTimer: Scheduled<Void>?
     /// Why the connection is closing, for the calls that fail because of it.
     private var closeReason: String?
+    private var toldTooManyPings = false
 
     init(
         eventLoop: any EventLoop,
@@ -201,7 +202,11 @@ final class ClientConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
         }
         if errorCode == .enhanceYourCalm, debugData.map({ $0.readableBytesView.elementsEqual("too_many_pings".utf8) }) == true {
             description += ": this client sent keepalive PINGs more often than the server allows"
-            self.delegate?.serverRejectedTooManyPings()
+            if !self.toldTooManyPings {
+                // Once per connection, however many GOAWAYs the server sends.
+                self.toldTooManyPings = true
+                self.delegate?.serverRejectedTooManyPings()
+            }
         }
         if errorCode != .noError {
             self.closeReason = "the server sent \(description)"

@@ -369,7 +369,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
     /// Flushes at the end of the current read burst, or at the end of this event-loop
     /// tick: many calls finishing together share one flush.
     func scheduleFlush() {
-        // Streams schedule a flush after writing headers or data.
+        // Streams schedule a flush after writing headers or data. (The other writes that
+        // do, the first WINDOW_UPDATE and our own keepalive PINGs, are rare: clearing a
+        // client's ping strikes for them too forgives at most one PING per keepalive time.)
         self.pingPolicy.responseSent()
         if self.isReading {
             self.flushAfterRead = true
@@ -378,12 +380,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
         }
     }
 
-    // MARK: Shutdown
-
     // MARK: Keepalive and connection lifetime
 
     private func startLifetimeTimers() {
-        guard self.keepaliveTimer == nil, self.idleTimer == nil, self.ageTimer == nil else { return }
         self.scheduleKeepalive(in: self.configuration.keepaliveTime.timeAmount)
         if let idle = self.configuration.maximumConnectionIdle {
             self.idleSince = .now()
@@ -474,6 +473,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
             self.ageTimer = nil
         }
     }
+
+    // MARK: Shutdown
 
     /// Stops accepting calls (GOAWAY) and closes once the calls in flight are done.
     func startDraining() {
