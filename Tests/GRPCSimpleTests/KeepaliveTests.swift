@@ -154,6 +154,21 @@ import TestServices
         }
     }
 
+    @Test func ourClientPingingWithinTheServersPolicyKeepsItsConnection() async throws {
+        var configuration = Server.Configuration()
+        configuration.minimumPingInterval = .milliseconds(50)
+        var channelConfiguration = Channel.Configuration()
+        channelConfiguration.keepalive = .init(time: .milliseconds(100), timeout: .seconds(5))
+        try await withHarness(configuration: configuration, channelConfiguration: channelConfiguration) { harness in
+            // About seven pings go out while the call sleeps; each is acked and allowed.
+            let reply = try await harness.echo.get(.with { $0.text = "kept" }, options: CallOptions(metadata: ["sleep-ms": "800"]))
+            #expect(reply.text == "kept")
+            let manager = harness.channel.manager
+            let time = try await harness.channel.eventLoop.submit { manager.value.keepalive?.time }.get()
+            #expect(time == .milliseconds(100), "the server sent too_many_pings")
+        }
+    }
+
     /// A TCP server that accepts connections and reads, but never writes a byte: a
     /// server that hung, or a network that dropped the connection silently.
     final class BlackHole: Sendable {
