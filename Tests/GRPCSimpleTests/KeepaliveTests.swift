@@ -119,8 +119,12 @@ import TestServices
         var configuration = Server.Configuration()
         configuration.minimumPingInterval = .milliseconds(100)
         configuration.permitPingsWithoutCalls = true
+        // An event loop of its own: on the shared one, another test flooding its loop
+        // could hold our pings back and send them all at once.
+        let ownLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { ownLoop.shutdownGracefully { _ in } }
         try await withHarness(configuration: configuration) { harness in
-            let client = try await RawHTTP2Client.connect(port: harness.port)
+            let client = try await RawHTTP2Client.connect(port: harness.port, group: ownLoop)
             for value in 1...4 {
                 try await client.send([Self.ping(UInt64(value))])
                 try await Task.sleep(for: .milliseconds(300))
@@ -250,8 +254,12 @@ import TestServices
         // still goes within about 2 s.
         configuration.keepaliveTime = .milliseconds(100)
         configuration.keepaliveTimeout = .seconds(2)
+        // The answering client gets an event loop of its own: on the shared one, another
+        // test flooding its loop could really keep it from answering for seconds.
+        let ownLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { ownLoop.shutdownGracefully { _ in } }
         try await withHarness(configuration: configuration) { harness in
-            let answering = try await RawHTTP2Client.connect(port: harness.port)
+            let answering = try await RawHTTP2Client.connect(port: harness.port, group: ownLoop)
             let silent = try await RawSocket.connect(port: harness.port)
             try await silent.write(RawSocket.preface + RawSocket.settings())
             #expect(await silent.closed())

@@ -20,9 +20,10 @@ final class RawHTTP2Client: Sendable {
         }
     }
 
-    static func connect(port: Int) async throws -> RawHTTP2Client {
+    /// Connects; `group` defaults to NIO's singleton, shared with the other tests' clients.
+    static func connect(port: Int, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> RawHTTP2Client {
         let received = NIOLockedValueBox<[HTTP2Frame]>([])
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let channel = try await ClientBootstrap(group: group)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     // A test client takes whatever the server sends: NIOHTTP2's flood limits
