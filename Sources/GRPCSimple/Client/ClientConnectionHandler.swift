@@ -28,11 +28,26 @@ final class ClientConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
     private var waitingForActivation: [ClientStream] = []
     var streamsWithPendingData: [any GatheringStream] = []
 
-    init(eventLoop: any EventLoop, authority: String, target: String, connectionWindowSize: Int) {
+    private let keepaliveConfiguration: Channel.Keepalive?
+    private var keepalive: KeepaliveStateMachine
+    private var keepaliveTimer: Scheduled<Void>?
+    /// Why the connection is closing, for the calls that fail because of it.
+    private var closeReason: String?
+    private var toldTooManyPings = false
+
+    init(
+        eventLoop: any EventLoop,
+        authority: String,
+        target: String,
+        connectionWindowSize: Int,
+        keepalive: Channel.Keepalive? = nil
+    ) {
         self.eventLoop = eventLoop
         self.authority = authority
         self.target = target
         self.connectionFlow = InboundFlowController(targetWindow: connectionWindowSize, initialWindow: 65535)
+        self.keepaliveConfiguration = keepalive
+        self.keepalive = KeepaliveStateMachine(permitWithoutCalls: keepalive?.permitWithoutCalls ?? false)
     }
 
     /// Whether new calls can start here.
@@ -57,6 +72,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
         guard !self.isActive else { return }
         self.isActive = true
         self.openConnectionWindow()
+        self.resumeKeepalive()
         let waiting = self.waitingForActivation
         self.waitingForActivation = []
         for stream in waiting {
@@ -72,6 +88,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        self.keepaliveTimer?.cancel()
+        self.keepaliveTimer = nil
         self.context = nil
     }
 
@@ -86,12 +104,66 @@ final class ClientConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
         self.nextStreamID += 2
         self.streams[id] = stream
         stream.start(id: id, on: self, authority: self.authority)
+        if self.keepaliveTimer == nil {
+            self.resumeKeepalive()
+        }
+    }
+
+    // MARK: Keepalive
+
+    /// Starts the keepalive timer, if keepalive is on and the timer is not running.
+    private func resumeKeepalive() {
+        guard let configuration = self.keepaliveConfiguration, self.keepaliveTimer == nil, !self.isClosed else { return }
+        self.scheduleKeepalive(in: configuration.time.timeAmount)
+    }
+
+    private func scheduleKeepalive(in delay: TimeAmount) {
+        self.keepaliveTimer = self.eventLoop.assumeIsolated().scheduleTask(in: delay) {
+            self.keepaliveTimeElapsed()
+        }
+    }
+
+    private func keepaliveTimeElapsed() {
+        guard let configuration = self.keepaliveConfiguration else { return }
+        switch self.keepalive.timeElapsed(hasActiveCalls: !self.streams.isEmpty) {
+        case .pause:
+            self.keepaliveTimer = nil
+        case .waitAgain:
+            self.scheduleKeepalive(in: configuration.time.timeAmount)
+        case .sendPing:
+            self.write(HTTP2Frame(streamID: .rootStream, payload: .ping(KeepaliveStateMachine.pingData, ack: false)))
+            self.scheduleFlush()
+            self.keepaliveTimer = self.eventLoop.assumeIsolated().scheduleTask(in: configuration.timeout.timeAmount) {
+                self.keepaliveTimeoutElapsed()
+            }
+        }
+    }
+
+    private func keepaliveAckReceived() {
+        guard let configuration = self.keepaliveConfiguration, self.keepalive.isAwaitingAck else { return }
+        self.keepalive.ackReceived()
+        self.keepaliveTimer?.cancel()
+        self.scheduleKeepalive(in: configuration.time.timeAmount)
+    }
+
+    private func keepaliveTimeoutElapsed() {
+        guard let configuration = self.keepaliveConfiguration else { return }
+        if self.keepalive.timeoutElapsed() {
+            self.keepaliveTimer = nil
+            self.closeReason = "keepalive timed out: the server did not answer a PING within \(configuration.timeout)"
+            self.isDraining = true
+            self.delegate?.connectionStoppedTakingCalls(self)
+            self.context?.close(promise: nil)
+        } else {
+            self.scheduleKeepalive(in: configuration.time.timeAmount)
+        }
     }
 
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = self.unwrapInboundIn(data)
+        self.keepalive.frameReceived()
         switch frame.payload {
         case .headers(let headers):
             self.streams[frame.streamID]?.receiveHeaders(headers.headers, endStream: headers.endStream)
@@ -111,19 +183,38 @@ final class ClientConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
             }
         case .rstStream(let code):
             self.streams[frame.streamID]?.receiveReset(code)
-        case .goAway(let lastStreamID, let errorCode, _):
-            self.goAway(lastStreamID: lastStreamID, errorCode: errorCode)
+        case .goAway(let lastStreamID, let errorCode, let debugData):
+            self.goAway(lastStreamID: lastStreamID, errorCode: errorCode, debugData: debugData)
+        case .ping(let data, ack: true) where data == KeepaliveStateMachine.pingData:
+            self.keepaliveAckReceived()
         case .ping, .settings, .priority, .windowUpdate, .pushPromise, .alternativeService, .origin:
             break
         }
     }
 
-    private func goAway(lastStreamID: HTTP2StreamID, errorCode: HTTP2ErrorCode) {
+    private func goAway(lastStreamID: HTTP2StreamID, errorCode: HTTP2ErrorCode, debugData: ByteBuffer?) {
         self.isDraining = true
+        var description = "GOAWAY \(errorCode)"
+        if let debugData, debugData.readableBytes > 0 {
+            // Printable ASCII only: the bytes are the peer's.
+            let text = String(decoding: debugData.readableBytesView.prefix(128).filter { (0x20..<0x7F).contains($0) }, as: UTF8.self)
+            description += " \"\(text)\""
+        }
+        if errorCode == .enhanceYourCalm, debugData.map({ $0.readableBytesView.elementsEqual("too_many_pings".utf8) }) == true {
+            description += ": this client sent keepalive PINGs more often than the server allows"
+            if !self.toldTooManyPings {
+                // Once per connection, however many GOAWAYs the server sends.
+                self.toldTooManyPings = true
+                self.delegate?.serverRejectedTooManyPings()
+            }
+        }
+        if errorCode != .noError {
+            self.closeReason = "the server sent \(description)"
+        }
         self.delegate?.connectionStoppedTakingCalls(self)
         for (id, stream) in self.streams where id > lastStreamID {
             self.streams[id] = nil
-            self.retryOrFail(stream, RPCError(.unavailable, "the server at \(self.target) is going away (GOAWAY \(errorCode)) and did not process the call"))
+            self.retryOrFail(stream, RPCError(.unavailable, "the server at \(self.target) is going away (\(description)) and did not process the call"))
         }
         if self.streams.isEmpty {
             self.context?.close(promise: nil)
@@ -164,11 +255,14 @@ final class ClientConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
 
     func channelInactive(context: ChannelHandlerContext) {
         self.isClosed = true
+        self.keepaliveTimer?.cancel()
+        self.keepaliveTimer = nil
         let streams = Array(self.streams.values) + self.waitingForActivation
         self.streams = [:]
         self.waitingForActivation = []
+        let message = "the connection to \(self.target) was closed" + (self.closeReason.map { ": \($0)" } ?? "")
         for stream in streams {
-            stream.connectionClosed(RPCError(.unavailable, "the connection to \(self.target) was closed"))
+            stream.connectionClosed(RPCError(.unavailable, message))
         }
         self.delegate?.connectionStoppedTakingCalls(self)
         context.fireChannelInactive()

@@ -36,11 +36,15 @@ final class ConnectionManager {
     private var retryTimer: Scheduled<Void>?
     /// Every connection still open, including ones draining after GOAWAY.
     private var liveConnections: [ObjectIdentifier: ClientConnectionHandler] = [:]
+    /// The keepalive new connections use: the configured one, with its `time` doubled
+    /// each time a server answered GOAWAY "too_many_pings" (as grpc-go does).
+    private(set) var keepalive: Channel.Keepalive?
 
     init(target: Target, eventLoop: any EventLoop, configuration: Channel.Configuration) {
         self.target = target
         self.eventLoop = eventLoop
         self.configuration = configuration
+        self.keepalive = configuration.keepalive
         self.backoff = ConnectionBackoff.Iterator(policy: configuration.backoff)
     }
 
@@ -76,11 +80,12 @@ final class ConnectionManager {
         let connectTimeout = TimeAmount.nanoseconds(self.configuration.backoff.minimumConnectTimeout.clampedNanoseconds)
         let configuration = self.configuration
         let target = self.target
+        let keepalive = self.keepalive
         let bootstrap = ClientBootstrap(group: self.eventLoop)
             .connectTimeout(connectTimeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try Self.configure(channel, target: target, configuration: configuration)
+                    try Self.configure(channel, target: target, configuration: configuration, keepalive: keepalive)
                 }
             }
         let future: EventLoopFuture<any NIOCore.Channel>
@@ -100,7 +105,12 @@ final class ConnectionManager {
         }
     }
 
-    private static func configure(_ channel: any NIOCore.Channel, target: Target, configuration: Channel.Configuration) throws {
+    private static func configure(
+        _ channel: any NIOCore.Channel,
+        target: Target,
+        configuration: Channel.Configuration,
+        keepalive: Channel.Keepalive?
+    ) throws {
         var connectionConfiguration = NIOHTTP2Handler.ConnectionConfiguration()
         connectionConfiguration.initialSettings = [
             HTTP2Setting(parameter: .enablePush, value: 0),
@@ -115,7 +125,8 @@ final class ConnectionManager {
             eventLoop: channel.eventLoop,
             authority: target.authority,
             target: target.description,
-            connectionWindowSize: configuration.connectionWindowSize
+            connectionWindowSize: configuration.connectionWindowSize,
+            keepalive: keepalive
         ))
     }
 
@@ -180,6 +191,14 @@ final class ConnectionManager {
         if case .ready(let current) = self.state, current === handler {
             self.state = .idle
         }
+    }
+
+    /// A server said GOAWAY ENHANCE_YOUR_CALM "too_many_pings": ping half as often.
+    func serverRejectedTooManyPings() {
+        guard var keepalive = self.keepalive else { return }
+        // Capped at a day, far past any server's minimum, so repeated doubling cannot overflow.
+        keepalive.time = min(keepalive.time * 2, .seconds(24 * 60 * 60))
+        self.keepalive = keepalive
     }
 
     func shutdown() {

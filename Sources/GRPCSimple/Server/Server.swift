@@ -29,6 +29,29 @@ public final class Server: Sendable {
         /// How long a new connection may take to send its HTTP/2 preface and first frame;
         /// a connection that sends nothing is closed after this. Default 10 s.
         public var handshakeTimeout: Duration = .seconds(10)
+
+        // Keepalive and connection lifetime (grpc/grpc doc/keepalive.md; grpc-go's defaults).
+
+        /// The shortest interval allowed between a client's PINGs. A client pinging more
+        /// often gets strikes; after two, the next early PING gets GOAWAY
+        /// ENHANCE_YOUR_CALM "too_many_pings" and the connection closes. Default 5 minutes.
+        public var minimumPingInterval: Duration = .seconds(300)
+        /// Whether clients may ping while they have no call open; when false, a PING
+        /// without calls must come at least two hours after the previous one. Default false.
+        public var permitPingsWithoutCalls = false
+        /// A connection with no call for this long is closed (GOAWAY NO_ERROR). Default nil: never.
+        public var maximumConnectionIdle: Duration?
+        /// A connection older than this (±10 % jitter) is told to go away (GOAWAY NO_ERROR)
+        /// and closes once its calls are done. Default nil: no limit.
+        public var maximumConnectionAge: Duration?
+        /// How long calls in flight get to finish after `maximumConnectionAge`; then the
+        /// connection closes and they fail. Default nil: as long as they take.
+        public var maximumConnectionAgeGrace: Duration?
+        /// After this long without a frame from a client, the server PINGs it. Default 2 hours.
+        public var keepaliveTime: Duration = .seconds(2 * 60 * 60)
+        /// A client that sends nothing within this long after a keepalive PING is
+        /// considered gone and its connection closed. Default 20 s.
+        public var keepaliveTimeout: Duration = .seconds(20)
         /// Where the server logs connections and failed handlers.
         public var logger = Logger(label: "grpc-simple.server", factory: { _ in SwiftLogNoOpLogHandler() })
 
@@ -253,6 +276,15 @@ public final class Server: Sendable {
                 streamWindowSize: configuration.streamWindowSize,
                 connectionWindowSize: configuration.connectionWindowSize,
                 handshakeTimeout: configuration.handshakeTimeout,
+                pingPolicy: ServerPingPolicy(
+                    minimumInterval: configuration.minimumPingInterval.timeAmount,
+                    permitWithoutCalls: configuration.permitPingsWithoutCalls
+                ),
+                maximumConnectionIdle: configuration.maximumConnectionIdle,
+                maximumConnectionAge: configuration.maximumConnectionAge,
+                maximumConnectionAgeGrace: configuration.maximumConnectionAgeGrace,
+                keepaliveTime: configuration.keepaliveTime,
+                keepaliveTimeout: configuration.keepaliveTimeout,
                 logger: configuration.logger
             ),
             executor: executor

@@ -21,6 +21,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
         var streamWindowSize: Int
         var connectionWindowSize: Int
         var handshakeTimeout: Duration
+        var pingPolicy: ServerPingPolicy
+        var maximumConnectionIdle: Duration?
+        var maximumConnectionAge: Duration?
+        var maximumConnectionAgeGrace: Duration?
+        var keepaliveTime: Duration
+        var keepaliveTimeout: Duration
         var logger: Logger
     }
 
@@ -41,10 +47,24 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
     private var flushAfterRead = false
     var deferredFlushScheduled = false
     private var isDraining = false
+    /// A GOAWAY with an error went out; the connection closes as soon as it is written.
+    private var isClosing = false
+
+    /// Judges the client's PINGs.
+    private var pingPolicy: ServerPingPolicy
+    /// Our own PINGs to a client that went silent.
+    private var keepalive = KeepaliveStateMachine(permitWithoutCalls: true)
+    private var keepaliveTimer: Scheduled<Void>?
+    /// When the last call ended (or the connection opened); used with `maximumConnectionIdle`.
+    private var idleSince = NIODeadline.now()
+    private var idleTimer: Scheduled<Void>?
+    /// Fires at `maximumConnectionAge`, then again at the end of its grace period.
+    private var ageTimer: Scheduled<Void>?
 
     init(configuration: Configuration, executor: EventLoopTaskExecutor) {
         self.configuration = configuration
         self.executor = executor
+        self.pingPolicy = configuration.pingPolicy
         self.connectionFlow = InboundFlowController(
             targetWindow: configuration.connectionWindowSize,
             initialWindow: 65535
@@ -72,6 +92,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
         if context.channel.isActive {
             self.openConnectionWindow()
         }
+        self.startLifetimeTimers()
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -82,6 +103,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
     func handlerRemoved(context: ChannelHandlerContext) {
         self.handshakeTimer?.cancel()
         self.handshakeTimer = nil
+        self.keepaliveTimer?.cancel()
+        self.keepaliveTimer = nil
+        self.idleTimer?.cancel()
+        self.idleTimer = nil
+        self.ageTimer?.cancel()
+        self.ageTimer = nil
         self.context = nil
     }
 
@@ -123,6 +150,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
             self.handshakeTimer = nil
         }
         self.isReading = true
+        self.keepalive.frameReceived()
         let frame = self.unwrapInboundIn(data)
         switch frame.payload {
         case .headers(let headers):
@@ -147,8 +175,36 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
             }
         case .rstStream(let code):
             self.streams[frame.streamID]?.reset(reason: "the client cancelled the call (RST_STREAM \(code))")
-        case .goAway, .ping, .settings, .priority, .windowUpdate, .pushPromise, .alternativeService, .origin:
+        case .ping(let data, let ack):
+            if !ack {
+                self.pingReceived(context: context)
+            } else if data == KeepaliveStateMachine.pingData {
+                self.keepaliveAckReceived()
+            }
+        case .goAway, .settings, .priority, .windowUpdate, .pushPromise, .alternativeService, .origin:
             break
+        }
+    }
+
+    /// A PING from the client (NIOHTTP2 has already acked it): within the ping policy,
+    /// or GOAWAY ENHANCE_YOUR_CALM "too_many_pings" and close.
+    private func pingReceived(context: ChannelHandlerContext) {
+        switch self.pingPolicy.pingReceived(at: .now(), hasActiveCalls: !self.streams.isEmpty) {
+        case .allow, .strike:
+            break
+        case .tooManyPings:
+            guard !self.isClosing else { return }
+            self.isClosing = true
+            self.configuration.logger.debug("closing a connection that pings too often", metadata: ["peer": "\(self.peer)"])
+            let goAway = HTTP2Frame(
+                streamID: .rootStream,
+                payload: .goAway(lastStreamID: self.lastStreamID, errorCode: .enhanceYourCalm, opaqueData: ByteBuffer(string: "too_many_pings"))
+            )
+            let written = context.eventLoop.makePromise(of: Void.self)
+            context.writeAndFlush(self.wrapOutboundOut(goAway), promise: written)
+            written.futureResult.assumeIsolated().whenComplete { _ in
+                context.close(promise: nil)
+            }
         }
     }
 
@@ -171,6 +227,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
                     stream.reset(reason: "the client cancelled the call (\(closed.reason!))")
                 }
                 stream.closed()
+                if self.streams.isEmpty && self.configuration.maximumConnectionIdle != nil {
+                    self.idleSince = .now()
+                }
             }
             if self.isDraining && self.streams.isEmpty {
                 self.closeAfterFlushing(context)
@@ -310,6 +369,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
     /// Flushes at the end of the current read burst, or at the end of this event-loop
     /// tick: many calls finishing together share one flush.
     func scheduleFlush() {
+        // Streams schedule a flush after writing headers or data. (The other writes that
+        // do, the first WINDOW_UPDATE and our own keepalive PINGs, are rare: clearing a
+        // client's ping strikes for them too forgives at most one PING per keepalive time.)
+        self.pingPolicy.responseSent()
         if self.isReading {
             self.flushAfterRead = true
         } else {
@@ -317,11 +380,105 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
         }
     }
 
+    // MARK: Keepalive and connection lifetime
+
+    private func startLifetimeTimers() {
+        self.scheduleKeepalive(in: self.configuration.keepaliveTime.timeAmount)
+        if let idle = self.configuration.maximumConnectionIdle {
+            self.idleSince = .now()
+            self.scheduleIdleCheck(in: idle.timeAmount)
+        }
+        if let age = self.configuration.maximumConnectionAge {
+            // ±10 % jitter, as grpc-go does, so connections made together do not all
+            // reconnect together.
+            let nanoseconds = Double(age.clampedNanoseconds) * Double.random(in: 0.9...1.1)
+            self.ageTimer = self.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(Int64(nanoseconds))) {
+                self.maximumAgeReached()
+            }
+        }
+    }
+
+    private func scheduleKeepalive(in delay: TimeAmount) {
+        self.keepaliveTimer = self.eventLoop.assumeIsolated().scheduleTask(in: delay) {
+            self.keepaliveTimeElapsed()
+        }
+    }
+
+    private func keepaliveTimeElapsed() {
+        switch self.keepalive.timeElapsed(hasActiveCalls: !self.streams.isEmpty) {
+        case .pause:
+            self.keepaliveTimer = nil
+        case .waitAgain:
+            self.scheduleKeepalive(in: self.configuration.keepaliveTime.timeAmount)
+        case .sendPing:
+            self.write(HTTP2Frame(streamID: .rootStream, payload: .ping(KeepaliveStateMachine.pingData, ack: false)))
+            self.scheduleFlush()
+            self.keepaliveTimer = self.eventLoop.assumeIsolated().scheduleTask(in: self.configuration.keepaliveTimeout.timeAmount) {
+                self.keepaliveTimeoutElapsed()
+            }
+        }
+    }
+
+    private func keepaliveAckReceived() {
+        guard self.keepalive.isAwaitingAck else { return }
+        self.keepalive.ackReceived()
+        self.keepaliveTimer?.cancel()
+        self.scheduleKeepalive(in: self.configuration.keepaliveTime.timeAmount)
+    }
+
+    private func keepaliveTimeoutElapsed() {
+        if self.keepalive.timeoutElapsed() {
+            self.configuration.logger.debug(
+                "closing a connection whose client did not answer a keepalive ping",
+                metadata: ["peer": "\(self.peer)", "timeout": "\(self.configuration.keepaliveTimeout)"]
+            )
+            self.forceClose(reason: "the client did not answer a keepalive ping within \(self.configuration.keepaliveTimeout)")
+        } else {
+            self.scheduleKeepalive(in: self.configuration.keepaliveTime.timeAmount)
+        }
+    }
+
+    private func scheduleIdleCheck(in delay: TimeAmount) {
+        self.idleTimer = self.eventLoop.assumeIsolated().scheduleTask(in: delay) {
+            self.checkIdle()
+        }
+    }
+
+    /// Closes the connection if it has had no call for `maximumConnectionIdle`.
+    private func checkIdle() {
+        guard let limit = self.configuration.maximumConnectionIdle?.timeAmount else { return }
+        guard self.streams.isEmpty else {
+            return self.scheduleIdleCheck(in: limit)
+        }
+        let idleFor = NIODeadline.now() - self.idleSince
+        if idleFor >= limit {
+            self.idleTimer = nil
+            self.configuration.logger.debug("closing an idle connection", metadata: ["peer": "\(self.peer)"])
+            self.startDraining()
+        } else {
+            self.scheduleIdleCheck(in: limit - idleFor)
+        }
+    }
+
+    /// `maximumConnectionAge` passed: GOAWAY, and a deadline for the calls in flight.
+    private func maximumAgeReached() {
+        self.configuration.logger.debug("closing a connection at its maximum age", metadata: ["peer": "\(self.peer)"])
+        self.startDraining()
+        if let grace = self.configuration.maximumConnectionAgeGrace, self.context != nil {
+            self.ageTimer = self.eventLoop.assumeIsolated().scheduleTask(in: grace.timeAmount) {
+                self.ageTimer = nil
+                self.forceClose(reason: "the connection reached its maximum age and its calls did not finish within the grace period")
+            }
+        } else {
+            self.ageTimer = nil
+        }
+    }
+
     // MARK: Shutdown
 
     /// Stops accepting calls (GOAWAY) and closes once the calls in flight are done.
     func startDraining() {
-        guard !self.isDraining, let context = self.context else { return }
+        guard !self.isDraining, !self.isClosing, let context = self.context else { return }
         self.isDraining = true
         self.write(HTTP2Frame(streamID: .rootStream, payload: .goAway(lastStreamID: self.lastStreamID, errorCode: .noError, opaqueData: nil)))
         self.writePendingData()
@@ -342,9 +499,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
     }
 
     /// Cancels every call still running and closes the connection.
-    func forceClose() {
+    func forceClose(reason: String = "the server is shutting down") {
         for stream in self.streams.values {
-            stream.abort(status: Status(code: .unavailable, message: "the server is shutting down"))
+            stream.abort(status: Status(code: .unavailable, message: reason))
         }
         self.context?.flush()
         self.context?.close(promise: nil)

@@ -20,9 +20,10 @@ final class RawHTTP2Client: Sendable {
         }
     }
 
-    static func connect(port: Int) async throws -> RawHTTP2Client {
+    /// Connects; `group` defaults to NIO's singleton, shared with the other tests' clients.
+    static func connect(port: Int, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> RawHTTP2Client {
         let received = NIOLockedValueBox<[HTTP2Frame]>([])
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let channel = try await ClientBootstrap(group: group)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     // A test client takes whatever the server sends: NIOHTTP2's flood limits
@@ -101,13 +102,28 @@ final class RawHTTP2Client: Sendable {
         try? await self.channel.close()
     }
 
+    /// Every frame received so far.
+    var frames: [HTTP2Frame.FramePayload] { self.received.withLockedValue { $0.map(\.payload) } }
+
+    /// Waits up to `timeout` until `condition` holds for the frames received so far.
+    func waitUntil(timeout: Duration = .seconds(10), _ condition: ([HTTP2Frame.FramePayload]) -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        repeat {
+            if condition(self.frames) { return true }
+            try? await Task.sleep(for: .milliseconds(5))
+        } while ContinuousClock.now < deadline
+        return false
+    }
+
     /// The GOAWAY frame the server sent, once it has sent one; nil if none came in time.
-    func goAway(timeout: Duration = .seconds(10)) async throws -> (lastStreamID: HTTP2StreamID, errorCode: HTTP2ErrorCode)? {
+    func goAway(timeout: Duration = .seconds(10)) async throws -> (lastStreamID: HTTP2StreamID, errorCode: HTTP2ErrorCode, debugData: String)? {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while ContinuousClock.now < deadline {
-            let found: (HTTP2StreamID, HTTP2ErrorCode)? = self.received.withLockedValue { frames in
+            let found: (HTTP2StreamID, HTTP2ErrorCode, String)? = self.received.withLockedValue { frames in
                 for frame in frames {
-                    if case .goAway(let lastStreamID, let errorCode, _) = frame.payload { return (lastStreamID, errorCode) }
+                    if case .goAway(let lastStreamID, let errorCode, let data) = frame.payload {
+                        return (lastStreamID, errorCode, data.map { String(buffer: $0) } ?? "")
+                    }
                 }
                 return nil
             }
