@@ -6,6 +6,7 @@ import Darwin
 import NIOCore
 import NIOHTTP2
 import NIOPosix
+import NIOSSL
 
 /// Keeps a channel's connection: connects when the first call needs it, hands calls to
 /// the live connection, and after a failure retries with exponential backoff
@@ -31,16 +32,19 @@ final class ConnectionManager {
     private let target: Target
     private let eventLoop: any EventLoop
     private let configuration: Channel.Configuration
+    /// Built once from `configuration.tls` (nil: plaintext); shared by every connection.
+    private let tlsContext: NIOSSLContext?
     private var state = State.idle
     private var backoff: ConnectionBackoff.Iterator
     private var retryTimer: Scheduled<Void>?
     /// Every connection still open, including ones draining after GOAWAY.
     private var liveConnections: [ObjectIdentifier: ClientConnectionHandler] = [:]
 
-    init(target: Target, eventLoop: any EventLoop, configuration: Channel.Configuration) {
+    init(target: Target, eventLoop: any EventLoop, configuration: Channel.Configuration, tlsContext: NIOSSLContext? = nil) {
         self.target = target
         self.eventLoop = eventLoop
         self.configuration = configuration
+        self.tlsContext = tlsContext
         self.backoff = ConnectionBackoff.Iterator(policy: configuration.backoff)
     }
 
@@ -76,19 +80,32 @@ final class ConnectionManager {
         let connectTimeout = TimeAmount.nanoseconds(self.configuration.backoff.minimumConnectTimeout.clampedNanoseconds)
         let configuration = self.configuration
         let target = self.target
+        // With TLS, the connection is ready once its handshake is done, not at TCP connect.
+        let tls = self.tlsContext.map { context in
+            TLSSetup(context: context, handshakeDone: self.eventLoop.makePromise(), timeout: connectTimeout)
+        }
         let bootstrap = ClientBootstrap(group: self.eventLoop)
             .connectTimeout(connectTimeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try Self.configure(channel, target: target, configuration: configuration)
+                    try Self.configure(channel, target: target, configuration: configuration, tls: tls)
                 }
             }
-        let future: EventLoopFuture<any NIOCore.Channel>
+        var future: EventLoopFuture<any NIOCore.Channel>
         switch self.target {
         case .hostAndPort(let host, let port):
             future = bootstrap.channelOption(.socketOption(.tcp_nodelay), value: 1).connect(host: host, port: port)
         case .unixSocket(let path):
             future = bootstrap.connect(unixDomainSocketPath: path)
+        }
+        if let handshakeDone = tls?.handshakeDone {
+            future = future.flatMap { channel in
+                handshakeDone.futureResult.map { channel }.flatMapErrorThrowing { error in
+                    channel.close(promise: nil)
+                    throw error
+                }
+            }
+            future.whenFailure { handshakeDone.fail($0) }  // TCP failed: the handshake never started.
         }
         future.hop(to: self.eventLoop).assumeIsolated().whenComplete { result in
             switch result {
@@ -100,7 +117,20 @@ final class ConnectionManager {
         }
     }
 
-    private static func configure(_ channel: any NIOCore.Channel, target: Target, configuration: Channel.Configuration) throws {
+    /// What a TLS connection attempt needs: the shared context, and the promise the
+    /// handshake completes.
+    private struct TLSSetup {
+        var context: NIOSSLContext
+        var handshakeDone: EventLoopPromise<Void>
+        var timeout: TimeAmount
+    }
+
+    private static func configure(
+        _ channel: any NIOCore.Channel,
+        target: Target,
+        configuration: Channel.Configuration,
+        tls: TLSSetup?
+    ) throws {
         var connectionConfiguration = NIOHTTP2Handler.ConnectionConfiguration()
         connectionConfiguration.initialSettings = [
             HTTP2Setting(parameter: .enablePush, value: 0),
@@ -110,6 +140,16 @@ final class ConnectionManager {
         var streamConfiguration = NIOHTTP2Handler.StreamConfiguration()
         streamConfiguration.targetWindowSize = configuration.streamWindowSize
         let sync = channel.pipeline.syncOperations
+        if let tls, let tlsConfiguration = configuration.tls {
+            var host = "localhost"
+            if case .hostAndPort(let name, _) = target { host = name }
+            try sync.addHandler(NIOSSLClientHandler(context: tls.context, serverHostname: tlsConfiguration.sniName(connectingTo: host)))
+            try sync.addHandler(TLSHandshakeObserver(
+                handshakeDone: tls.handshakeDone,
+                timeout: tls.timeout,
+                serverName: tlsConfiguration.serverName ?? host
+            ))
+        }
         try sync.addHandler(NIOHTTP2Handler(mode: .client, connectionConfiguration: connectionConfiguration, streamConfiguration: streamConfiguration))
         try sync.addHandler(ClientConnectionHandler(
             eventLoop: channel.eventLoop,
@@ -144,10 +184,15 @@ final class ConnectionManager {
 
     private func connectFailed(_ error: any Error) {
         guard case .connecting(let waiters) = self.state else { return }
-        let failure = RPCError(
-            .unavailable,
-            "failed to connect to \(self.target): \(Self.describe(error)); check that the server is running and listening on that address"
-        )
+        let failure: RPCError
+        if let tlsError = error as? TLSHandshakeError {
+            failure = RPCError(.unavailable, "failed to connect to \(self.target): \(tlsError)")
+        } else {
+            failure = RPCError(
+                .unavailable,
+                "failed to connect to \(self.target): \(Self.describe(error)); check that the server is running and listening on that address"
+            )
+        }
         var stillWaiting: [Waiter] = []
         for waiter in waiters where !waiter.stream.isFinished {
             if waiter.waitForReady {

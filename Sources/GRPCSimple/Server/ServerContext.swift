@@ -16,6 +16,10 @@ public final class ServerContext: Sendable {
     /// How the client compresses the request messages it flags as compressed
     /// (its `grpc-encoding`; identity when it sent none).
     public let requestCompression: CompressionAlgorithm
+    /// The client's verified certificate, when the server uses mutual TLS
+    /// (`ServerTLSConfiguration.clientCertificates`) and the client presented one;
+    /// nil for plaintext and for TLS without a client certificate.
+    public let peerCertificate: PeerCertificate?
 
     /// Written by the handler (possibly from another executor), read by the connection.
     /// A `Mutex` is stored inline: no allocation of its own, unlike a lock box.
@@ -32,13 +36,15 @@ public final class ServerContext: Sendable {
         metadata: Metadata,
         deadline: ContinuousClock.Instant?,
         peer: String,
-        requestCompression: CompressionAlgorithm = .identity
+        requestCompression: CompressionAlgorithm = .identity,
+        peerCertificate: PeerCertificate? = nil
     ) {
         self.path = path
         self.metadata = metadata
         self.deadline = deadline
         self.peer = peer
         self.requestCompression = requestCompression
+        self.peerCertificate = peerCertificate
     }
 
     /// Metadata sent with the response headers (before the first message).
