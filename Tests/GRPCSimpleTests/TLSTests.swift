@@ -317,3 +317,33 @@ private final class ALPNRecorder: ChannelInboundHandler {
         #expect(!ServerNameCheck.certificate(dnsNames: ["10.0.0.1"], ipAddresses: [], isValidFor: "10.0.0.1"))
     }
 }
+
+extension TLSTests {
+    /// A TLS server that does not choose h2 by ALPN (here it offers only http/1.1) is
+    /// refused: gRPC needs HTTP/2, and saying so beats a protocol error later.
+    @Test func aServerThatDoesNotChooseH2IsRefused() async throws {
+        let certificates = try TLSFixtures.trusted
+        var tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMFile(certificates.serverCertificatePath).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: certificates.serverKeyPath, format: .pem))
+        )
+        tls.applicationProtocols = ["http/1.1"]
+        let context = try NIOSSLContext(configuration: tls)
+        let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(listener.localAddress?.port)
+        let channel = try Channel(host: "127.0.0.1", port: port, configuration: TLSFixtures.client(trusting: certificates))
+        let error = await expectRPCError {
+            _ = try await withTimeout { try await Grpcsimple_Echo_EchoClient(channel: channel).get(.with { $0.text = "x" }) }
+        }
+        await channel.close()
+        try? await listener.close()
+        #expect(error?.code == .unavailable, "\(String(describing: error))")
+        #expect(error?.message.contains("did not choose HTTP/2 by ALPN") == true, "\(String(describing: error))")
+    }
+}

@@ -102,7 +102,7 @@ struct TLSHandshakeError: Error, CustomStringConvertible {
         case NIOSSLError.handshakeFailed(let underlying):
             let detail = "\(underlying)"
             if detail.contains("CERTIFICATE_VERIFY_FAILED") {
-                self.reason = "the server's certificate is not trusted: it does not chain to the channel's trust roots, or it has expired (\(detail))"
+                self.reason = "the server's certificate is not trusted: it does not chain to the channel's trust roots, or it has expired (CERTIFICATE_VERIFY_FAILED)"
             } else {
                 self.reason = "handshake failed: \(detail)"
             }
