@@ -113,6 +113,7 @@ import Testing
             }
             await anonymous.close()
             #expect(error?.code == .unavailable, "\(String(describing: error))")
+            #expect(error?.message.contains("the server requires a client certificate") == true, "\(String(describing: error))")
 
             // A certificate from a CA the server does not trust: refused.
             let stranger = try Channel(
@@ -125,6 +126,7 @@ import Testing
             }
             await stranger.close()
             #expect(strangerError?.code == .unavailable, "\(String(describing: strangerError))")
+            #expect(strangerError?.message.contains("does not trust the CA of the client certificate") == true, "\(String(describing: strangerError))")
 
             // The trusted client certificate: served, and the handler sees who it is.
             let known = try Channel(

@@ -162,13 +162,16 @@ final class ClientConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
         context.fireUserInboundEventTriggered(event)
     }
 
+    /// Why the connection is closing, when an error said so (a TLS alert from the server).
+    private var closeReason: String?
+
     func channelInactive(context: ChannelHandlerContext) {
         self.isClosed = true
         let streams = Array(self.streams.values) + self.waitingForActivation
         self.streams = [:]
         self.waitingForActivation = []
         for stream in streams {
-            stream.connectionClosed(RPCError(.unavailable, "the connection to \(self.target) was closed"))
+            stream.connectionClosed(RPCError(.unavailable, "the connection to \(self.target) was closed\(self.closeReason.map { ": \($0)" } ?? "")"))
         }
         self.delegate?.connectionStoppedTakingCalls(self)
         context.fireChannelInactive()
@@ -178,6 +181,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
         if let streamError = error as? NIOHTTP2Errors.StreamError {
             self.streams[streamError.streamID]?.cancel(RPCError(.internal, "HTTP/2 stream error: \(streamError.baseError)"))
             return
+        }
+        if self.closeReason == nil {
+            self.closeReason = TLSHandshakeError.describeServerAlert(error)
         }
         context.close(promise: nil)
     }

@@ -110,7 +110,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
             return
         }
         if error is NIOSSLError || error is BoringSSLError {
-            self.configuration.logger.debug("TLS handshake failed, closing the connection", metadata: ["peer": "\(self.peer)", "error": "\(error)"])
+            self.configuration.logger.debug("TLS error, closing the connection", metadata: ["peer": "\(self.peer)", "error": "\(error)"])
         } else {
             self.configuration.logger.debug("connection error", metadata: ["peer": "\(self.peer)", "error": "\(error)"])
         }

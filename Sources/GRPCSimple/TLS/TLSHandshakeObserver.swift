@@ -113,3 +113,25 @@ struct TLSHandshakeError: Error, CustomStringConvertible {
 
     var description: String { "TLS handshake failed: \(self.reason)" }
 }
+
+extension TLSHandshakeError {
+    /// A TLS alert the server sent once the handshake was done, in words; nil for any other
+    /// error. In TLS 1.3 a server checks the client's certificate only after the client has
+    /// finished its handshake, so mutual TLS refusals arrive this way, on a connection the
+    /// client already uses.
+    static func describeServerAlert(_ error: any Error) -> String? {
+        guard error is BoringSSLError || error is NIOSSLError else { return nil }
+        let text = "\(error)"
+        if text.contains("ALERT_CERTIFICATE_REQUIRED") {
+            return "the server requires a client certificate (mutual TLS; set ClientTLSConfiguration.certificateChain and privateKey)"
+        }
+        if text.contains("ALERT_UNKNOWN_CA") {
+            return "the server does not trust the CA of the client certificate (TLS alert unknown_ca)"
+        }
+        for alert in ["ALERT_BAD_CERTIFICATE", "ALERT_CERTIFICATE_UNKNOWN", "ALERT_CERTIFICATE_EXPIRED", "ALERT_CERTIFICATE_REVOKED", "ALERT_UNSUPPORTED_CERTIFICATE"]
+        where text.contains(alert) {
+            return "the server rejected the client certificate (TLS \(alert.lowercased()))"
+        }
+        return nil
+    }
+}
