@@ -349,3 +349,23 @@ extension TLSTests {
         #expect(error?.message.contains("did not choose HTTP/2 by ALPN") == true, "\(String(describing: error))")
     }
 }
+
+extension TLSTests {
+    /// A server that accepts the TCP connection and never answers the ClientHello: the
+    /// channel gives up after its connect timeout and says the handshake did not finish.
+    @Test func aServerThatStallsTheHandshakeTimesOut() async throws {
+        let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(listener.localAddress?.port)
+        var configuration = TLSFixtures.client(trusting: try TLSFixtures.trusted)
+        configuration.backoff.minimumConnectTimeout = .milliseconds(300)
+        let channel = try Channel(host: "127.0.0.1", port: port, configuration: configuration)
+        let error = await expectRPCError {
+            _ = try await withTimeout { try await Grpcsimple_Echo_EchoClient(channel: channel).get(.with { $0.text = "x" }) }
+        }
+        await channel.close()
+        try? await listener.close()
+        #expect(error?.code == .unavailable, "\(String(describing: error))")
+        #expect(error?.message.contains("did not finish the TLS handshake") == true, "\(String(describing: error))")
+    }
+}
