@@ -26,8 +26,15 @@ public enum InteropTestCase: String, CaseIterable, Sendable {
     case channelSoak = "channel_soak"
 
     /// Runs the case against the server at `host:port` over `channel`; throws
-    /// `InteropFailure` (or the call's error) naming what did not hold.
-    public func run(channel: Channel, host: String, port: Int, soakIterations: Int = 10) async throws {
+    /// `InteropFailure` (or the call's error) naming what did not hold. channel_soak's
+    /// fresh channels use `channelConfiguration` (TLS, say).
+    public func run(
+        channel: Channel,
+        host: String,
+        port: Int,
+        soakIterations: Int = 10,
+        channelConfiguration: Channel.Configuration = .init()
+    ) async throws {
         let client = Grpc_Testing_TestServiceClient(channel: channel)
         switch self {
         case .emptyUnary:
@@ -177,7 +184,7 @@ public enum InteropTestCase: String, CaseIterable, Sendable {
             }
         case .channelSoak:
             for _ in 0..<soakIterations {
-                let fresh = try Channel(host: host, port: port)
+                let fresh = try Channel(host: host, port: port, configuration: channelConfiguration)
                 do {
                     try await Self.largeUnary(Grpc_Testing_TestServiceClient(channel: fresh))
                 } catch {

@@ -17,38 +17,74 @@ struct InteropClientCommand: AsyncParsableCommand {
     @Option(name: .customLong("server_port"), help: "Server port.")
     var serverPort = 10000
 
-    @Option(name: .customLong("test_case"), help: "A case name, or `all`.")
+    @Option(name: .customLong("test_case"), help: "A case name, several separated by commas, or `all`.")
     var testCase = "large_unary"
 
     @Option(name: .customLong("soak_iterations"), help: "Iterations of rpc_soak and channel_soak.")
     var soakIterations = 10
 
-    @Option(name: .customLong("use_tls"), help: "Use TLS (not supported yet).")
+    @Option(name: .customLong("use_tls"), help: "Use TLS (true or false).")
     var useTLS = "false"
 
-    @Option(name: .customLong("use_test_ca"), help: "Trust the test CA (with --use_tls).")
+    @Option(name: .customLong("use_test_ca"), help: "Trust the test CA (with --use_tls): the one interop-server makes with openssl, unless --ca_file names another.")
     var useTestCA = "false"
 
-    @Option(name: .customLong("server_host_override"), help: "TLS server name (with --use_tls).")
+    @Option(name: .customLong("ca_file"), help: "PEM file of the CA certificates to trust (with --use_tls; default: the system's).")
+    var caFile: String?
+
+    @Option(name: .customLong("server_host_override"), help: "TLS server name, for SNI and certificate checks (with --use_tls).")
     var serverHostOverride: String?
 
-    func run() async throws {
-        guard self.useTLS == "false" else {
-            throw ValidationError("--use_tls is not supported yet: gRPC Simple has no TLS (a later issue)")
+    func validate() throws {
+        for (flag, value) in [("--use_tls", self.useTLS), ("--use_test_ca", self.useTestCA)] where !["true", "false"].contains(value) {
+            throw ValidationError("\(flag) must be true or false, not '\(value)'")
         }
+        if self.useTLS == "false" && (self.useTestCA == "true" || self.caFile != nil) {
+            throw ValidationError("--use_test_ca and --ca_file need --use_tls true")
+        }
+    }
+
+    /// The channel's TLS from the flags: --ca_file, else the test CA with --use_test_ca,
+    /// else the system's roots.
+    func tlsConfiguration() throws -> ClientTLSConfiguration? {
+        guard self.useTLS == "true" else { return nil }
+        let roots: ClientTLSConfiguration.TrustRoots
+        if let caFile = self.caFile {
+            roots = .pem(.file(path: caFile))
+        } else if self.useTestCA == "true" {
+            roots = .pem(.file(path: try TestCertificates.shared().caCertificatePath))
+        } else {
+            roots = .systemDefault
+        }
+        return ClientTLSConfiguration(trustRoots: roots, serverName: self.serverHostOverride)
+    }
+
+    func run() async throws {
         let cases: [InteropTestCase]
         if self.testCase == "all" {
             cases = InteropTestCase.allCases
-        } else if let named = InteropTestCase(rawValue: self.testCase) {
-            cases = [named]
         } else {
-            throw ValidationError("unknown --test_case '\(self.testCase)'; one of: all, \(InteropTestCase.allCases.map(\.rawValue).joined(separator: ", "))")
+            // One name, or several separated by commas.
+            cases = try self.testCase.split(separator: ",").map { name in
+                guard let named = InteropTestCase(rawValue: String(name)) else {
+                    throw ValidationError("unknown --test_case '\(name)'; one of: all, \(InteropTestCase.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                return named
+            }
         }
-        let channel = try Channel(host: self.serverHost, port: self.serverPort)
+        var configuration = Channel.Configuration()
+        configuration.tls = try self.tlsConfiguration()
+        let channel = try Channel(host: self.serverHost, port: self.serverPort, configuration: configuration)
         var failed = 0
         for testCase in cases {
             do {
-                try await testCase.run(channel: channel, host: self.serverHost, port: self.serverPort, soakIterations: self.soakIterations)
+                try await testCase.run(
+                    channel: channel,
+                    host: self.serverHost,
+                    port: self.serverPort,
+                    soakIterations: self.soakIterations,
+                    channelConfiguration: configuration
+                )
                 print("PASS \(testCase.rawValue)")
             } catch {
                 failed += 1

@@ -4,12 +4,16 @@ doc/interop-test-descriptions.md, as the peer of our Swift `interop-server`
 (and of interop_server.py).
 
 Usage: interop_client.py --server_host H --server_port P --test_case NAME|all
-           [--server_host_override NAME] [--use_tls false] [--use_test_ca false]
+           [--server_host_override NAME] [--use_tls true --ca_file F]
            [--soak_iterations 10] [--no_wire_relay]
 
 Prints one line per case, `PASS name` or `FAIL name: why`, then
 `N passed, M failed`; exits 1 if any case failed, 2 on a usage error.
-Until TLS lands in gRPC Simple, `--use_tls true` fails with a message.
+With --use_tls true the channels are TLS (grpc.ssl_channel_credentials,
+trusting --ca_file; --server_host_override becomes the name checked against
+the server's certificate, grpc.ssl_target_name_override). There is no relay
+then (it cannot read frames inside TLS), so the compressed flags of
+server_compressed_* responses are not asserted, as with --no_wire_relay.
 
 Each case runs on its own channel (and its own connection: channels do not
 share subchannels here). Every call has a deadline (--rpc_timeout, 30 s) so
@@ -402,7 +406,11 @@ class Client:
         self.authority = args.server_host_override
         self.timeout = args.rpc_timeout
         self.soak_iterations = args.soak_iterations
-        self.use_relay = not args.no_wire_relay
+        self.use_relay = not args.no_wire_relay and not args.use_tls
+        self.credentials = None
+        if args.use_tls:
+            with open(args.ca_file, "rb") as ca:
+                self.credentials = grpc.ssl_channel_credentials(root_certificates=ca.read())
         self._channels = []
 
     def new_channel(self, target=None):
@@ -412,8 +420,12 @@ class Client:
         if self.authority:
             options.append(("grpc.default_authority", self.authority))
         host = self.host if ":" not in self.host else "[%s]" % self.host
-        return grpc.insecure_channel(target or "%s:%d" % (host, self.port),
-                                     options=options)
+        target = target or "%s:%d" % (host, self.port)
+        if self.credentials is not None:
+            if self.authority:
+                options.append(("grpc.ssl_target_name_override", self.authority))
+            return grpc.secure_channel(target, self.credentials, options=options)
+        return grpc.insecure_channel(target, options=options)
 
     def channel(self):
         channel = self.new_channel()
@@ -507,7 +519,10 @@ def main():
     parser.add_argument("--test_case", required=True,
                         help="one of %s, or all" % ", ".join(CASE_NAMES))
     parser.add_argument("--use_tls", default=False, type=parse_bool, nargs="?", const=True)
-    parser.add_argument("--use_test_ca", default=False, type=parse_bool, nargs="?", const=True)
+    parser.add_argument("--use_test_ca", default=False, type=parse_bool, nargs="?", const=True,
+                        help="accepted for grpc-go compatibility; the test CA is --ca_file")
+    parser.add_argument("--ca_file", default=None,
+                        help="PEM file of the CA certificates to trust (needed with --use_tls)")
     parser.add_argument("--soak_iterations", default=10, type=int,
                         help="RPCs (rpc_soak) or channels (channel_soak); default 10")
     parser.add_argument("--rpc_timeout", default=30.0, type=float,
@@ -516,9 +531,8 @@ def main():
                         help="do not relay server_compressed_* calls to read the "
                              "compressed flags (then they are not asserted)")
     args = parser.parse_args()
-    if args.use_tls:
-        print("error: --use_tls is not supported yet: TLS has not landed in "
-              "gRPC Simple, so the interop suite runs in plaintext only",
+    if args.use_tls and not args.ca_file:
+        print("error: --use_tls needs --ca_file (this client has no built-in test CA)",
               file=sys.stderr, flush=True)
         return 2
     if args.test_case != "all" and args.test_case not in CASE_NAMES:

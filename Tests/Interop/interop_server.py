@@ -3,7 +3,8 @@
 doc/interop-test-descriptions.md ("Server" section), as the peer of our Swift
 `interop-client` (and of interop_client.py).
 
-Usage: interop_server.py [--port 50051] [--use_tls false] [--no_wire_relay]
+Usage: interop_server.py [--port 50051] [--no_wire_relay]
+           [--use_tls true --tls_cert_file F --tls_key_file K]
        (--port 0 picks a free port)
 
 Listens on 127.0.0.1 only, prints `listening on 127.0.0.1:PORT` to stdout
@@ -29,6 +30,11 @@ for a client making one call at a time per connection, as interop clients do;
 with several concurrent calls on one connection carrying `expect_compressed`,
 the stream could be mismatched. With --no_wire_relay (grpcio listens itself),
 `expect_compressed` cannot be checked at all and is ignored.
+
+With --use_tls true grpcio serves TLS itself (grpc.ssl_server_credentials, the
+certificate and key from --tls_cert_file / --tls_key_file; ALPN h2) and there
+is no relay, since it cannot read frames inside TLS: `expect_compressed` is
+then ignored, as with --no_wire_relay.
 
 Compressed responses (`response_compressed`, ResponseParameters.compressed)
 use context.set_compression(gzip) for the call and, for a message that must
@@ -208,10 +214,16 @@ class TestService(test_pb2_grpc.TestServiceServicer):
                 yield response
 
 
-def serve(port, use_relay=True):
+def serve(port, use_relay=True, tls=None):
+    """tls: None, or (certificate chain PEM bytes, private key PEM bytes)."""
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
     relay = None
-    bound = server.add_insecure_port("127.0.0.1:%d" % (0 if use_relay else port))
+    address = "127.0.0.1:%d" % (0 if use_relay else port)
+    if tls is not None:
+        chain, key = tls
+        bound = server.add_secure_port(address, grpc.ssl_server_credentials([(key, chain)]))
+    else:
+        bound = server.add_insecure_port(address)
     if bound == 0:
         log("error: cannot listen on 127.0.0.1:%d" % port)
         return 1
@@ -257,13 +269,23 @@ if __name__ == "__main__":
     parser.add_argument("--port", default=50051, type=int,
                         help="port to listen on, on 127.0.0.1 (0 = pick a free one)")
     parser.add_argument("--use_tls", default=False, type=parse_bool, nargs="?",
-                        const=True, help="TLS (not supported yet)")
+                        const=True, help="serve TLS (needs --tls_cert_file and --tls_key_file)")
+    parser.add_argument("--tls_cert_file", default=None, help="PEM certificate chain (with --use_tls)")
+    parser.add_argument("--tls_key_file", default=None, help="PEM private key (with --use_tls)")
     parser.add_argument("--no_wire_relay", action="store_true",
                         help="let grpcio listen itself (then expect_compressed "
                              "cannot be checked and is ignored)")
     args = parser.parse_args()
+    tls = None
     if args.use_tls:
-        log("error: --use_tls is not supported yet: TLS has not landed in "
-            "gRPC Simple, so the interop suite runs in plaintext only")
+        if not (args.tls_cert_file and args.tls_key_file):
+            log("error: --use_tls needs --tls_cert_file and --tls_key_file "
+                "(this server has no built-in test certificates)")
+            sys.exit(2)
+        with open(args.tls_cert_file, "rb") as chain, open(args.tls_key_file, "rb") as key:
+            tls = (chain.read(), key.read())
+    elif args.tls_cert_file or args.tls_key_file:
+        log("error: --tls_cert_file and --tls_key_file need --use_tls true")
         sys.exit(2)
-    sys.exit(serve(args.port, use_relay=not args.no_wire_relay))
+    # No relay with TLS: it reads HTTP/2 frames, which TLS hides.
+    sys.exit(serve(args.port, use_relay=not args.no_wire_relay and tls is None, tls=tls))

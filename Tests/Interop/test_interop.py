@@ -9,6 +9,14 @@ Pairings, each case its own pytest item:
 (c) our Swift `interop-client` (path in $INTEROP_CLIENT), once per case ->
     interop_server.py.
 (b) and (c) are skipped when their variable is unset.
+Over TLS (certificates made by openssl at test time, tls_certs.py), once each:
+(b-tls) interop_client.py --use_tls -> Swift `interop-server --use_tls true`;
+(c-tls) Swift `interop-client --use_tls true` -> interop_server.py --use_tls.
+The wire.py relays read HTTP/2 frames, which TLS hides, so there are none over
+TLS: in (b-tls) the compressed flags of server_compressed_* responses are not
+asserted (sizes and contents are), and in (c-tls) the grpcio server cannot
+check `expect_compressed`, so client_compressed_unary and
+client_compressed_streaming (whose probes need that check) are not run.
 
 For (a) and (b) the Python client runs `--test_case all` once per server and
 each item checks its case's `PASS name` / `FAIL name: why` line, so a failure
@@ -36,6 +44,7 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import interop_stubs  # noqa: E402
+import tls_certs  # noqa: E402
 
 PYTHON_SERVER = os.path.join(HERE, "interop_server.py")
 PYTHON_CLIENT = os.path.join(HERE, "interop_client.py")
@@ -261,6 +270,53 @@ def swift_server_suite(stubs_dir, swift_server):
     return SuiteRun(result, swift_server)
 
 
+@pytest.fixture(scope="session")
+def certs(tmp_path_factory):
+    return tls_certs.create(str(tmp_path_factory.mktemp("tls_certs")))
+
+
+@pytest.fixture(scope="module")
+def swift_tls_server(certs):
+    server = Server([binary("INTEROP_SERVER"), "--port", "0", "--use_tls", "true",
+                     "--tls_cert_file", certs.server_cert, "--tls_key_file", certs.server_key])
+    try:
+        server.wait_listening()
+        yield server
+    finally:
+        server.kill()
+
+
+@pytest.fixture(scope="module")
+def swift_tls_server_suite(stubs_dir, certs, swift_tls_server):
+    """(b-tls) interop_client.py --use_tls --test_case all -> Swift interop-server over TLS."""
+    result = run_python_client(stubs_dir, swift_tls_server.host, swift_tls_server.port,
+                               "--test_case", "all", "--use_tls", "true", "--ca_file", certs.ca,
+                               "--server_host_override", tls_certs.SERVER_NAME_OVERRIDE)
+    return SuiteRun(result, swift_tls_server)
+
+
+# Cases whose check needs the grpcio server's wire relay (expect_compressed).
+NEEDS_SERVER_RELAY = ["client_compressed_unary", "client_compressed_streaming"]
+TLS_CLIENT_CASES = [case for case in CASES if case not in NEEDS_SERVER_RELAY]
+
+
+@pytest.fixture(scope="module")
+def swift_tls_client_suite(stubs_dir, certs):
+    """(c-tls) Swift interop-client --use_tls, every case but NEEDS_SERVER_RELAY in one
+    run -> interop_server.py over TLS."""
+    client = binary("INTEROP_CLIENT")
+    server = start_python_server(stubs_dir, "--use_tls", "true", "--tls_cert_file",
+                                 certs.server_cert, "--tls_key_file", certs.server_key)
+    try:
+        result = run([client, "--server_host", "127.0.0.1", "--server_port", str(server.port),
+                      "--use_tls", "true", "--ca_file", certs.ca,
+                      "--server_host_override", tls_certs.SERVER_NAME_OVERRIDE,
+                      "--test_case", ",".join(TLS_CLIENT_CASES)])
+        yield SuiteRun(result, server)
+    finally:
+        server.kill()
+
+
 # --------------------------------------------------------------------------
 # (a) Python client -> Python server
 # --------------------------------------------------------------------------
@@ -307,6 +363,74 @@ def test_swift_client_python_server(python_server, case):
 
 
 # --------------------------------------------------------------------------
+# (b-tls) Python client -> Swift interop-server, over TLS
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_python_client_swift_server_tls(swift_tls_server_suite, case):
+    swift_tls_server_suite.check(case)
+
+
+def test_python_client_swift_server_tls_summary(swift_tls_server_suite):
+    assert swift_tls_server_suite.summary == (len(CASES), 0), describe(swift_tls_server_suite.result)
+    assert swift_tls_server_suite.result.returncode == 0, describe(swift_tls_server_suite.result)
+
+
+# --------------------------------------------------------------------------
+# (c-tls) Swift interop-client -> Python server, over TLS
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", TLS_CLIENT_CASES)
+def test_swift_client_python_server_tls(swift_tls_client_suite, case):
+    swift_tls_client_suite.check(case)
+
+
+def test_swift_client_python_server_tls_summary(swift_tls_client_suite):
+    assert swift_tls_client_suite.summary == (len(TLS_CLIENT_CASES), 0), describe(swift_tls_client_suite.result)
+    assert swift_tls_client_suite.result.returncode == 0, describe(swift_tls_client_suite.result)
+
+
+def test_swift_tls_defaults_use_the_shared_test_certificates(tmp_path):
+    """interop-server --use_tls true without files and interop-client --use_test_ca
+    true agree on the test CA made at run time in $TMPDIR (here a fresh one)."""
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    server = Server([binary("INTEROP_SERVER"), "--port", "0", "--use_tls", "true"], env=env)
+    try:
+        server.wait_listening()
+        result = run([binary("INTEROP_CLIENT"), "--server_port", str(server.port),
+                      "--use_tls", "true", "--use_test_ca", "true",
+                      "--server_host_override", tls_certs.SERVER_NAME_OVERRIDE,
+                      "--test_case", "empty_unary,large_unary"], env=env)
+        details = "%s\n%s" % (describe(result), server.describe())
+        assert result.returncode == 0, details
+        assert re.search(r"^2 passed, 0 failed$", result.stdout, re.M), details
+        assert any(name.startswith("grpc-simple-test-certs-") for name in os.listdir(tmp_path))
+    finally:
+        server.kill()
+
+
+def test_swift_client_rejects_an_untrusted_server(stubs_dir, certs, tmp_path):
+    """A CA that did not sign the server's certificate: UNAVAILABLE, saying TLS and why."""
+    other = tmp_path / "other"
+    other.mkdir()
+    untrusted = tls_certs.create(str(other))
+    server = start_python_server(stubs_dir, "--use_tls", "true", "--tls_cert_file",
+                                 certs.server_cert, "--tls_key_file", certs.server_key)
+    try:
+        result = run([binary("INTEROP_CLIENT"), "--server_port", str(server.port),
+                      "--use_tls", "true", "--ca_file", untrusted.ca,
+                      "--server_host_override", tls_certs.SERVER_NAME_OVERRIDE,
+                      "--test_case", "empty_unary"])
+        assert result.returncode == 1, describe(result)
+        assert re.search(r"^FAIL empty_unary: .*unavailable.*TLS handshake failed: the server's "
+                         r"certificate is not trusted", result.stdout, re.M | re.I), describe(result)
+    finally:
+        server.kill()
+
+
+# --------------------------------------------------------------------------
 # The Python halves themselves: that the checks can fail, flags, shutdown
 # --------------------------------------------------------------------------
 
@@ -329,13 +453,14 @@ def test_probes_fail_without_wire_relay(stubs_dir):
 
 
 @pytest.mark.parametrize("script", [PYTHON_SERVER, PYTHON_CLIENT])
-def test_use_tls_fails_clearly(stubs_dir, script):
+def test_use_tls_without_certificates_fails_clearly(stubs_dir, script):
     argv = [sys.executable, script, "--use_tls", "true"]
     if script == PYTHON_CLIENT:
         argv += ["--server_port", "1", "--test_case", "empty_unary"]
     result = run(argv, env=child_env(stubs_dir), timeout=60)
     assert result.returncode == 2, describe(result)
-    assert "--use_tls is not supported yet" in result.stderr, describe(result)
+    expected = "--use_tls needs --ca_file" if script == PYTHON_CLIENT else "--use_tls needs --tls_cert_file"
+    assert expected in result.stderr, describe(result)
 
 
 def test_unknown_test_case(stubs_dir):

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// A connection to a gRPC server at an address, shared by every call made through it.
 ///
@@ -34,6 +35,9 @@ public final class Channel: Sendable {
         /// Keepalive PINGs, to notice a dead connection (a peer gone without a word, a
         /// NAT that dropped the mapping). Default nil: off, as in every gRPC.
         public var keepalive: Keepalive?
+        /// TLS, or nil (the default) for plaintext HTTP/2. Its PEM material is read when
+        /// the channel is created; a failed handshake fails calls with UNAVAILABLE.
+        public var tls: ClientTLSConfiguration? = nil
 
         public init() {}
     }
@@ -77,7 +81,7 @@ public final class Channel: Sendable {
         guard (0...65535).contains(port), !host.isEmpty else {
             throw RPCError(.invalidArgument, "invalid address \(host):\(port)")
         }
-        self.init(parsed: .hostAndPort(host: host, port: port), configuration: configuration)
+        try self.init(parsed: .hostAndPort(host: host, port: port), configuration: configuration)
     }
 
     /// A channel to a target string: `host:port`, `[::1]:50051` or `unix:/path/to/socket`.
@@ -85,16 +89,17 @@ public final class Channel: Sendable {
         guard let parsed = Target.parse(target) else {
             throw RPCError(.invalidArgument, "invalid target '\(target)': expected host:port, [ipv6]:port or unix:/path")
         }
-        self.init(parsed: parsed, configuration: configuration)
+        try self.init(parsed: parsed, configuration: configuration)
     }
 
-    private init(parsed: Target, configuration: Configuration) {
+    private init(parsed: Target, configuration: Configuration) throws {
+        let tlsContext = try configuration.tls?.makeContext()
         self.target = parsed.description
         self.configuration = configuration
         let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
         self.eventLoop = eventLoop
         self.manager = NIOLoopBoundBox.makeBoxSendingValue(
-            ConnectionManager(target: parsed, eventLoop: eventLoop, configuration: configuration),
+            ConnectionManager(target: parsed, eventLoop: eventLoop, configuration: configuration, tlsContext: tlsContext),
             eventLoop: eventLoop
         )
     }

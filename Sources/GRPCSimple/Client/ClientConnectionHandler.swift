@@ -273,6 +273,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
             self.streams[streamError.streamID]?.cancel(RPCError(.internal, "HTTP/2 stream error: \(streamError.baseError)"))
             return
         }
+        if self.closeReason == nil {
+            self.closeReason = TLSHandshakeError.describeServerAlert(error)
+        }
         context.close(promise: nil)
     }
 

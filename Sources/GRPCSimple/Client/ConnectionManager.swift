@@ -6,6 +6,7 @@ import Darwin
 import NIOCore
 import NIOHTTP2
 import NIOPosix
+import NIOSSL
 
 /// Keeps a channel's connection: connects when the first call needs it, hands calls to
 /// the live connection, and after a failure retries with exponential backoff
@@ -31,6 +32,8 @@ final class ConnectionManager {
     private let target: Target
     private let eventLoop: any EventLoop
     private let configuration: Channel.Configuration
+    /// Built once from `configuration.tls` (nil: plaintext); shared by every connection.
+    private let tlsContext: NIOSSLContext?
     private var state = State.idle
     private var backoff: ConnectionBackoff.Iterator
     private var retryTimer: Scheduled<Void>?
@@ -40,11 +43,12 @@ final class ConnectionManager {
     /// each time a server answered GOAWAY "too_many_pings" (as grpc-go does).
     private(set) var keepalive: Channel.Keepalive?
 
-    init(target: Target, eventLoop: any EventLoop, configuration: Channel.Configuration) {
+    init(target: Target, eventLoop: any EventLoop, configuration: Channel.Configuration, tlsContext: NIOSSLContext? = nil) {
         self.target = target
         self.eventLoop = eventLoop
         self.configuration = configuration
         self.keepalive = configuration.keepalive
+        self.tlsContext = tlsContext
         self.backoff = ConnectionBackoff.Iterator(policy: configuration.backoff)
     }
 
@@ -81,19 +85,32 @@ final class ConnectionManager {
         let configuration = self.configuration
         let target = self.target
         let keepalive = self.keepalive
+        // With TLS, the connection is ready once its handshake is done, not at TCP connect.
+        let tls = self.tlsContext.map { context in
+            TLSSetup(context: context, handshakeDone: self.eventLoop.makePromise(), timeout: connectTimeout)
+        }
         let bootstrap = ClientBootstrap(group: self.eventLoop)
             .connectTimeout(connectTimeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try Self.configure(channel, target: target, configuration: configuration, keepalive: keepalive)
+                    try Self.configure(channel, target: target, configuration: configuration, keepalive: keepalive, tls: tls)
                 }
             }
-        let future: EventLoopFuture<any NIOCore.Channel>
+        var future: EventLoopFuture<any NIOCore.Channel>
         switch self.target {
         case .hostAndPort(let host, let port):
             future = bootstrap.channelOption(.socketOption(.tcp_nodelay), value: 1).connect(host: host, port: port)
         case .unixSocket(let path):
             future = bootstrap.connect(unixDomainSocketPath: path)
+        }
+        if let handshakeDone = tls?.handshakeDone {
+            future = future.flatMap { channel in
+                handshakeDone.futureResult.map { channel }.flatMapErrorThrowing { error in
+                    channel.close(promise: nil)
+                    throw error
+                }
+            }
+            future.whenFailure { handshakeDone.fail($0) }  // TCP failed: the handshake never started.
         }
         future.hop(to: self.eventLoop).assumeIsolated().whenComplete { result in
             switch result {
@@ -105,11 +122,20 @@ final class ConnectionManager {
         }
     }
 
+    /// What a TLS connection attempt needs: the shared context, and the promise the
+    /// handshake completes.
+    private struct TLSSetup {
+        var context: NIOSSLContext
+        var handshakeDone: EventLoopPromise<Void>
+        var timeout: TimeAmount
+    }
+
     private static func configure(
         _ channel: any NIOCore.Channel,
         target: Target,
         configuration: Channel.Configuration,
-        keepalive: Channel.Keepalive?
+        keepalive: Channel.Keepalive?,
+        tls: TLSSetup?
     ) throws {
         var connectionConfiguration = NIOHTTP2Handler.ConnectionConfiguration()
         connectionConfiguration.initialSettings = [
@@ -120,6 +146,16 @@ final class ConnectionManager {
         var streamConfiguration = NIOHTTP2Handler.StreamConfiguration()
         streamConfiguration.targetWindowSize = configuration.streamWindowSize
         let sync = channel.pipeline.syncOperations
+        if let tls, let tlsConfiguration = configuration.tls {
+            var host = "localhost"
+            if case .hostAndPort(let name, _) = target { host = name }
+            try sync.addHandler(NIOSSLClientHandler(context: tls.context, serverHostname: tlsConfiguration.sniName(connectingTo: host)))
+            try sync.addHandler(TLSHandshakeObserver(
+                handshakeDone: tls.handshakeDone,
+                timeout: tls.timeout,
+                serverName: tlsConfiguration.serverName ?? host
+            ))
+        }
         try sync.addHandler(NIOHTTP2Handler(mode: .client, connectionConfiguration: connectionConfiguration, streamConfiguration: streamConfiguration))
         try sync.addHandler(ClientConnectionHandler(
             eventLoop: channel.eventLoop,
@@ -155,10 +191,15 @@ final class ConnectionManager {
 
     private func connectFailed(_ error: any Error) {
         guard case .connecting(let waiters) = self.state else { return }
-        let failure = RPCError(
-            .unavailable,
-            "failed to connect to \(self.target): \(Self.describe(error)); check that the server is running and listening on that address"
-        )
+        let failure: RPCError
+        if let tlsError = error as? TLSHandshakeError {
+            failure = RPCError(.unavailable, "failed to connect to \(self.target): \(tlsError)")
+        } else {
+            failure = RPCError(
+                .unavailable,
+                "failed to connect to \(self.target): \(Self.describe(error)); check that the server is running and listening on that address"
+            )
+        }
         var stillWaiting: [Waiter] = []
         for waiter in waiters where !waiter.stream.isFinished {
             if waiter.waitForReady {

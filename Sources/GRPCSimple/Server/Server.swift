@@ -3,6 +3,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP2
 import NIOPosix
+import NIOSSL
 
 /// A gRPC server: serves your services on a host and port.
 ///
@@ -28,7 +29,11 @@ public final class Server: Sendable {
         public var connectionWindowSize = 8 * 1024 * 1024
         /// How long a new connection may take to send its HTTP/2 preface and first frame;
         /// a connection that sends nothing is closed after this. Default 10 s.
+        /// With TLS it covers the TLS handshake too.
         public var handshakeTimeout: Duration = .seconds(10)
+        /// TLS, or nil (the default) for plaintext HTTP/2. Its PEM material is read by
+        /// `start`; a connection whose handshake fails is closed (and logged), never the server.
+        public var tls: ServerTLSConfiguration? = nil
 
         // Keepalive and connection lifetime (grpc/grpc doc/keepalive.md; grpc-go's defaults).
 
@@ -147,7 +152,14 @@ public final class Server: Sendable {
         for loop in group.makeIterator() {
             executors[ObjectIdentifier(loop)] = EventLoopTaskExecutor(eventLoop: loop, budget: ticks.budget(for: loop))
         }
-        let bootstrap = self.makeBootstrap(group: group, executors: executors)
+        let tlsContext: NIOSSLContext?
+        do {
+            tlsContext = try self.configuration.tls?.makeContext()
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        let bootstrap = self.makeBootstrap(group: group, executors: executors, tlsContext: tlsContext)
         let listener: any NIOCore.Channel
         do {
             listener = try await bind(bootstrap).get()
@@ -235,7 +247,11 @@ public final class Server: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    private func makeBootstrap(group: MultiThreadedEventLoopGroup, executors: [ObjectIdentifier: EventLoopTaskExecutor]) -> ServerBootstrap {
+    private func makeBootstrap(
+        group: MultiThreadedEventLoopGroup,
+        executors: [ObjectIdentifier: EventLoopTaskExecutor],
+        tlsContext: NIOSSLContext?
+    ) -> ServerBootstrap {
         let configuration = self.configuration
         let router = self.router
         return ServerBootstrap(group: group)
@@ -245,7 +261,7 @@ public final class Server: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let executor = executors[ObjectIdentifier(channel.eventLoop)]
                         ?? EventLoopTaskExecutor(eventLoop: channel.eventLoop, budget: nil)
-                    try self.configure(channel, router: router, configuration: configuration, executor: executor)
+                    try self.configure(channel, router: router, configuration: configuration, executor: executor, tlsContext: tlsContext)
                 }
             }
     }
@@ -254,7 +270,8 @@ public final class Server: Sendable {
         _ channel: any NIOCore.Channel,
         router: Router,
         configuration: Configuration,
-        executor: EventLoopTaskExecutor
+        executor: EventLoopTaskExecutor,
+        tlsContext: NIOSSLContext?
     ) throws {
         var connectionConfiguration = NIOHTTP2Handler.ConnectionConfiguration()
         connectionConfiguration.initialSettings = [
@@ -290,6 +307,13 @@ public final class Server: Sendable {
             executor: executor
         )
         let sync = channel.pipeline.syncOperations
+        if let tlsContext {
+            // TLS first: HTTP/2 reads and writes the decrypted bytes. The handshake timer of
+            // `handler` runs from now, so a client that stalls the TLS handshake is closed too.
+            let tls = NIOSSLServerHandler(context: tlsContext)
+            try sync.addHandler(tls)
+            handler.peerCertificateLookup = { tls.peerCertificate.map(PeerCertificate.init) }
+        }
         try sync.addHandler(http2)
         try sync.addHandler(handler)
 

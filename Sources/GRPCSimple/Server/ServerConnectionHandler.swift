@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOHPACK
 import NIOHTTP2
+import NIOSSL
 
 /// Serves gRPC on one HTTP/2 connection, handling frames on the connection channel.
 ///
@@ -39,6 +40,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
     private var lastStreamID = HTTP2StreamID.rootStream
 
     var streamsWithPendingData: [any GatheringStream] = []
+
+    /// With TLS: reads the verified client certificate (mutual TLS) off the TLS handler.
+    /// Called once, at the first call, when the handshake is long done.
+    var peerCertificateLookup: (() -> PeerCertificate?)?
+    private var peerCertificate: PeerCertificate?
 
     /// Closes a connection that has not sent its first frame in time.
     private var handshakeTimer: Scheduled<Void>?
@@ -130,7 +136,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
             )
             return
         }
-        self.configuration.logger.debug("connection error", metadata: ["peer": "\(self.peer)", "error": "\(error)"])
+        if error is NIOSSLError || error is BoringSSLError {
+            self.configuration.logger.debug("TLS error, closing the connection", metadata: ["peer": "\(self.peer)", "error": "\(error)"])
+        } else {
+            self.configuration.logger.debug("connection error", metadata: ["peer": "\(self.peer)", "error": "\(error)"])
+        }
         context.close(promise: nil)
     }
 
@@ -263,12 +273,17 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
 
     private func startCall(id: HTTP2StreamID, head: RequestHead, endStream: Bool) {
         let deadline = head.timeoutNanoseconds.map { ContinuousClock.now.advanced(by: .nanoseconds($0)) }
+        if let lookup = self.peerCertificateLookup {
+            self.peerCertificateLookup = nil
+            self.peerCertificate = lookup()
+        }
         let context = ServerContext(
             path: head.path,
             metadata: head.metadata,
             deadline: deadline,
             peer: self.peer,
-            requestCompression: head.encoding
+            requestCompression: head.encoding,
+            peerCertificate: self.peerCertificate
         )
         let stream = ServerStream(
             id: id,

@@ -14,6 +14,10 @@ public final class ServerContext: Sendable {
     /// How the client compresses the request messages it flags as compressed
     /// (its `grpc-encoding`; identity when it sent none).
     public let requestCompression: CompressionAlgorithm
+    /// The client's verified certificate, when the server uses mutual TLS
+    /// (`ServerTLSConfiguration.clientCertificates`) and the client presented one;
+    /// nil for plaintext and for TLS without a client certificate.
+    public let peerCertificate: PeerCertificate?
 
     /// Written by interceptors and the handler (possibly from another executor), read by
     /// the connection.
@@ -40,13 +44,15 @@ public final class ServerContext: Sendable {
         metadata: Metadata,
         deadline: ContinuousClock.Instant?,
         peer: String,
-        requestCompression: CompressionAlgorithm = .identity
+        requestCompression: CompressionAlgorithm = .identity,
+        peerCertificate: PeerCertificate? = nil
     ) {
         self.path = path
         self.state = Mutex(State(requestMetadata: metadata))
         self.deadline = deadline
         self.peer = peer
         self.requestCompression = requestCompression
+        self.peerCertificate = peerCertificate
     }
 
     /// Who the caller is, as an authenticating interceptor established it (for example

@@ -29,6 +29,8 @@ final class ServiceProbe: Sendable {
 /// - `repeat`: for Expand, repeat each word this many times;
 /// - `payload-size`: for Get, answer with a text of this many bytes;
 /// - `response-compression`: compress responses with this algorithm (`gzip`, `deflate`);
+/// - `echo-peer-certificate`: for Get, answer with the client's verified certificate
+///   (`ServerContext.peerCertificate`), or `none`;
 /// - `echo-principal`: report `context.principal` as trailing metadata `principal`.
 ///
 /// Every call records `handling <path>` when its handler starts.
@@ -91,6 +93,9 @@ struct EchoService: Grpcsimple_Echo_EchoProvider {
 
     func get(request: Grpcsimple_Echo_EchoRequest, context: ServerContext) async throws -> Grpcsimple_Echo_EchoResponse {
         try await self.prepare(context)
+        if context.metadata["echo-peer-certificate"] != nil {
+            return .with { $0.text = context.peerCertificate.map { "\($0)" } ?? "none" }
+        }
         if let size = context.metadata["payload-size"].flatMap({ Int($0) }) {
             return .with { $0.text = String(repeating: "x", count: size) }
         }
