@@ -1,7 +1,8 @@
 import SwiftProtobufPluginLibrary
 
 /// Emits the whole `<name>.grpc.swift` file for one .proto file: a header,
-/// the imports, then a provider protocol and a client struct per service.
+/// the imports, then a provider protocol and a client struct per service, and the
+/// embedded descriptors that server reflection serves.
 struct FileEmitter {
     let file: FileDescriptor
     let options: GeneratorOptions
@@ -13,22 +14,33 @@ struct FileEmitter {
         self.namer = SwiftProtobufNamer(currentFile: file, protoFileToModuleMappings: options.moduleMappings)
     }
 
-    func emit() -> String {
+    func emit() throws -> String {
         var printer = CodePrinter(indent: "    ".unicodeScalars, addNewlines: true)
         printHeader(&printer)
         let visibility = options.visibility.declarationPrefix
+        let descriptors = DescriptorEmitter(file: file, visibility: visibility, namer: namer)
         for service in file.services {
             let names = ServiceNames(service, namer: namer)
             let methods = service.methods.map { (descriptor: $0, names: MethodNames($0, namer: namer)) }
             printer.print()
             printer.print("// MARK: - \(names.fullName)")
             printer.print()
-            ProviderEmitter(service: service, names: names, methods: methods, visibility: visibility)
-                .emit(into: &printer)
+            ProviderEmitter(
+                service: service,
+                names: names,
+                methods: methods,
+                visibility: visibility,
+                descriptorsEnum: DescriptorEmitter.enumName(for: file, namer: namer)
+            )
+            .emit(into: &printer)
             printer.print()
             ClientEmitter(service: service, names: names, methods: methods, visibility: visibility)
                 .emit(into: &printer)
         }
+        printer.print()
+        printer.print("// MARK: - Descriptors")
+        printer.print()
+        try descriptors.emit(into: &printer)
         return printer.content
     }
 
