@@ -44,6 +44,17 @@ struct FileEmitter {
         return printer.content
     }
 
+    /// Whether a method takes or returns a message that swift-protobuf itself declares.
+    private var usesSwiftProtobufTypes: Bool {
+        file.services.contains { service in
+            service.methods.contains { method in
+                [method.inputType, method.outputType].contains { message in
+                    namer.fullName(message: message).hasPrefix("SwiftProtobuf.")
+                }
+            }
+        }
+    }
+
     private func printHeader(_ p: inout CodePrinter) {
         p.print(
             "// DO NOT EDIT.",
@@ -54,6 +65,10 @@ struct FileEmitter {
         )
         p.print()
         p.print("import GRPCSimple")
+        // Well-known types (google.protobuf.Empty, ...) are SwiftProtobuf's.
+        if usesSwiftProtobufTypes {
+            p.print("import SwiftProtobuf")
+        }
         // Modules holding messages from imported .proto files (only when
         // ProtoPathModuleMappings is given), as protoc-gen-swift imports them.
         for module in (options.moduleMappings.neededModules(forFile: file) ?? []).sorted() {

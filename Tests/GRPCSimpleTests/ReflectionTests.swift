@@ -26,12 +26,19 @@ import TestServices
         func register(with router: inout Router) {}
     }
 
+    /// Serves extensions.proto (proto2 extensions, a well-known type import).
+    struct ExtensionsService: Grpcsimple_Extensions_ExtensionsProvider {
+        func ping(request: Google_Protobuf_Empty, context: ServerContext) async throws -> Grpcsimple_Extensions_Extendable {
+            .with { $0.name = "pong" }
+        }
+    }
+
     /// Sends `requests` on one ServerReflectionInfo stream of `version` and returns the
     /// responses, read as v1 (the two versions' messages have the same fields and numbers).
     func exchange(_ requests: [Request], version: Version) async throws -> [Response] {
         let services: [any GRPCService] = [
             EchoService(probe: ServiceProbe()), NamingService(), InteropTestService(), HealthService(),
-            HandWrittenService(),
+            HandWrittenService(), ExtensionsService(),
         ]
         let server = Server(services: services + [ReflectionService(services: services)], workers: 1)
         try await server.start(host: "127.0.0.1", port: 0)
@@ -114,7 +121,8 @@ import TestServices
             list.service.map(\.name) == [
                 "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
                 "grpc.reflection.v1alpha.ServerReflection", "grpc.testing.TestService",
-                "grpcsimple.echo.Echo", "grpcsimple.naming.Naming", "test.HandWritten",
+                "grpcsimple.echo.Echo", "grpcsimple.extensions.Extensions", "grpcsimple.naming.Naming",
+                "test.HandWritten",
             ]
         )
     }
@@ -160,6 +168,9 @@ import TestServices
             ("grpc.health.v1.HealthCheckResponse.SERVING", "grpc/health/v1/health.proto"),  // nested enum value
             (".grpcsimple.echo.EchoRequest", "echo.proto"),  // leading dot, as in descriptors
             ("grpc.reflection.v1alpha.ServerReflection", "grpc/reflection/v1alpha/reflection.proto"),  // itself
+            ("grpcsimple.extensions.nickname", "extensions.proto"),  // top-level extension
+            ("grpcsimple.extensions.Holder.age", "extensions.proto"),  // extension nested in a message
+            ("google.protobuf.Empty", "google/protobuf/empty.proto"),  // an imported well-known type
         ]
         let requests = symbols.map { symbol in Request.with { $0.fileContainingSymbol = symbol.0 } }
         let responses = try await exchange(requests, version: version)
@@ -168,6 +179,33 @@ import TestServices
             #expect(response.originalRequest.fileContainingSymbol == symbol)
             #expect(try fileNames(response).first == file, "symbol \(symbol)")
         }
+    }
+
+    @Test(arguments: Version.allCases)
+    func extensionRequestsFindProto2Extensions(version: Version) async throws {
+        let responses = try await exchange(
+            [
+                .with { $0.allExtensionNumbersOfType = "grpcsimple.extensions.Extendable" },
+                .with {
+                    $0.fileContainingExtension = .with {
+                        $0.containingType = "grpcsimple.extensions.Extendable"
+                        $0.extensionNumber = 150
+                    }
+                },
+                .with { $0.fileByFilename = "google/protobuf/empty.proto" },
+            ],
+            version: version
+        )
+        try #require(responses.count == 3)
+        guard case .allExtensionNumbersResponse(let numbers)? = responses[0].messageResponse else {
+            Issue.record("expected an all_extension_numbers_response, got \(responses[0])")
+            return
+        }
+        #expect(numbers.baseTypeName == "grpcsimple.extensions.Extendable")
+        #expect(numbers.extensionNumber == [100, 150])
+        #expect(try fileNames(responses[1]) == ["extensions.proto", "google/protobuf/empty.proto"])
+        // Well-known types imported by a service's file are embedded with it.
+        #expect(try fileNames(responses[2]) == ["google/protobuf/empty.proto"])
     }
 
     @Test(arguments: Version.allCases)
@@ -228,7 +266,7 @@ import TestServices
             Issue.record("expected a list_services_response after the errors, got \(responses[5])")
             return
         }
-        #expect(list.service.count == 7)
+        #expect(list.service.count == 8)
     }
 
     @Test func generatedServicesExposeTheirFileAndImportsFileFirst() {
