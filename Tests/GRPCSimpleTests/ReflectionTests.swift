@@ -33,9 +33,8 @@ import TestServices
         }
     }
 
-    /// Sends `requests` on one ServerReflectionInfo stream of `version` and returns the
-    /// responses, read as v1 (the two versions' messages have the same fields and numbers).
-    func exchange(_ requests: [Request], version: Version) async throws -> [Response] {
+    /// Runs `body` against a server serving the test services and reflection over them.
+    func withReflectionServer<T: Sendable>(_ body: @escaping @Sendable (Channel) async throws -> T) async throws -> T {
         let services: [any GRPCService] = [
             EchoService(probe: ServiceProbe()), NamingService(), InteropTestService(), HealthService(),
             HandWrittenService(), ExtensionsService(),
@@ -44,17 +43,21 @@ import TestServices
         try await server.start(host: "127.0.0.1", port: 0)
         let channel = try Channel(host: "127.0.0.1", port: try #require(server.port))
         do {
-            let responses = try await withTimeout(seconds: 10) {
-                try await Self.call(requests, version: version, channel: channel)
-            }
+            let result = try await withTimeout(seconds: 10) { try await body(channel) }
             await channel.close()
             await server.shutdown(gracePeriod: .seconds(1))
-            return responses
+            return result
         } catch {
             await channel.close()
             await server.shutdown(gracePeriod: .seconds(1))
             throw error
         }
+    }
+
+    /// Sends `requests` on one ServerReflectionInfo stream of `version` and returns the
+    /// responses, read as v1 (the two versions' messages have the same fields and numbers).
+    func exchange(_ requests: [Request], version: Version) async throws -> [Response] {
+        try await withReflectionServer { channel in try await Self.call(requests, version: version, channel: channel) }
     }
 
     /// Writes every request, then reads one response per request: the stream stays open
@@ -277,5 +280,30 @@ import TestServices
         )
         #expect(HealthService.protoFileDescriptors.map(\.name) == ["grpc/health/v1/health.proto"])
         #expect(HandWrittenService.protoFileDescriptors.isEmpty)
+    }
+
+    @Test func bytesThatAreNotARequestEndOnlyThatCall() async throws {
+        try await withReflectionServer { channel in
+            // Field 1 (`host`, a string) holding bytes that are not UTF-8: not a
+            // ServerReflectionRequest.
+            let error = await expectRPCError {
+                _ = try await channel.bidirectionalStreaming(
+                    path: "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+                    responseType: Response.self
+                ) { (writer: RequestWriter<Google_Protobuf_BytesValue>, responses) in
+                    try await writer.write(.with { $0.value = Data([0xFF, 0xFE]) })
+                    writer.finish()
+                    for try await _ in responses {}
+                }
+            }
+            #expect(error?.code == .internal)
+            #expect(error?.message.contains("grpc.reflection.v1.ServerReflectionRequest") == true)
+            // The server and its reflection service go on.
+            let responses = try await Self.call([.with { $0.listServices = "" }], version: .v1, channel: channel)
+            guard case .listServicesResponse? = responses.first?.messageResponse else {
+                Issue.record("expected a list_services_response after the malformed call")
+                return
+            }
+        }
     }
 }
