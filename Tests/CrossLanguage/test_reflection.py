@@ -6,9 +6,11 @@ grpcio-reflection's ProtoReflectionDescriptorDatabase speaks v1alpha; a
 DescriptorPool on top of it resolves AsillaService and its messages from the
 server alone (person.proto is never read here), and a message class built from
 the reflected descriptors makes a real call. v1 is checked with stubs generated
-at test time from Debian's grpc-proto.
+at test time from Debian's grpc-proto. `interop-server` ($INTEROP_SERVER) is
+checked too: its TestService's messages come from imported files.
 
-Run: PERSON_SERVER=.../person-server .venv/bin/python -m pytest Tests/CrossLanguage
+Run: PERSON_SERVER=.../person-server INTEROP_SERVER=.../interop-server \
+         .venv/bin/python -m pytest Tests/CrossLanguage
 """
 
 import os
@@ -26,7 +28,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
 
-from test_cross_language import CHANNEL_OPTIONS, RPC_TIMEOUT, start_swift_server
+from test_cross_language import CHANNEL_OPTIONS, RPC_TIMEOUT, Server, binary, start_swift_server
 
 GRPC_PROTO_DIR = os.environ.get("GRPC_PROTO_DIR", "/usr/share/grpc-proto")
 
@@ -147,3 +149,25 @@ def test_reflection_v1_answers_several_requests_on_one_stream(v1, channel):
     health = descriptor_pb2.FileDescriptorProto.FromString(files[0])
     assert health.package == "grpc.health.v1"
     assert [s.name for s in health.service] == ["Health"]
+
+
+def test_interop_server_serves_reflection_with_every_import():
+    # test.proto's messages live in messages.proto and empty.proto: the pool resolves
+    # them only if the server sends each file's imports along with it.
+    server = Server([binary("INTEROP_SERVER"), "--port", "0"])
+    try:
+        server.wait_listening()
+        channel = grpc.insecure_channel(server.address, options=CHANNEL_OPTIONS)
+        try:
+            database = ProtoReflectionDescriptorDatabase(channel)
+            assert "grpc.testing.TestService" in set(database.get_services())
+            pool = DescriptorPool(database)
+            method = pool.FindMethodByName("grpc.testing.TestService.UnaryCall")
+            assert method.input_type.file.name == "grpc/testing/messages.proto"
+            assert "response_size" in method.input_type.fields_by_name
+            empty = pool.FindMethodByName("grpc.testing.TestService.EmptyCall").input_type
+            assert empty.full_name == "grpc.testing.Empty"
+        finally:
+            channel.close()
+    finally:
+        server.kill()
