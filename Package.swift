@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "GRPCSimple", targets: ["GRPCSimple"]),
         .library(name: "GRPCHealth", targets: ["GRPCHealth"]),
+        .library(name: "GRPCReflection", targets: ["GRPCReflection"]),
         .executable(name: "protoc-gen-grpc-simple", targets: ["protoc-gen-grpc-simple"]),
         .executable(name: "person-server", targets: ["person-server"]),
         .executable(name: "person-client", targets: ["person-client"]),
@@ -49,6 +50,15 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
+        // grpc.reflection.v1 and v1alpha ServerReflection, fed by the descriptors that
+        // protoc-gen-grpc-simple embeds in generated code.
+        .target(
+            name: "GRPCReflection",
+            dependencies: [
+                "GRPCSimple",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
         // The code generator plugin for protoc.
         .executableTarget(
             name: "protoc-gen-grpc-simple",
@@ -74,6 +84,7 @@ let package = Package(
                 "PersonService",
                 "GRPCSimple",
                 "GRPCHealth",
+                "GRPCReflection",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -110,6 +121,7 @@ let package = Package(
                 "InteropTesting",
                 "GRPCSimple",
                 "GRPCHealth",
+                "GRPCReflection",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -129,6 +141,7 @@ let package = Package(
                 "PersonService",
                 "InteropTesting",
                 "GRPCHealth",
+                "GRPCReflection",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import GRPCHealth
+import GRPCReflection
 import GRPCSimple
 import InteropTesting
 
@@ -57,7 +58,8 @@ struct InteropServerCommand: AsyncParsableCommand {
         }
         let health = HealthService()
         health.setStatus(.serving, for: InteropTestService.serviceName)
-        let server = Server(services: [InteropTestService(), health], configuration: configuration)
+        let services: [any GRPCService] = [InteropTestService(), health]
+        let server = Server(services: services + [ReflectionService(services: services)], configuration: configuration)
         try await server.start(host: "127.0.0.1", port: self.port)
         server.shutdownOnTerminationSignals()  // before the line a supervisor waits for
         print("listening on 127.0.0.1:\(server.port ?? self.port)")

@@ -1,7 +1,8 @@
 import SwiftProtobufPluginLibrary
 
 /// Emits the whole `<name>.grpc.swift` file for one .proto file: a header,
-/// the imports, then a provider protocol and a client struct per service.
+/// the imports, then a provider protocol and a client struct per service, and the
+/// embedded descriptors that server reflection serves.
 struct FileEmitter {
     let file: FileDescriptor
     let options: GeneratorOptions
@@ -13,23 +14,45 @@ struct FileEmitter {
         self.namer = SwiftProtobufNamer(currentFile: file, protoFileToModuleMappings: options.moduleMappings)
     }
 
-    func emit() -> String {
+    func emit() throws -> String {
         var printer = CodePrinter(indent: "    ".unicodeScalars, addNewlines: true)
         printHeader(&printer)
         let visibility = options.visibility.declarationPrefix
+        let descriptors = DescriptorEmitter(file: file, visibility: visibility, namer: namer)
         for service in file.services {
             let names = ServiceNames(service, namer: namer)
             let methods = service.methods.map { (descriptor: $0, names: MethodNames($0, namer: namer)) }
             printer.print()
             printer.print("// MARK: - \(names.fullName)")
             printer.print()
-            ProviderEmitter(service: service, names: names, methods: methods, visibility: visibility)
-                .emit(into: &printer)
+            ProviderEmitter(
+                service: service,
+                names: names,
+                methods: methods,
+                visibility: visibility,
+                descriptorsEnum: DescriptorEmitter.enumName(for: file, namer: namer)
+            )
+            .emit(into: &printer)
             printer.print()
             ClientEmitter(service: service, names: names, methods: methods, visibility: visibility)
                 .emit(into: &printer)
         }
+        printer.print()
+        printer.print("// MARK: - Descriptors")
+        printer.print()
+        try descriptors.emit(into: &printer)
         return printer.content
+    }
+
+    /// Whether a method takes or returns a message that swift-protobuf itself declares.
+    private var usesSwiftProtobufTypes: Bool {
+        file.services.contains { service in
+            service.methods.contains { method in
+                [method.inputType, method.outputType].contains { message in
+                    namer.fullName(message: message).hasPrefix("SwiftProtobuf.")
+                }
+            }
+        }
     }
 
     private func printHeader(_ p: inout CodePrinter) {
@@ -42,6 +65,10 @@ struct FileEmitter {
         )
         p.print()
         p.print("import GRPCSimple")
+        // Well-known types (google.protobuf.Empty, ...) are SwiftProtobuf's.
+        if usesSwiftProtobufTypes {
+            p.print("import SwiftProtobuf")
+        }
         // Modules holding messages from imported .proto files (only when
         // ProtoPathModuleMappings is given), as protoc-gen-swift imports them.
         for module in (options.moduleMappings.neededModules(forFile: file) ?? []).sorted() {

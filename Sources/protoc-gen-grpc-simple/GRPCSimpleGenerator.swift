@@ -3,7 +3,8 @@ import SwiftProtobufPluginLibrary
 
 /// The protoc plugin: for every .proto file with at least one service, emits
 /// one `<name>.grpc.swift` file with a provider protocol and a client struct
-/// per service. Files without services produce no output.
+/// per service, and the serialized descriptors of the file and its imports (for
+/// server reflection). Files without services produce no output.
 struct GRPCSimpleGenerator: CodeGenerator {
     func generate(
         files: [FileDescriptor],
@@ -16,7 +17,7 @@ struct GRPCSimpleGenerator: CodeGenerator {
             let emitter = FileEmitter(file: file, options: options)
             try generatorOutputs.add(
                 fileName: options.fileNaming.outputPath(forProtoFile: file.name),
-                contents: emitter.emit()
+                contents: try emitter.emit()
             )
         }
     }

@@ -9,6 +9,8 @@ struct ProviderEmitter {
     let methods: [NamedMethod]
     /// "public " or "" (internal).
     let visibility: String
+    /// The file's `<Prefix><File>_FileDescriptors` enum (see `DescriptorEmitter`).
+    let descriptorsEnum: String
 
     func emit(into p: inout CodePrinter) {
         p.printComment(
@@ -32,6 +34,9 @@ struct ProviderEmitter {
         p.withIndentation { p in
             p.print("/// The fully qualified name of the service.")
             p.print("\(visibility)static var serviceName: String { \"\(names.fullName)\" }")
+            p.print()
+            p.print("/// The descriptors of this service's .proto file and its imports, for server reflection.")
+            p.print("\(visibility)static var protoFileDescriptors: [ProtoFileDescriptor] { \(descriptorsEnum).all }")
             p.print()
             p.print("\(visibility)func register(with router: inout Router) {")
             p.withIndentation { p in

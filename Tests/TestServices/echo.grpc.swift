@@ -30,6 +30,9 @@ extension Grpcsimple_Echo_EchoProvider {
     /// The fully qualified name of the service.
     public static var serviceName: String { "grpcsimple.echo.Echo" }
 
+    /// The descriptors of this service's .proto file and its imports, for server reflection.
+    public static var protoFileDescriptors: [ProtoFileDescriptor] { Grpcsimple_Echo_Echo_FileDescriptors.all }
+
     public func register(with router: inout Router) {
         router.unary("/grpcsimple.echo.Echo/Get") { (request: Grpcsimple_Echo_EchoRequest, context) in
             try await self.get(request: request, context: context)
@@ -76,4 +79,24 @@ public struct Grpcsimple_Echo_EchoClient: Sendable {
     public func update<Output>(options: CallOptions = .defaults, _ body: (RequestWriter<Grpcsimple_Echo_EchoRequest>, ResponseStream<Grpcsimple_Echo_EchoResponse>) async throws -> Output) async throws -> Output {
         try await self.channel.bidirectionalStreaming(path: "/grpcsimple.echo.Echo/Update", options: options, body)
     }
+}
+
+// MARK: - Descriptors
+
+/// The serialized descriptors of `echo.proto` and of every file it imports, for
+/// server reflection (`GRPCReflection`).
+public enum Grpcsimple_Echo_Echo_FileDescriptors {
+    public static let all: [ProtoFileDescriptor] = [
+        ProtoFileDescriptor(
+            name: "echo.proto",
+            base64Encoded: """
+            CgplY2hvLnByb3RvEg9ncnBjc2ltcGxlLmVjaG8iIQoLRWNob1JlcXVlc3QSEgoEdGV4dBgBIAEoCVIEdGV4dCIiCgxFY2hvUmVz\
+            cG9uc2USEgoEdGV4dBgBIAEoCVIEdGV4dDKoAgoERWNobxJCCgNHZXQSHC5ncnBjc2ltcGxlLmVjaG8uRWNob1JlcXVlc3QaHS5n\
+            cnBjc2ltcGxlLmVjaG8uRWNob1Jlc3BvbnNlEkcKBkV4cGFuZBIcLmdycGNzaW1wbGUuZWNoby5FY2hvUmVxdWVzdBodLmdycGNz\
+            aW1wbGUuZWNoby5FY2hvUmVzcG9uc2UwARJICgdDb2xsZWN0EhwuZ3JwY3NpbXBsZS5lY2hvLkVjaG9SZXF1ZXN0Gh0uZ3JwY3Np\
+            bXBsZS5lY2hvLkVjaG9SZXNwb25zZSgBEkkKBlVwZGF0ZRIcLmdycGNzaW1wbGUuZWNoby5FY2hvUmVxdWVzdBodLmdycGNzaW1w\
+            bGUuZWNoby5FY2hvUmVzcG9uc2UoATABYgZwcm90bzM=
+            """
+        ),
+    ]
 }

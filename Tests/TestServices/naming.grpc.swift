@@ -22,6 +22,9 @@ extension Grpcsimple_Naming_NamingProvider {
     /// The fully qualified name of the service.
     public static var serviceName: String { "grpcsimple.naming.Naming" }
 
+    /// The descriptors of this service's .proto file and its imports, for server reflection.
+    public static var protoFileDescriptors: [ProtoFileDescriptor] { Grpcsimple_Naming_Naming_FileDescriptors.all }
+
     public func register(with router: inout Router) {
         router.unary("/grpcsimple.naming.Naming/UseNested") { (request: Grpcsimple_Naming_Outer.Inner, context) in
             try await self.useNested(request: request, context: context)
@@ -50,4 +53,33 @@ public struct Grpcsimple_Naming_NamingClient: Sendable {
     public func `import`(_ request: Grpcsimple_Echo_EchoRequest, options: CallOptions = .defaults) async throws -> Grpcsimple_Naming_Outer {
         try await self.channel.unary(path: "/grpcsimple.naming.Naming/Import", request: request, options: options)
     }
+}
+
+// MARK: - Descriptors
+
+/// The serialized descriptors of `naming.proto` and of every file it imports, for
+/// server reflection (`GRPCReflection`).
+public enum Grpcsimple_Naming_Naming_FileDescriptors {
+    public static let all: [ProtoFileDescriptor] = [
+        ProtoFileDescriptor(
+            name: "naming.proto",
+            base64Encoded: """
+            CgxuYW1pbmcucHJvdG8SEWdycGNzaW1wbGUubmFtaW5nGgplY2hvLnByb3RvIlwKBU91dGVyEjQKBWlubmVyGAEgASgLMh4uZ3Jw\
+            Y3NpbXBsZS5uYW1pbmcuT3V0ZXIuSW5uZXJSBWlubmVyGh0KBUlubmVyEhQKBXZhbHVlGAEgASgJUgV2YWx1ZTKWAQoGTmFtaW5n\
+            EkoKCVVzZU5lc3RlZBIeLmdycGNzaW1wbGUubmFtaW5nLk91dGVyLklubmVyGh0uZ3JwY3NpbXBsZS5lY2hvLkVjaG9SZXNwb25z\
+            ZRJACgZJbXBvcnQSHC5ncnBjc2ltcGxlLmVjaG8uRWNob1JlcXVlc3QaGC5ncnBjc2ltcGxlLm5hbWluZy5PdXRlcmIGcHJvdG8z
+            """
+        ),
+        ProtoFileDescriptor(
+            name: "echo.proto",
+            base64Encoded: """
+            CgplY2hvLnByb3RvEg9ncnBjc2ltcGxlLmVjaG8iIQoLRWNob1JlcXVlc3QSEgoEdGV4dBgBIAEoCVIEdGV4dCIiCgxFY2hvUmVz\
+            cG9uc2USEgoEdGV4dBgBIAEoCVIEdGV4dDKoAgoERWNobxJCCgNHZXQSHC5ncnBjc2ltcGxlLmVjaG8uRWNob1JlcXVlc3QaHS5n\
+            cnBjc2ltcGxlLmVjaG8uRWNob1Jlc3BvbnNlEkcKBkV4cGFuZBIcLmdycGNzaW1wbGUuZWNoby5FY2hvUmVxdWVzdBodLmdycGNz\
+            aW1wbGUuZWNoby5FY2hvUmVzcG9uc2UwARJICgdDb2xsZWN0EhwuZ3JwY3NpbXBsZS5lY2hvLkVjaG9SZXF1ZXN0Gh0uZ3JwY3Np\
+            bXBsZS5lY2hvLkVjaG9SZXNwb25zZSgBEkkKBlVwZGF0ZRIcLmdycGNzaW1wbGUuZWNoby5FY2hvUmVxdWVzdBodLmdycGNzaW1w\
+            bGUuZWNoby5FY2hvUmVzcG9uc2UoATABYgZwcm90bzM=
+            """
+        ),
+    ]
 }

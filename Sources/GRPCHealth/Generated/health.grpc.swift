@@ -37,6 +37,9 @@ extension Grpc_Health_V1_HealthProvider {
     /// The fully qualified name of the service.
     public static var serviceName: String { "grpc.health.v1.Health" }
 
+    /// The descriptors of this service's .proto file and its imports, for server reflection.
+    public static var protoFileDescriptors: [ProtoFileDescriptor] { Grpc_Health_V1_Health_FileDescriptors.all }
+
     public func register(with router: inout Router) {
         router.unary("/grpc.health.v1.Health/Check") { (request: Grpc_Health_V1_HealthCheckRequest, context) in
             try await self.check(request: request, context: context)
@@ -80,4 +83,26 @@ public struct Grpc_Health_V1_HealthClient: Sendable {
     public func watch(_ request: Grpc_Health_V1_HealthCheckRequest, options: CallOptions = .defaults) -> ResponseStream<Grpc_Health_V1_HealthCheckResponse> {
         self.channel.serverStreaming(path: "/grpc.health.v1.Health/Watch", request: request, options: options)
     }
+}
+
+// MARK: - Descriptors
+
+/// The serialized descriptors of `grpc/health/v1/health.proto` and of every file it imports, for
+/// server reflection (`GRPCReflection`).
+public enum Grpc_Health_V1_Health_FileDescriptors {
+    public static let all: [ProtoFileDescriptor] = [
+        ProtoFileDescriptor(
+            name: "grpc/health/v1/health.proto",
+            base64Encoded: """
+            ChtncnBjL2hlYWx0aC92MS9oZWFsdGgucHJvdG8SDmdycGMuaGVhbHRoLnYxIi4KEkhlYWx0aENoZWNrUmVxdWVzdBIYCgdzZXJ2\
+            aWNlGAEgASgJUgdzZXJ2aWNlIrEBChNIZWFsdGhDaGVja1Jlc3BvbnNlEkkKBnN0YXR1cxgBIAEoDjIxLmdycGMuaGVhbHRoLnYx\
+            LkhlYWx0aENoZWNrUmVzcG9uc2UuU2VydmluZ1N0YXR1c1IGc3RhdHVzIk8KDVNlcnZpbmdTdGF0dXMSCwoHVU5LTk9XThAAEgsK\
+            B1NFUlZJTkcQARIPCgtOT1RfU0VSVklORxACEhMKD1NFUlZJQ0VfVU5LTk9XThADMq4BCgZIZWFsdGgSUAoFQ2hlY2sSIi5ncnBj\
+            LmhlYWx0aC52MS5IZWFsdGhDaGVja1JlcXVlc3QaIy5ncnBjLmhlYWx0aC52MS5IZWFsdGhDaGVja1Jlc3BvbnNlElIKBVdhdGNo\
+            EiIuZ3JwYy5oZWFsdGgudjEuSGVhbHRoQ2hlY2tSZXF1ZXN0GiMuZ3JwYy5oZWFsdGgudjEuSGVhbHRoQ2hlY2tSZXNwb25zZTAB\
+            QmEKEWlvLmdycGMuaGVhbHRoLnYxQgtIZWFsdGhQcm90b1ABWixnb29nbGUuZ29sYW5nLm9yZy9ncnBjL2hlYWx0aC9ncnBjX2hl\
+            YWx0aF92MaoCDkdycGMuSGVhbHRoLlYxYgZwcm90bzM=
+            """
+        ),
+    ]
 }

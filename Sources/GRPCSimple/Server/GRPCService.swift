@@ -13,8 +13,15 @@ public protocol GRPCService: Sendable {
     /// Called when the server starts a graceful shutdown, before it stops taking calls
     /// (a health service reports NOT_SERVING here). Does nothing unless you implement it.
     func serverWillShutDown()
+
+    /// The descriptors of the `.proto` file that declares this service and of every file it
+    /// imports, transitively, for server reflection. Generated code returns them (the file
+    /// itself first); a hand-written service has none unless it implements this.
+    static var protoFileDescriptors: [ProtoFileDescriptor] { get }
 }
 
 extension GRPCService {
     public func serverWillShutDown() {}
+
+    public static var protoFileDescriptors: [ProtoFileDescriptor] { [] }
 }

@@ -20,6 +20,9 @@ extension AsillaServiceProvider {
     /// The fully qualified name of the service.
     public static var serviceName: String { "AsillaService" }
 
+    /// The descriptors of this service's .proto file and its imports, for server reflection.
+    public static var protoFileDescriptors: [ProtoFileDescriptor] { Person_FileDescriptors.all }
+
     public func register(with router: inout Router) {
         router.unary("/AsillaService/getInfor") { (request: RequestInforPerson, context) in
             try await self.getInfor(request: request, context: context)
@@ -46,4 +49,23 @@ public struct AsillaServiceClient: Sendable {
     public func checkMarried(_ request: RequestCheckMaritalStatus, options: CallOptions = .defaults) async throws -> RespondGetMaritalStatus {
         try await self.channel.unary(path: "/AsillaService/checkMarried", request: request, options: options)
     }
+}
+
+// MARK: - Descriptors
+
+/// The serialized descriptors of `person.proto` and of every file it imports, for
+/// server reflection (`GRPCReflection`).
+public enum Person_FileDescriptors {
+    public static let all: [ProtoFileDescriptor] = [
+        ProtoFileDescriptor(
+            name: "person.proto",
+            base64Encoded: """
+            CgxwZXJzb24ucHJvdG8iRgoGUGVyc29uEhIKBG5hbWUYASABKAlSBG5hbWUSDgoCaWQYAiABKAVSAmlkEhgKB21hcnJpZWQYAyAB\
+            KAhSB21hcnJpZWQiKAoSUmVxdWVzdEluZm9yUGVyc29uEhIKBG5hbWUYASABKAlSBG5hbWUiLwoZUmVxdWVzdENoZWNrTWFyaXRh\
+            bFN0YXR1cxISCgRuYW1lGAEgASgJUgRuYW1lIjMKF1Jlc3BvbmRHZXRNYXJpdGFsU3RhdHVzEhgKB21hcnJpZWQYASABKAhSB21h\
+            cnJpZWQygwEKDUFzaWxsYVNlcnZpY2USKgoIZ2V0SW5mb3ISEy5SZXF1ZXN0SW5mb3JQZXJzb24aBy5QZXJzb24iABJGCgxjaGVj\
+            a01hcnJpZWQSGi5SZXF1ZXN0Q2hlY2tNYXJpdGFsU3RhdHVzGhguUmVzcG9uZEdldE1hcml0YWxTdGF0dXMiAGIGcHJvdG8z
+            """
+        ),
+    ]
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import GRPCHealth
+import GRPCReflection
 import GRPCSimple
 import Logging
 import PersonService
@@ -44,11 +45,13 @@ struct PersonServerCommand: AsyncParsableCommand {
         var configuration = Server.Configuration()
         configuration.logger = Logger(label: "person-server")
 
-        // Health checking out of the box (grpc.health.v1: grpc_health_probe, Kubernetes).
+        // Health checking (grpc.health.v1: grpc_health_probe, Kubernetes) and server
+        // reflection (grpcurl, grpcio-reflection) out of the box.
         let health = HealthService()
         health.setStatus(.serving, for: PersonServer.serviceName)
+        let services: [any GRPCService] = [PersonServer(logger: Logger(label: "person-server")), health]
         let server = Server(
-            services: [PersonServer(logger: Logger(label: "person-server")), health],
+            services: services + [ReflectionService(services: services)],
             workers: self.workers,
             configuration: configuration
         )
