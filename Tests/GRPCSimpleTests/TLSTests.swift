@@ -200,7 +200,8 @@ import Testing
     @Test func handshakeTimeoutClosesStalledTLSHandshakes() async throws {
         let certificates = try TLSFixtures.trusted
         var configuration = TLSFixtures.server(certificates)
-        configuration.handshakeTimeout = .milliseconds(300)
+        // Long enough for a real handshake on a loaded 2-core machine running every suite.
+        configuration.handshakeTimeout = .seconds(1)
         try await withHarness(configuration: configuration, channelConfiguration: TLSFixtures.client(trusting: certificates)) { harness in
             #expect(try await HandshakeTimeoutTests.closedByServer(sending: [], toPort: harness.port, within: .seconds(5)))
             // A TLS record header announcing a 512-byte handshake message, and then nothing.
@@ -358,7 +359,8 @@ extension TLSTests {
             .bind(host: "127.0.0.1", port: 0).get()
         let port = try #require(listener.localAddress?.port)
         var configuration = TLSFixtures.client(trusting: try TLSFixtures.trusted)
-        configuration.backoff.minimumConnectTimeout = .milliseconds(300)
+        // Covers the TCP connect too, which a loaded machine can take a while to complete.
+        configuration.backoff.minimumConnectTimeout = .seconds(1)
         let channel = try Channel(host: "127.0.0.1", port: port, configuration: configuration)
         let error = await expectRPCError {
             _ = try await withTimeout { try await Grpcsimple_Echo_EchoClient(channel: channel).get(.with { $0.text = "x" }) }

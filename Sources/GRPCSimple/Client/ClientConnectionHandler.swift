@@ -16,6 +16,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
     weak var delegate: ConnectionManager?
     let eventLoop: any EventLoop
     private let authority: String
+    /// `https` over TLS, `http` otherwise.
+    private let scheme: String
     private let target: String
     private(set) var context: ChannelHandlerContext?
     private var streams: [HTTP2StreamID: ClientStream] = [:]
@@ -38,12 +40,14 @@ final class ClientConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
     init(
         eventLoop: any EventLoop,
         authority: String,
+        scheme: String = "http",
         target: String,
         connectionWindowSize: Int,
         keepalive: Channel.Keepalive? = nil
     ) {
         self.eventLoop = eventLoop
         self.authority = authority
+        self.scheme = scheme
         self.target = target
         self.connectionFlow = InboundFlowController(targetWindow: connectionWindowSize, initialWindow: 65535)
         self.keepaliveConfiguration = keepalive
@@ -103,7 +107,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
         let id = HTTP2StreamID(self.nextStreamID)
         self.nextStreamID += 2
         self.streams[id] = stream
-        stream.start(id: id, on: self, authority: self.authority)
+        stream.start(id: id, on: self, authority: self.authority, scheme: self.scheme)
         if self.keepaliveTimer == nil {
             self.resumeKeepalive()
         }

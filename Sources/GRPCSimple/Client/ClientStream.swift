@@ -84,13 +84,13 @@ final class ClientStream: GatheringStream {
     // MARK: Starting on a connection
 
     /// The connection assigned a stream ID: send the headers and any waiting messages.
-    func start(id: HTTP2StreamID, on connection: ClientConnectionHandler, authority: String) {
+    func start(id: HTTP2StreamID, on connection: ClientConnectionHandler, authority: String, scheme: String) {
         guard !self.isFinished, case .pending(let messages, let ended) = self.requestState else { return }
         self.id = id
         self.connection = connection
         var headers: HPACKHeaders = [
             ":method": "POST",
-            ":scheme": "http",
+            ":scheme": scheme,
             ":path": self.path,
             ":authority": authority,
             "content-type": GRPCHeaders.contentType,

@@ -159,7 +159,8 @@ final class ConnectionManager {
         try sync.addHandler(NIOHTTP2Handler(mode: .client, connectionConfiguration: connectionConfiguration, streamConfiguration: streamConfiguration))
         try sync.addHandler(ClientConnectionHandler(
             eventLoop: channel.eventLoop,
-            authority: target.authority,
+            authority: configuration.tls?.serverName ?? target.authority,
+            scheme: tls == nil ? "http" : "https",
             target: target.description,
             connectionWindowSize: configuration.connectionWindowSize,
             keepalive: keepalive

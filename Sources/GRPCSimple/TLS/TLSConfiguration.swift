@@ -107,7 +107,8 @@ public struct ClientTLSConfiguration: Sendable {
     /// The name sent in SNI and that the server's certificate must carry in its subject
     /// alternative names (DNS, `*.` wildcards for one label; an IP address must be an IP
     /// SAN, and sends no SNI). Default: the host the channel connects to (`localhost` for a
-    /// Unix socket). The `:authority` header stays the target's.
+    /// Unix socket). When set, it is also the requests' `:authority`, as with grpc's
+    /// `ssl_target_name_override`.
     public var serverName: String?
 
     public init(

@@ -31,6 +31,15 @@ struct PersonServerCommand: AsyncParsableCommand {
     @Option(help: "Least severe log level written: trace, debug, info (one line per call), warning, error.")
     var logLevel = "info"
 
+    @Option(help: "Serve over TLS with this PEM certificate chain (needs --tls-key-file).")
+    var tlsCertFile: String?
+
+    @Option(help: "The PEM private key of --tls-cert-file.")
+    var tlsKeyFile: String?
+
+    @Option(help: "Require 'authorization: Bearer <token>' with this token on every call (health checks excepted).")
+    var authToken: String?
+
     func run() async throws {
         // One timestamped line per event, flushed as it happens, so that
         // `nohup person-server >> log.log &` keeps a readable log.
@@ -44,6 +53,21 @@ struct PersonServerCommand: AsyncParsableCommand {
         }
         var configuration = Server.Configuration()
         configuration.logger = Logger(label: "person-server")
+        switch (self.tlsCertFile, self.tlsKeyFile) {
+        case (let cert?, let key?):
+            configuration.tls = ServerTLSConfiguration(certificateChain: .file(path: cert), privateKey: .file(path: key))
+        case (nil, nil):
+            break
+        default:
+            throw ValidationError("--tls-cert-file and --tls-key-file go together")
+        }
+        var interceptors: [any ServerInterceptor] = []
+        if let expected = self.authToken {
+            // Health stays open: load balancers and Kubernetes probes send no token.
+            interceptors.append(BearerTokenAuthenticator(exemptServices: [HealthService.serviceName]) { token, _ in
+                token == expected ? "token holder" : nil
+            })
+        }
 
         // Health checking (grpc.health.v1: grpc_health_probe, Kubernetes) and server
         // reflection (grpcurl, grpcio-reflection) out of the box.
@@ -52,6 +76,7 @@ struct PersonServerCommand: AsyncParsableCommand {
         let services: [any GRPCService] = [PersonServer(logger: Logger(label: "person-server")), health]
         let server = Server(
             services: services + [ReflectionService(services: services)],
+            interceptors: interceptors,
             workers: self.workers,
             configuration: configuration
         )
