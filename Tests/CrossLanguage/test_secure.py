@@ -3,7 +3,7 @@ the seed's AsillaService, health checking and server reflection.
 
 person-server runs with --tls-cert-file/--tls-key-file (a CA and a server
 certificate for 127.0.0.1 and localhost, made with openssl when the test
-starts; no key is committed) and --auth-token. The grpcio channel combines
+starts by Tests/Interop/tls_certs.py; no key is committed) and --auth-token. The grpcio channel combines
 ssl_channel_credentials (trusting that CA) with access_token_call_credentials,
 which grpcio only sends over a secure channel.
 
@@ -12,7 +12,7 @@ Run: PERSON_SERVER=.../person-server .venv/bin/python -m pytest Tests/CrossLangu
 
 import os
 import shutil
-import subprocess
+import sys
 
 import grpc
 import pytest
@@ -30,6 +30,10 @@ from test_cross_language import (  # noqa: F401 (pb and stubs_dir are fixtures)
     stubs_dir,
 )
 
+# The interop suite's certificate maker (openssl at test time).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Interop"))
+import tls_certs  # noqa: E402
+
 TOKEN = "s3cret-token"
 SERVED = {
     "AsillaService",
@@ -39,33 +43,19 @@ SERVED = {
 }
 
 
-def openssl(*args, cwd):
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, timeout=60,
-                   stdin=subprocess.DEVNULL, capture_output=True)
-
-
 @pytest.fixture(scope="module")
 def certificates(tmp_path_factory):
-    """A fresh CA and a server certificate it signed (SANs 127.0.0.1, localhost)."""
+    """A fresh CA and a server certificate it signed (localhost, 127.0.0.1)."""
     if shutil.which("openssl") is None:
         pytest.fail("openssl is not installed (scripts/test installs it)")
-    d = str(tmp_path_factory.mktemp("tls"))
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-            "-subj", "/CN=grpc-simple test CA", "-keyout", "ca.key", "-out", "ca.pem", cwd=d)
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
-            "-keyout", "server.key", "-out", "server.csr", cwd=d)
-    with open(os.path.join(d, "san.ext"), "w") as f:
-        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", "server.pem", cwd=d)
-    return d
+    return tls_certs.create(str(tmp_path_factory.mktemp("tls")))
 
 
 @pytest.fixture(scope="module")
 def secure_server(certificates):
     server = Server([binary("PERSON_SERVER"), "--host", "127.0.0.1", "--port", "0",
-                     "--tls-cert-file", os.path.join(certificates, "server.pem"),
-                     "--tls-key-file", os.path.join(certificates, "server.key"),
+                     "--tls-cert-file", certificates.server_cert,
+                     "--tls-key-file", certificates.server_key,
                      "--auth-token", TOKEN])
     try:
         server.wait_listening()
@@ -75,7 +65,7 @@ def secure_server(certificates):
 
 
 def tls_credentials(certificates):
-    with open(os.path.join(certificates, "ca.pem"), "rb") as f:
+    with open(certificates.ca, "rb") as f:
         return grpc.ssl_channel_credentials(root_certificates=f.read())
 
 
@@ -127,10 +117,7 @@ def test_grpcio_without_the_right_token_is_unauthenticated_but_health_stays_open
 
 
 def test_grpcio_refuses_a_server_whose_ca_it_does_not_trust(secure_server, tmp_path, pb):
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-            "-subj", "/CN=another CA", "-keyout", "other.key", "-out", "other.pem", cwd=str(tmp_path))
-    with open(os.path.join(str(tmp_path), "other.pem"), "rb") as f:
-        credentials = grpc.ssl_channel_credentials(root_certificates=f.read())
+    credentials = tls_credentials(tls_certs.create(str(tmp_path)))  # another CA
     with grpc.secure_channel(secure_server.address, credentials, options=CHANNEL_OPTIONS) as channel:
         stub = pb.person_pb2_grpc.AsillaServiceStub(channel)
         with pytest.raises(grpc.RpcError) as info:
