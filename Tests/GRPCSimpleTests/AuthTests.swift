@@ -132,6 +132,41 @@ import TestServices
         }
     }
 
+    /// As grpc-go's token credentials: no secret goes in plaintext over the network. The
+    /// target is a TEST-NET-1 address (RFC 5737): nothing may be sent there, and nothing is.
+    @Test func credentialsAreNotSentInPlaintextToAnotherMachine() async throws {
+        var configuration = Channel.Configuration()
+        configuration.credentials = .bearerToken("token-alice")
+        let channel = try Channel(host: "192.0.2.1", port: 50051, configuration: configuration)
+        let echo = Grpcsimple_Echo_EchoClient(channel: channel)
+        let error = try await withTimeout(seconds: 5) {
+            await expectRPCError { _ = try await echo.get(.with { $0.text = "x" }) }
+        }
+        #expect(error?.code == .unauthenticated)
+        #expect(error?.message.contains("will not send the credentials of /grpcsimple.echo.Echo/Get in plaintext to 192.0.2.1:50051") == true, "\(String(describing: error))")
+        let streamError = try await withTimeout(seconds: 5) {
+            await expectRPCError { for try await _ in echo.expand(.with { $0.text = "x" }) {} }
+        }
+        #expect(streamError?.code == .unauthenticated)
+
+        // Metadata that is no secret may go anyway: the call then fails to connect instead.
+        let open = CallOptions(timeout: .milliseconds(500), credentials: CallCredentials(requiresTransportSecurity: false) { _ in ["x-tenant": "blue"] })
+        let connectError = try await withTimeout(seconds: 10) {
+            await expectRPCError { _ = try await echo.get(.with { $0.text = "x" }, options: open) }
+        }
+        #expect(connectError?.code == .unavailable || connectError?.code == .deadlineExceeded, "\(String(describing: connectError))")
+        await channel.close()
+    }
+
+    @Test func thisMachineCountsAsSecureForCredentials() {
+        for target in ["127.0.0.1:1", "127.8.9.10:1", "localhost:1", "[::1]:1", "unix:/tmp/x.sock", "api.localhost:1"] {
+            #expect(Target.parse(target)?.isThisMachine == true, "\(target)")
+        }
+        for target in ["192.0.2.1:1", "example.com:1", "[2001:db8::1]:1", "127.evil.example:1", "127.0.0.1.example:1"] {
+            #expect(Target.parse(target)?.isThisMachine == false, "\(target)")
+        }
+    }
+
     @Test func bearerTokenParsing() {
         #expect(BearerTokenAuthenticator.bearerToken(in: "Bearer abc") == "abc")
         #expect(BearerTokenAuthenticator.bearerToken(in: "bearer abc") == "abc")

@@ -10,13 +10,27 @@
 /// var configuration = Channel.Configuration()
 /// configuration.credentials = .bearerToken { try await tokenStore.currentToken() }
 /// ```
+///
+/// Like grpc-go's token credentials, they are only sent over TLS or to this machine (a
+/// Unix socket, `localhost`, 127.0.0.0/8, `::1`): a call that would send them in
+/// plaintext over the network fails with UNAUTHENTICATED before anything is sent, unless
+/// they were made with `requiresTransportSecurity: false`.
 public struct CallCredentials: Sendable {
     private let fetch: @Sendable (_ path: String) async throws -> Metadata
+    /// Whether the credentials may only travel over TLS (or stay on this machine).
+    public let requiresTransportSecurity: Bool
 
     /// Credentials made by `fetch`, which gets the method path (`/package.Service/Method`)
     /// and returns the metadata to add. Throw an `RPCError` to fail the call with it;
     /// other errors fail it with UNAVAILABLE.
-    public init(_ fetch: @escaping @Sendable (_ path: String) async throws -> Metadata) {
+    ///
+    /// - Parameter requiresTransportSecurity: Refuse to send them in plaintext to another
+    ///   machine. Default true; pass false only for metadata that is no secret.
+    public init(
+        requiresTransportSecurity: Bool = true,
+        _ fetch: @escaping @Sendable (_ path: String) async throws -> Metadata
+    ) {
+        self.requiresTransportSecurity = requiresTransportSecurity
         self.fetch = fetch
     }
 

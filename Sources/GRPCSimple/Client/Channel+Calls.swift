@@ -20,7 +20,7 @@ extension Channel {
         options: CallOptions = .defaults,
         responseType: Response.Type = Response.self
     ) async throws -> UnaryResponse<Response> {
-        if let interception = ClientInterception(configuration: self.configuration, options: options) {
+        if let interception = ClientInterception(channel: self, options: options) {
             return try await self.interceptedUnary(path: path, request: request, options: options, interception: interception)
         }
         try Self.checkMetadata(options, path: path)

@@ -73,6 +73,9 @@ public final class Channel: Sendable {
     /// Where this channel connects, e.g. `127.0.0.1:50051` or `unix:/tmp/grpc.sock`.
     public let target: String
     let configuration: Configuration
+    /// TLS, or a target on this machine: where credentials that need transport security
+    /// may go.
+    let transportIsSecure: Bool
     let eventLoop: any EventLoop
     let manager: NIOLoopBoundBox<ConnectionManager>
 
@@ -96,6 +99,7 @@ public final class Channel: Sendable {
         let tlsContext = try configuration.tls?.makeContext()
         self.target = parsed.description
         self.configuration = configuration
+        self.transportIsSecure = configuration.tls != nil || parsed.isThisMachine
         let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
         self.eventLoop = eventLoop
         self.manager = NIOLoopBoundBox.makeBoxSendingValue(

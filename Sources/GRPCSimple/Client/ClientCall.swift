@@ -26,7 +26,7 @@ final class ClientCall: Sendable {
         self.eventLoop = channel.eventLoop
         self.path = path
         self.compression = options.compression
-        if let interception = ClientInterception(configuration: channel.configuration, options: options) {
+        if let interception = ClientInterception(channel: channel, options: options) {
             let gate = CallStartGate()
             self.startGate = gate
             Self.startIntercepted(

@@ -75,14 +75,20 @@ public struct ClientInterceptorCall: Sendable {
 struct ClientInterception: Sendable {
     let interceptors: [any ClientInterceptor]
     let channelCredentials: CallCredentials?
+    /// Where the channel connects, and whether over TLS or on this machine.
+    let target: String
+    let transportIsSecure: Bool
 
     /// Nil when the call needs no work before it starts: it then takes the direct path.
-    init?(configuration: Channel.Configuration, options: CallOptions) {
+    init?(channel: Channel, options: CallOptions) {
+        let configuration = channel.configuration
         guard !configuration.interceptors.isEmpty || configuration.credentials != nil || options.credentials != nil else {
             return nil
         }
         self.interceptors = configuration.interceptors
         self.channelCredentials = configuration.credentials
+        self.target = channel.target
+        self.transportIsSecure = channel.transportIsSecure
     }
 
     /// Runs the chain around `start`, which gets the call as the last interceptor left
@@ -91,6 +97,14 @@ struct ClientInterception: Sendable {
         try await Self.run(call, through: self.interceptors[...]) { final in
             var final = final
             if let credentials = final.options.credentials ?? self.channelCredentials {
+                if credentials.requiresTransportSecurity && !self.transportIsSecure {
+                    throw RPCError(
+                        .unauthenticated,
+                        "will not send the credentials of \(final.path) in plaintext to \(self.target): "
+                            + "configure TLS (Channel.Configuration.tls), or make the credentials with "
+                            + "requiresTransportSecurity: false"
+                    )
+                }
                 final.options.metadata.merge(try await credentials.metadata(for: final.path))
             }
             if let problem = GRPCHeaders.firstInvalidEntry(in: final.options.metadata) {
