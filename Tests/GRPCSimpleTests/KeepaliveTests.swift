@@ -117,17 +117,19 @@ import TestServices
 
     @Test func pingsWithinThePolicyAreAnswered() async throws {
         var configuration = Server.Configuration()
-        configuration.minimumPingInterval = .milliseconds(100)
+        configuration.minimumPingInterval = .milliseconds(50)
         configuration.permitPingsWithoutCalls = true
-        // An event loop of its own: on the shared one, another test flooding its loop
-        // could hold our pings back and send them all at once.
+        // Pings 600 ms apart against a 50 ms minimum: only a server stalled for over a
+        // second could read three of them too close together. An event loop of its own
+        // for the client: on the shared one, another test flooding its loop could hold
+        // our pings back and send them all at once.
         let ownLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         defer { ownLoop.shutdownGracefully { _ in } }
         try await withHarness(configuration: configuration) { harness in
             let client = try await RawHTTP2Client.connect(port: harness.port, group: ownLoop)
             for value in 1...4 {
                 try await client.send([Self.ping(UInt64(value))])
-                try await Task.sleep(for: .milliseconds(300))
+                try await Task.sleep(for: .milliseconds(600))
             }
             let acked = await client.waitUntil { frames in
                 frames.filter { if case .ping(_, ack: true) = $0 { return true } else { return false } }.count >= 4
@@ -250,9 +252,10 @@ import TestServices
 
     @Test func serverKeepaliveClosesAClientThatStoppedAnswering() async throws {
         var configuration = Server.Configuration()
-        // A timeout generous enough for a loaded machine's stalls: the silent client
-        // still goes within about 2 s.
-        configuration.keepaliveTime = .milliseconds(100)
+        // The shortest time the server allows (smaller ones are raised to it), and a
+        // timeout generous enough for a loaded machine's stalls: the silent client still
+        // goes within about 3 s.
+        configuration.keepaliveTime = .seconds(1)
         configuration.keepaliveTimeout = .seconds(2)
         // The answering client gets an event loop of its own: on the shared one, another
         // test flooding its loop could really keep it from answering for seconds.

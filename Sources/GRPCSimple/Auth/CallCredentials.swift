@@ -11,10 +11,11 @@
 /// configuration.credentials = .bearerToken { try await tokenStore.currentToken() }
 /// ```
 ///
-/// Like grpc-go's token credentials, they are only sent over TLS or to this machine (a
-/// Unix socket, `localhost`, 127.0.0.0/8, `::1`): a call that would send them in
-/// plaintext over the network fails with UNAUTHENTICATED before anything is sent, unless
-/// they were made with `requiresTransportSecurity: false`.
+/// They are only sent over TLS or to this machine (a Unix socket, `localhost`,
+/// 127.0.0.0/8, `::1`): a call that would send them in plaintext across the network
+/// fails with UNAUTHENTICATED before anything is sent, unless they were made with
+/// `requiresTransportSecurity: false`. (grpc-go is stricter: its token credentials refuse
+/// every plaintext connection, loopback included.)
 public struct CallCredentials: Sendable {
     private let fetch: @Sendable (_ path: String) async throws -> Metadata
     /// Whether the credentials may only travel over TLS (or stay on this machine).

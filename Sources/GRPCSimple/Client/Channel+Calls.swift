@@ -31,8 +31,9 @@ extension Channel {
         return UnaryResponse(message: message, metadata: result.metadata, trailingMetadata: result.trailingMetadata)
     }
 
-    /// A unary call through the interceptor chain, in the caller's task. Its deadline
-    /// runs from now, also while interceptors and credentials do their work.
+    /// A unary call through the interceptor chain, which runs in a task of its own (see
+    /// `ClientInterception.launch`). Its deadline runs from now, also while interceptors
+    /// and credentials do their work.
     private func interceptedUnary<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         path: String,
         request: Request,
@@ -41,28 +42,22 @@ extension Channel {
     ) async throws -> UnaryResponse<Response> {
         let createdAt = ContinuousClock.now
         let box = NIOLoopBoundBox.makeBoxSendingValue(self.makeStream(path: path, options: options), eventLoop: self.eventLoop)
+        let head = ClientInterceptorCall(path: path, kind: .unary, options: options)
+        let task = interception.launch(head, stream: box, eventLoop: self.eventLoop, gate: CallStartGate()) { call in
+            call.observers.request(request)
+            let framed = try ProtobufCodec.frame(request, compression: call.options.compression, allocator: ByteBufferAllocator())
+            let options = call.options
+            let result = try await self.runUnary(box, framed: framed) { $0.apply(options, createdAt: createdAt) }
+            let message = try ProtobufCodec.decode(Response.self, from: result.message, what: "the response of \(path)")
+            call.observers.response(message)
+            return UnaryResponse(message: message, metadata: result.metadata, trailingMetadata: result.trailingMetadata)
+        }
         let eventLoop = self.eventLoop
-        eventLoop.execute { Channel.armDeadline(box.value, eventLoop: eventLoop) }
-        var response: UnaryResponse<Response>?
-        do {
-            try await interception.run(ClientInterceptorCall(path: path, kind: .unary, options: options)) { call in
-                call.observers.request(request)
-                let framed = try ProtobufCodec.frame(request, compression: call.options.compression, allocator: ByteBufferAllocator())
-                let options = call.options
-                let result = try await self.runUnary(box, framed: framed) { $0.apply(options, createdAt: createdAt) }
-                let message = try ProtobufCodec.decode(Response.self, from: result.message, what: "the response of \(path)")
-                call.observers.response(message)
-                response = UnaryResponse(message: message, metadata: result.metadata, trailingMetadata: result.trailingMetadata)
-            }
-        } catch {
-            let status = ClientInterception.status(of: error, path: path)
-            eventLoop.execute { box.value.cancel(status) }
-            throw status
+        return try await withTaskCancellationHandler {
+            try await task.value
+        } onCancel: {
+            eventLoop.execute { box.value.cancel(RPCError(.cancelled, "the call was cancelled by the client")) }
         }
-        guard let response else {
-            throw RPCError(.internal, "a client interceptor of \(path) returned without making the call")
-        }
-        return response
     }
 
     /// Sends the framed request of a unary call, starts the call and waits for its

@@ -74,32 +74,22 @@ final class ClientCall: Sendable {
         let createdAt = ContinuousClock.now
         let eventLoop = channel.eventLoop
         let manager = channel.manager
-        let path = head.path
-        eventLoop.execute { Channel.armDeadline(box.value, eventLoop: eventLoop) }
-        Task {
-            do {
-                try await interception.run(head) { call in
-                    var framed: ByteBuffer?
-                    if let request {
-                        call.observers.request(request)
-                        framed = try ProtobufCodec.frame(request, compression: call.options.compression, allocator: ByteBufferAllocator())
-                    }
-                    gate.open(.init(observers: call.observers, compression: call.options.compression))
-                    let options = call.options
-                    eventLoop.execute { [framed] in
-                        let stream = box.value
-                        stream.apply(options, createdAt: createdAt)
-                        if let framed { stream.send(framed, end: true, tracked: false) }
-                        Channel.begin(stream, manager: manager.value, eventLoop: eventLoop)
-                    }
-                    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                        eventLoop.execute { box.value.whenFinished(continuation) }
-                    }
-                }
-            } catch {
-                let status = ClientInterception.status(of: error, path: path)
-                gate.fail(status)
-                eventLoop.execute { box.value.cancel(status) }
+        _ = interception.launch(head, stream: box, eventLoop: eventLoop, gate: gate) { call in
+            var framed: ByteBuffer?
+            if let request {
+                call.observers.request(request)
+                framed = try ProtobufCodec.frame(request, compression: call.options.compression, allocator: ByteBufferAllocator())
+            }
+            gate.open(.init(observers: call.observers, compression: call.options.compression))
+            let options = call.options
+            eventLoop.execute { [framed] in
+                let stream = box.value
+                stream.apply(options, createdAt: createdAt)
+                if let framed { stream.send(framed, end: true, tracked: false) }
+                Channel.begin(stream, manager: manager.value, eventLoop: eventLoop)
+            }
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                eventLoop.execute { box.value.whenFinished(continuation) }
             }
         }
     }

@@ -61,6 +61,7 @@ final class ClientStream: GatheringStream {
     private var metadataWaiters: [CheckedContinuation<Metadata, any Error>] = []
     private var completionWaiters: [CheckedContinuation<Metadata, any Error>] = []
     private var endWaiters: [CheckedContinuation<Void, any Error>] = []
+    private var failureCallbacks: [(RPCError) -> Void] = []
     var deadlineTimer: Scheduled<Void>?
 
     init(path: String, options: CallOptions, deadline: ContinuousClock.Instant?, maximumMessageSize: Int, windowSize: Int) {
@@ -397,6 +398,15 @@ final class ClientStream: GatheringStream {
         }
     }
 
+    /// Calls `callback` if the call fails (now, if it already has).
+    func onFailure(_ callback: @escaping (RPCError) -> Void) {
+        switch self.outcome {
+        case .failure(let error): callback(error)
+        case .success: break
+        case nil: self.failureCallbacks.append(callback)
+        }
+    }
+
     // MARK: Ending
 
     /// Ends the call from this side (the caller cancelled, the deadline passed, the
@@ -449,6 +459,11 @@ final class ClientStream: GatheringStream {
             case .success: waiter.resume(returning: self.responseMetadata ?? [:])
             case .failure(let error): waiter.resume(throwing: error)
             }
+        }
+        let failureCallbacks = self.failureCallbacks
+        self.failureCallbacks = []
+        if case .failure(let error) = outcome {
+            for callback in failureCallbacks { callback(error) }
         }
         let endWaiters = self.endWaiters
         self.endWaiters = []

@@ -38,14 +38,15 @@ enum Target: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Whether the target is this machine (a Unix socket, `localhost`, 127.0.0.0/8 or
-    /// `::1`), where plaintext stays on the host.
+    /// `::1`), where plaintext stays on the host. Names under `.localhost` do not count:
+    /// only some resolvers keep them local.
     var isThisMachine: Bool {
         switch self {
         case .unixSocket:
             return true
         case .hostAndPort(let host, _):
             let name = host.lowercased()
-            if name == "localhost" || name.hasSuffix(".localhost") || name == "::1" || name == "0:0:0:0:0:0:0:1" {
+            if name == "localhost" || name == "::1" || name == "0:0:0:0:0:0:0:1" {
                 return true
             }
             // An IPv4 literal in 127.0.0.0/8 (not a name that merely starts with "127.").

@@ -25,10 +25,15 @@ import SwiftProtobuf
 /// - To watch messages, register observers (`observeRequests`, `observeResponses`)
 ///   before calling `next`.
 /// - `next` returns when the call ends with OK and throws its `RPCError` otherwise: that
-///   is the call's final status. What the caller gets back is the call's own result.
+///   is the call's final status. Call it at most once. Once it has run, the caller gets
+///   the call's own result, whatever the interceptor does next; an interceptor's error
+///   reaches the caller only when it fails the call before calling `next`.
+/// - Response observers run as the caller reads the responses (for streaming calls,
+///   possibly after `next` has returned).
 ///
-/// Streaming calls run the chain in a task of their own, which inherits the caller's
-/// task-local values; their requests wait until the chain has started the call.
+/// The chain runs in a task of its own, which inherits the caller's task-local values
+/// and is cancelled if the call ends (deadline, cancellation) before the chain has
+/// started it; a streaming call's requests wait until the chain has started the call.
 public protocol ClientInterceptor: Sendable {
     /// Runs the call: work before, `next(call)` to start it and wait for its end, work after.
     func intercept(
@@ -44,7 +49,8 @@ public struct ClientInterceptorCall: Sendable {
     /// Which of the four kinds of RPC this is.
     public let kind: RPCKind
     /// The call's options. Its metadata, timeout, deadline, compression and credentials
-    /// are read when the call starts, after every interceptor.
+    /// are read when the call starts, after every interceptor; `waitForReady` and
+    /// `maximumReceiveMessageSize` apply as the call was made with them.
     public var options: CallOptions
     var observers = MessageObservers()
 
@@ -91,9 +97,67 @@ struct ClientInterception: Sendable {
         self.transportIsSecure = channel.transportIsSecure
     }
 
-    /// Runs the chain around `start`, which gets the call as the last interceptor left
-    /// it, with the credentials' metadata added.
-    func run(_ call: ClientInterceptorCall, start: (ClientInterceptorCall) async throws -> Void) async throws {
+    /// Runs the chain for the call on `stream`, in a task of its own (it inherits the
+    /// caller's task-locals), and returns that task. `start`, the innermost step, gets the
+    /// call as the last interceptor left it, with the credentials' metadata added; it may
+    /// run once.
+    ///
+    /// The task's value is the call's own result once `start` has run, whatever the
+    /// interceptors did afterwards; before that, the chain's error, or INTERNAL when it
+    /// returned without calling `next`. If the stream ends first (its deadline, a cancel),
+    /// the task is cancelled, the gate fails, and the stream's error is the result: a
+    /// chain waiting on slow credentials does not hold the call past its deadline.
+    func launch<Value: Sendable>(
+        _ head: ClientInterceptorCall,
+        stream box: NIOLoopBoundBox<ClientStream>,
+        eventLoop: any EventLoop,
+        gate: CallStartGate,
+        start: @escaping @Sendable (ClientInterceptorCall) async throws -> Value
+    ) -> Task<Value, any Error> {
+        let path = head.path
+        let outcome = Mutex<Result<Value, RPCError>?>(nil)
+        let task = Task {
+            var chainError: (any Error)?
+            do {
+                try await self.run(head) { call in
+                    let first = outcome.withLock { $0 == nil }
+                    guard first else {
+                        throw RPCError(.internal, "a client interceptor of \(path) called next more than once")
+                    }
+                    do {
+                        let result = try await start(call)
+                        outcome.withLock { $0 = .success(result) }
+                    } catch {
+                        outcome.withLock { $0 = .failure(Self.status(of: error, path: path)) }
+                        throw error
+                    }
+                }
+            } catch {
+                chainError = error
+            }
+            if let own = outcome.withLock({ $0 }) {
+                return try own.get()
+            }
+            let failure = gate.failure  // the stream ended first: its error says why
+                ?? chainError.map { Self.status(of: $0, path: path) }
+                ?? RPCError(.internal, "a client interceptor of \(path) returned without making the call")
+            gate.fail(failure)
+            eventLoop.execute { box.value.cancel(failure) }
+            throw failure
+        }
+        eventLoop.execute {
+            let stream = box.value
+            Channel.armDeadline(stream, eventLoop: eventLoop)
+            stream.onFailure { error in
+                // Before the chain started the call: release waiting writers, stop the chain.
+                if gate.fail(error) { task.cancel() }
+            }
+        }
+        return task
+    }
+
+    /// Runs the chain around `start` (see `launch`).
+    private func run(_ call: ClientInterceptorCall, start: (ClientInterceptorCall) async throws -> Void) async throws {
         try await Self.run(call, through: self.interceptors[...]) { final in
             var final = final
             if let credentials = final.options.credentials ?? self.channelCredentials {
@@ -163,14 +227,26 @@ final class CallStartGate: Sendable {
         for waiter in waiters { waiter.resume(returning: started) }
     }
 
-    /// The chain failed before starting the call (or the call ended); no-op once started.
-    func fail(_ error: RPCError) {
-        let waiters: [CheckedContinuation<Started, any Error>] = self.state.withLock { state in
-            guard case .waiting(let waiters) = state else { return [] }
+    /// The chain failed before starting the call, or the call ended before the chain
+    /// started it. Returns false, doing nothing, once the gate has opened or failed.
+    @discardableResult
+    func fail(_ error: RPCError) -> Bool {
+        let waiters: [CheckedContinuation<Started, any Error>]? = self.state.withLock { state in
+            guard case .waiting(let waiters) = state else { return nil }
             state = .failed(error)
             return waiters
         }
+        guard let waiters else { return false }
         for waiter in waiters { waiter.resume(throwing: error) }
+        return true
+    }
+
+    /// Why the gate failed, if it did.
+    var failure: RPCError? {
+        self.state.withLock { state in
+            if case .failed(let error) = state { return error }
+            return nil
+        }
     }
 
     /// Waits until the chain has started the call.

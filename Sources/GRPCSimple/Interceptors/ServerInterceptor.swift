@@ -30,6 +30,9 @@ import SwiftProtobuf
 /// - `next` returns when the handler returns (status OK) and throws what the handler
 ///   threw otherwise: that is the call's final status. An interceptor may throw another
 ///   error in its place. Task-local values bound around `next` reach the handler.
+/// - Call `next` at most once. Returning without calling it (or throwing) ends a
+///   server-streaming or bidirectional call with OK and no messages; for the other kinds,
+///   which owe the client one response, it is INTERNAL.
 public protocol ServerInterceptor: Sendable {
     /// Runs the call: work before, `next(call)` for the rest of the chain, work after.
     func intercept(
@@ -89,11 +92,20 @@ extension Router {
                     metadata: context.metadata,
                     context: context
                 )
+                var handled = false
                 try await Self.run(intercepted, through: interceptors[...]) { final in
+                    guard !handled else {
+                        throw RPCError(.internal, "an interceptor of \(context.path) called next more than once")
+                    }
+                    handled = true
                     context.metadata = final.metadata
                     var call = call
                     call.observers = final.observers.isEmpty ? nil : final.observers
                     try await handler.run(call, context)
+                }
+                if !handled && !handler.kind.streamsResponses {
+                    // OK without the one response message the client waits for.
+                    throw RPCError(.internal, "an interceptor of \(context.path) returned without calling next or throwing")
                 }
             }
         }

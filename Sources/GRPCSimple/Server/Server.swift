@@ -52,7 +52,8 @@ public final class Server: Sendable {
         /// How long calls in flight get to finish after `maximumConnectionAge`; then the
         /// connection closes and they fail. Default nil: as long as they take.
         public var maximumConnectionAgeGrace: Duration?
-        /// After this long without a frame from a client, the server PINGs it. Default 2 hours.
+        /// After this long without a frame from a client, the server PINGs it. Default 2
+        /// hours; at least 1 s (shorter times are raised to it, as in grpc-go).
         public var keepaliveTime: Duration = .seconds(2 * 60 * 60)
         /// A client that sends nothing within this long after a keepalive PING is
         /// considered gone and its connection closed. Default 20 s.
@@ -300,7 +301,8 @@ public final class Server: Sendable {
                 maximumConnectionIdle: configuration.maximumConnectionIdle,
                 maximumConnectionAge: configuration.maximumConnectionAge,
                 maximumConnectionAgeGrace: configuration.maximumConnectionAgeGrace,
-                keepaliveTime: configuration.keepaliveTime,
+                // At least 1 s, as grpc-go: a zero time would ping in a loop.
+                keepaliveTime: max(configuration.keepaliveTime, .seconds(1)),
                 keepaliveTimeout: configuration.keepaliveTimeout,
                 logger: configuration.logger
             ),

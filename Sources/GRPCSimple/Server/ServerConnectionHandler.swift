@@ -406,7 +406,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
         if let age = self.configuration.maximumConnectionAge {
             // ±10 % jitter, as grpc-go does, so connections made together do not all
             // reconnect together.
-            let nanoseconds = Double(age.clampedNanoseconds) * Double.random(in: 0.9...1.1)
+            // Bounded below Int64.max: a huge age (meaning "never") must not overflow.
+            let nanoseconds = min(Double(age.clampedNanoseconds) * Double.random(in: 0.9...1.1), Double(Int64.max / 2))
             self.ageTimer = self.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(Int64(nanoseconds))) {
                 self.maximumAgeReached()
             }
