@@ -23,6 +23,8 @@ let package = Package(
         // zlib (the system's libz) for gzip and deflate message compression.
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
         // TLS and mutual TLS (BoringSSL), opt-in per server and channel.
+        // TLS. PeerCertificate and ServerNameCheck read subject alternative names with its
+        // underscored `_subjectAlternativeNames()`, which a minor release may change.
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [

@@ -198,6 +198,7 @@ public struct ResponseStream<Message: SwiftProtobuf.Message>: AsyncSequence, Sen
         self.call.cancel()
     }
 
+    /// Reads the responses in order; takes every response already received in one hop.
     public struct AsyncIterator: AsyncIteratorProtocol {
         let call: ClientCall
         /// Responses taken from the loop in one hop, not yet returned.

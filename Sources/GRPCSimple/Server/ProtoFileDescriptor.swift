@@ -7,6 +7,7 @@ public struct ProtoFileDescriptor: Sendable, Hashable {
     /// The serialized `google.protobuf.FileDescriptorProto` (without source code info).
     public let serializedBytes: [UInt8]
 
+    /// A descriptor from its serialized bytes.
     public init(name: String, serializedBytes: [UInt8]) {
         self.name = name
         self.serializedBytes = serializedBytes

@@ -8,6 +8,7 @@ public struct RequestStream<Message: SwiftProtobuf.Message>: AsyncSequence, Send
     public typealias Element = Message
     let call: ServerCall
 
+    /// Reads the requests in order.
     public struct AsyncIterator: AsyncIteratorProtocol {
         let call: ServerCall
 

@@ -24,6 +24,8 @@ public struct PeerCertificate: Sendable, Hashable, CustomStringConvertible {
     /// The whole certificate, DER-encoded, for checks this type does not cover.
     public var derBytes: [UInt8]
 
+    /// A certificate's identity, field by field (the server builds it from the verified
+    /// client certificate; tests and mocks may build one directly).
     public init(
         subject: String,
         commonName: String?,

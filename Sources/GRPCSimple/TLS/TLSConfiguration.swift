@@ -42,6 +42,8 @@ public struct ServerTLSConfiguration: Sendable {
     /// `clientCertificates` is `.none`.
     public var clientCertificateTrustRoots: PEMSource?
 
+    /// The server's certificate and key; with `clientCertificates` other than `.none`,
+    /// also the roots client certificates must chain to.
     public init(
         certificateChain: PEMSource,
         privateKey: PEMSource,
@@ -111,6 +113,7 @@ public struct ClientTLSConfiguration: Sendable {
     /// `ssl_target_name_override`.
     public var serverName: String?
 
+    /// What the client trusts, and its own certificate for mutual TLS.
     public init(
         trustRoots: TrustRoots = .systemDefault,
         certificateChain: PEMSource? = nil,
