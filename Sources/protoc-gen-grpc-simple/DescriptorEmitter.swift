@@ -18,12 +18,20 @@ struct DescriptorEmitter {
     /// Characters of base64 per line of the string literal.
     private static let lineLength = 100
 
-    /// The enum's name, e.g. `Grpc_Testing_Test_FileDescriptors` for grpc/testing/test.proto.
+    /// The enum's name: the package's type prefix, then the file's name, e.g.
+    /// `Grpc_Testing_Test_FileDescriptors` for grpc/testing/test.proto. When the file's
+    /// directories are not its package's (`a/x.proto` and `b/x.proto` both in package `p`),
+    /// they are part of the name too (`P_A_X_…`, `P_B_X_…`), so the two do not clash.
     static func enumName(for file: FileDescriptor, namer: SwiftProtobufNamer) -> String {
-        var base = Substring(file.name)
-        if let slash = base.lastIndex(of: "/") { base = base[base.index(after: slash)...] }
-        if base.hasSuffix(".proto") { base = base.dropLast(".proto".count) }
-        return namer.typePrefix(forFile: file) + NamingUtils.toUpperCamelCase(String(base)) + "_FileDescriptors"
+        var path = Substring(file.name)
+        if path.hasSuffix(".proto") { path = path.dropLast(".proto".count) }
+        var components = path.split(separator: "/").map(String.init)
+        let directories = components.dropLast()
+        if directories.isEmpty || Array(directories) == file.package.split(separator: ".").map(String.init) {
+            components = Array(components.suffix(1))
+        }
+        let name = components.map { NamingUtils.toUpperCamelCase($0) }.joined(separator: "_")
+        return namer.typePrefix(forFile: file) + name + "_FileDescriptors"
     }
 
     func emit(into p: inout CodePrinter) throws {
