@@ -26,7 +26,9 @@ from test_cross_language import (  # noqa: F401 (pb and stubs_dir are fixtures)
     RPC_TIMEOUT,
     Server,
     binary,
+    describe,
     pb,
+    run_client,
     stubs_dir,
 )
 
@@ -131,3 +133,24 @@ def test_a_plaintext_grpcio_client_cannot_reach_the_tls_server(secure_server, pb
         with pytest.raises(grpc.RpcError) as info:
             stub.getInfor(pb.person_pb2.RequestInforPerson(name="trung"), timeout=RPC_TIMEOUT)
         assert info.value.code() == grpc.StatusCode.UNAVAILABLE, info.value
+
+
+def test_person_client_over_tls_with_the_token(secure_server, certificates):
+    result = run_client(["--ip", "127.0.0.1", "--port", str(secure_server.port),
+                         "--ca-file", certificates.ca, "--auth-token", TOKEN])
+    assert result.returncode == 0, describe(result)
+    assert "getInfor(trung): name: trung" in result.stdout, describe(result)
+
+
+def test_person_client_without_the_token_is_told_why(secure_server, certificates):
+    result = run_client(["--ip", "127.0.0.1", "--port", str(secure_server.port),
+                         "--ca-file", certificates.ca])
+    assert result.returncode != 0, describe(result)
+    assert "UNAUTHENTICATED" in result.stderr and "needs a bearer token" in result.stderr, describe(result)
+
+
+def test_person_client_refuses_to_send_its_token_in_plaintext_across_the_network(secure_server):
+    # 192.0.2.1 is TEST-NET-1 (RFC 5737): nothing is sent there, the call fails first.
+    result = run_client(["--ip", "192.0.2.1", "--port", "50051", "--auth-token", TOKEN])
+    assert result.returncode != 0, describe(result)
+    assert "UNAUTHENTICATED" in result.stderr and "in plaintext" in result.stderr, describe(result)

@@ -28,9 +28,31 @@ struct PersonClientCommand: AsyncParsableCommand {
     @Option(help: "Compress requests with identity, gzip or deflate.")
     var compression = "identity"
 
+    @Flag(help: "Connect over TLS (trusting the system's roots, or --ca-file).")
+    var tls = false
+
+    @Option(help: "Trust the CA certificates in this PEM file (implies --tls).")
+    var caFile: String?
+
+    @Option(help: "The name the server's certificate must carry, if not --ip (implies --tls).")
+    var serverName: String?
+
+    @Option(help: "Send 'authorization: Bearer <token>' with every call.")
+    var authToken: String?
+
     func run() async throws {
         do {
-            let channel = try Channel(host: self.ip, port: self.port)
+            var configuration = Channel.Configuration()
+            if self.tls || self.caFile != nil || self.serverName != nil {
+                configuration.tls = ClientTLSConfiguration(
+                    trustRoots: self.caFile.map { .pem(.file(path: $0)) } ?? .systemDefault,
+                    serverName: self.serverName
+                )
+            }
+            if let token = self.authToken {
+                configuration.credentials = .bearerToken(token)
+            }
+            let channel = try Channel(host: self.ip, port: self.port, configuration: configuration)
             let client = AsillaServiceClient(channel: channel)
 
             guard let algorithm = CompressionAlgorithm.supported.first(where: { $0.name == self.compression }) else {
