@@ -36,13 +36,9 @@ from test_cross_language import (  # noqa: F401 (pb and stubs_dir are fixtures)
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Interop"))
 import tls_certs  # noqa: E402
 
+from test_reflection import SERVED  # noqa: E402 (person-server's services)
+
 TOKEN = "s3cret-token"
-SERVED = {
-    "AsillaService",
-    "grpc.health.v1.Health",
-    "grpc.reflection.v1.ServerReflection",
-    "grpc.reflection.v1alpha.ServerReflection",
-}
 
 
 @pytest.fixture(scope="module")

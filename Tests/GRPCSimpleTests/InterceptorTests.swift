@@ -356,22 +356,40 @@ private func text(of message: any SwiftProtobuf.Message) -> String {
     (message as? Grpcsimple_Echo_EchoRequest)?.text ?? (message as? Grpcsimple_Echo_EchoResponse)?.text ?? "?"
 }
 
+/// What the recording interceptors of both sides log: the start, each message, the end.
+private func recordCall(
+    _ name: String,
+    _ log: EventLog,
+    method: String,
+    kind: RPCKind,
+    observe: (
+        _ requests: @escaping @Sendable (any SwiftProtobuf.Message) -> Void,
+        _ responses: @escaping @Sendable (any SwiftProtobuf.Message) -> Void
+    ) -> Void,
+    next: () async throws -> Void
+) async throws {
+    log.record("\(name) start \(method) \(kind)")
+    observe({ log.record("\(name) request \(text(of: $0))") }, { log.record("\(name) response \(text(of: $0))") })
+    do {
+        try await next()
+        log.record("\(name) end OK")
+    } catch let error as RPCError {
+        log.record("\(name) end \(error.code)")
+        throw error
+    }
+}
+
 private struct Recorder: ServerInterceptor {
     let name: String
     let log: EventLog
 
     func intercept(_ call: ServerInterceptorCall, next: (ServerInterceptorCall) async throws -> Void) async throws {
-        let (name, log) = (self.name, self.log)
-        log.record("\(name) start \(call.method) \(call.kind)")
         var call = call
-        call.observeRequests { log.record("\(name) request \(text(of: $0))") }
-        call.observeResponses { log.record("\(name) response \(text(of: $0))") }
-        do {
+        try await recordCall(self.name, self.log, method: call.method, kind: call.kind) { requests, responses in
+            call.observeRequests(requests)
+            call.observeResponses(responses)
+        } next: {
             try await next(call)
-            log.record("\(name) end OK")
-        } catch let error as RPCError {
-            log.record("\(name) end \(error.code)")
-            throw error
         }
     }
 }
@@ -421,18 +439,13 @@ private struct ClientRecorder: ClientInterceptor {
     let log: EventLog
 
     func intercept(_ call: ClientInterceptorCall, next: (ClientInterceptorCall) async throws -> Void) async throws {
-        let (name, log) = (self.name, self.log)
-        let method = call.path.split(separator: "/").last.map(String.init) ?? ""
-        log.record("\(name) start \(method) \(call.kind)")
         var call = call
-        call.observeRequests { log.record("\(name) request \(text(of: $0))") }
-        call.observeResponses { log.record("\(name) response \(text(of: $0))") }
-        do {
+        let method = call.path.split(separator: "/").last.map(String.init) ?? ""
+        try await recordCall(self.name, self.log, method: method, kind: call.kind) { requests, responses in
+            call.observeRequests(requests)
+            call.observeResponses(responses)
+        } next: {
             try await next(call)
-            log.record("\(name) end OK")
-        } catch let error as RPCError {
-            log.record("\(name) end \(error.code)")
-            throw error
         }
     }
 }
