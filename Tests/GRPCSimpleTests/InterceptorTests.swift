@@ -337,10 +337,8 @@ import TestServices
 
     /// Streaming chains end in their own task, just after the caller sees the end.
     static func waitFor(_ log: EventLog, _ event: String, count: Int) async throws {
-        try await withTimeout(seconds: 10) {
-            while log.events.filter({ $0 == event }).count < count {
-                try await Task.sleep(for: .milliseconds(2))
-            }
+        guard await eventually(within: .seconds(10), { log.events.filter { $0 == event }.count >= count }) else {
+            throw TimeoutError(seconds: 10)
         }
     }
 }

@@ -182,7 +182,7 @@ extension Channel {
         guard let deadline = stream.deadline, !stream.isFinished else { return }
         let remaining = ContinuousClock.now.duration(to: deadline)
         let path = stream.path
-        stream.deadlineTimer = eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(remaining.clampedNanoseconds)) {
+        stream.deadlineTimer = eventLoop.assumeIsolated().scheduleTask(in: remaining.timeAmount) {
             stream.cancel(RPCError(.deadlineExceeded, "the deadline of \(path) expired before the server answered"))
         }
     }

@@ -42,13 +42,17 @@ final class ClientCall: Sendable {
         self.startGate = nil
         var framed: ByteBuffer?
         var failure: RPCError?
-        if let problem = GRPCHeaders.firstInvalidEntry(in: options.metadata) {
-            failure = RPCError(.internal, "cannot call \(path): \(problem)")
-        } else if let request {
-            do {
-                framed = try ProtobufCodec.frame(request, compression: options.compression, allocator: ByteBufferAllocator())
-            } catch {
-                failure = error
+        if let request {
+            // A server-streaming call cannot throw when it is made: a problem with its
+            // metadata or request fails the stream. (The other kinds checked theirs.)
+            if let problem = GRPCHeaders.firstInvalidEntry(in: options.metadata) {
+                failure = RPCError(.internal, "cannot call \(path): \(problem)")
+            } else {
+                do {
+                    framed = try ProtobufCodec.frame(request, compression: options.compression, allocator: ByteBufferAllocator())
+                } catch {
+                    failure = error
+                }
             }
         }
         let box = self.stream

@@ -59,9 +59,8 @@ final class ClientStream: GatheringStream {
 
     private var unaryWaiter: CheckedContinuation<UnaryResult, any Error>?
     private var metadataWaiters: [CheckedContinuation<Metadata, any Error>] = []
-    private var completionWaiters: [CheckedContinuation<Metadata, any Error>] = []
-    private var endWaiters: [CheckedContinuation<Void, any Error>] = []
-    private var failureCallbacks: [(RPCError) -> Void] = []
+    /// Run once, with the outcome, when the call ends.
+    private var finishCallbacks: [(Result<Metadata, RPCError>) -> Void] = []
     var deadlineTimer: Scheduled<Void>?
 
     init(path: String, options: CallOptions, deadline: ContinuousClock.Instant?, maximumMessageSize: Int, windowSize: Int) {
@@ -381,29 +380,33 @@ final class ClientStream: GatheringStream {
     }
 
     func trailingMetadata(_ continuation: CheckedContinuation<Metadata, any Error>) {
-        switch self.outcome {
-        case .success(let trailers): continuation.resume(returning: trailers)
-        case .failure(let error): continuation.resume(returning: error.trailingMetadata)
-        case nil: self.completionWaiters.append(continuation)
+        self.onFinish { outcome in
+            switch outcome {
+            case .success(let trailers): continuation.resume(returning: trailers)
+            case .failure(let error): continuation.resume(returning: error.trailingMetadata)
+            }
         }
     }
 
     /// Returns when the call ends: normally when it ends with OK, throwing its error
     /// otherwise.
     func whenFinished(_ continuation: CheckedContinuation<Void, any Error>) {
-        switch self.outcome {
-        case .success: continuation.resume()
-        case .failure(let error): continuation.resume(throwing: error)
-        case nil: self.endWaiters.append(continuation)
-        }
+        self.onFinish { outcome in continuation.resume(with: outcome.map { _ in () }.mapError { $0 as any Error }) }
     }
 
     /// Calls `callback` if the call fails (now, if it already has).
     func onFailure(_ callback: @escaping (RPCError) -> Void) {
-        switch self.outcome {
-        case .failure(let error): callback(error)
-        case .success: break
-        case nil: self.failureCallbacks.append(callback)
+        self.onFinish { outcome in
+            if case .failure(let error) = outcome { callback(error) }
+        }
+    }
+
+    /// Calls `callback` with the call's outcome when it ends (now, if it has).
+    private func onFinish(_ callback: @escaping (Result<Metadata, RPCError>) -> Void) {
+        if let outcome = self.outcome {
+            callback(outcome)
+        } else {
+            self.finishCallbacks.append(callback)
         }
     }
 
@@ -460,26 +463,8 @@ final class ClientStream: GatheringStream {
             case .failure(let error): waiter.resume(throwing: error)
             }
         }
-        let failureCallbacks = self.failureCallbacks
-        self.failureCallbacks = []
-        if case .failure(let error) = outcome {
-            for callback in failureCallbacks { callback(error) }
-        }
-        let endWaiters = self.endWaiters
-        self.endWaiters = []
-        for waiter in endWaiters {
-            switch outcome {
-            case .success: waiter.resume()
-            case .failure(let error): waiter.resume(throwing: error)
-            }
-        }
-        let completionWaiters = self.completionWaiters
-        self.completionWaiters = []
-        for waiter in completionWaiters {
-            switch outcome {
-            case .success(let trailers): waiter.resume(returning: trailers)
-            case .failure(let error): waiter.resume(returning: error.trailingMetadata)
-            }
-        }
+        let finishCallbacks = self.finishCallbacks
+        self.finishCallbacks = []
+        for callback in finishCallbacks { callback(outcome) }
     }
 }

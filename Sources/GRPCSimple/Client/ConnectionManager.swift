@@ -81,7 +81,7 @@ final class ConnectionManager {
     }
 
     private func connect() {
-        let connectTimeout = TimeAmount.nanoseconds(self.configuration.backoff.minimumConnectTimeout.clampedNanoseconds)
+        let connectTimeout = self.configuration.backoff.minimumConnectTimeout.timeAmount
         let configuration = self.configuration
         let target = self.target
         let keepalive = self.keepalive
@@ -211,7 +211,7 @@ final class ConnectionManager {
         }
         self.state = .transientFailure(failure, stillWaiting)
         let delay = self.backoff.next()
-        self.retryTimer = self.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(delay.clampedNanoseconds)) {
+        self.retryTimer = self.eventLoop.assumeIsolated().scheduleTask(in: delay.timeAmount) {
             self.retry()
         }
     }

@@ -124,8 +124,3 @@ struct KeepaliveStateMachine {
         return true
     }
 }
-
-extension Duration {
-    /// As a NIO `TimeAmount`, saturating.
-    var timeAmount: TimeAmount { .nanoseconds(self.clampedNanoseconds) }
-}

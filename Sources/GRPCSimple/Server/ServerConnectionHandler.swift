@@ -85,7 +85,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         let timeout = self.configuration.handshakeTimeout
-        self.handshakeTimer = context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(timeout.clampedNanoseconds)) {
+        self.handshakeTimer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout.timeAmount) {
             self.configuration.logger.debug(
                 "closing a connection that sent nothing",
                 metadata: ["peer": "\(self.peer)", "timeout": "\(timeout)"]

@@ -1,3 +1,5 @@
+import NIOCore
+
 /// The `grpc-timeout` header: at most eight ASCII digits and a unit
 /// (`H` hours, `M` minutes, `S` seconds, `m` milliseconds, `u` microseconds, `n` nanoseconds).
 enum GRPCTimeout {
@@ -50,4 +52,7 @@ extension Duration {
         let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
         return overflow ? Int64.max : whole + attoseconds / 1_000_000_000
     }
+
+    /// As a NIO `TimeAmount`, saturating (see `clampedNanoseconds`).
+    var timeAmount: TimeAmount { .nanoseconds(self.clampedNanoseconds) }
 }

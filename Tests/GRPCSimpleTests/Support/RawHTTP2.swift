@@ -80,22 +80,20 @@ final class RawHTTP2Client: Sendable {
     /// The frames received on `stream`, once it ended (END_STREAM or RST_STREAM).
     func response(stream: Int, timeout: Duration = .seconds(10)) async throws -> [HTTP2Frame.FramePayload] {
         let id = HTTP2StreamID(stream)
-        let deadline = ContinuousClock.now.advanced(by: timeout)
-        while ContinuousClock.now < deadline {
+        let response: [HTTP2Frame.FramePayload]? = await poll(within: timeout) {
             let frames = self.received.withLockedValue { $0.filter { $0.streamID == id } }
-            if frames.contains(where: { frame in
+            let ended = frames.contains { frame in
                 switch frame.payload {
                 case .headers(let headers): headers.endStream
                 case .data(let data): data.endStream
                 case .rstStream: true
                 default: false
                 }
-            }) {
-                return frames.map(\.payload)
             }
-            try await Task.sleep(for: .milliseconds(5))
+            return ended ? frames.map(\.payload) : nil
         }
-        throw TimeoutError(seconds: Double(timeout.components.seconds))
+        guard let response else { throw TimeoutError(seconds: Double(timeout.components.seconds)) }
+        return response
     }
 
     func close() async {
@@ -107,19 +105,13 @@ final class RawHTTP2Client: Sendable {
 
     /// Waits up to `timeout` until `condition` holds for the frames received so far.
     func waitUntil(timeout: Duration = .seconds(10), _ condition: ([HTTP2Frame.FramePayload]) -> Bool) async -> Bool {
-        let deadline = ContinuousClock.now.advanced(by: timeout)
-        repeat {
-            if condition(self.frames) { return true }
-            try? await Task.sleep(for: .milliseconds(5))
-        } while ContinuousClock.now < deadline
-        return false
+        await eventually(within: timeout) { condition(self.frames) }
     }
 
     /// The GOAWAY frame the server sent, once it has sent one; nil if none came in time.
     func goAway(timeout: Duration = .seconds(10)) async throws -> (lastStreamID: HTTP2StreamID, errorCode: HTTP2ErrorCode, debugData: String)? {
-        let deadline = ContinuousClock.now.advanced(by: timeout)
-        while ContinuousClock.now < deadline {
-            let found: (HTTP2StreamID, HTTP2ErrorCode, String)? = self.received.withLockedValue { frames in
+        await poll(within: timeout) {
+            self.received.withLockedValue { frames in
                 for frame in frames {
                     if case .goAway(let lastStreamID, let errorCode, let data) = frame.payload {
                         return (lastStreamID, errorCode, data.map { String(buffer: $0) } ?? "")
@@ -127,20 +119,12 @@ final class RawHTTP2Client: Sendable {
                 }
                 return nil
             }
-            if let found { return found }
-            try await Task.sleep(for: .milliseconds(5))
         }
-        return nil
     }
 
     /// Whether the connection has closed within `timeout`.
     func closed(within timeout: Duration = .seconds(10)) async -> Bool {
-        let deadline = ContinuousClock.now.advanced(by: timeout)
-        while ContinuousClock.now < deadline {
-            if !self.channel.isActive { return true }
-            try? await Task.sleep(for: .milliseconds(5))
-        }
-        return !self.channel.isActive
+        await eventually(within: timeout) { !self.channel.isActive }
     }
 
     /// A gRPC message: the 5-byte prefix and the payload.

@@ -110,22 +110,12 @@ final class RawSocket: Sendable {
 
     /// The first frame received that matches, waiting up to `timeout` for it.
     func firstFrame(timeout: Duration = .seconds(10), where matches: (Frame) -> Bool) async -> Frame? {
-        let deadline = ContinuousClock.now.advanced(by: timeout)
-        repeat {
-            if let frame = self.frames.first(where: matches) { return frame }
-            try? await Task.sleep(for: .milliseconds(5))
-        } while ContinuousClock.now < deadline
-        return nil
+        await poll(within: timeout) { self.frames.first(where: matches) }
     }
 
     /// Whether the server closed the connection within `timeout`.
     func closed(within timeout: Duration = .seconds(10)) async -> Bool {
-        let deadline = ContinuousClock.now.advanced(by: timeout)
-        while ContinuousClock.now < deadline {
-            if !self.channel.isActive { return true }
-            try? await Task.sleep(for: .milliseconds(5))
-        }
-        return !self.channel.isActive
+        await eventually(within: timeout) { !self.channel.isActive }
     }
 
     func close() async {

@@ -96,6 +96,22 @@ struct TimeoutError: Error, CustomStringConvertible {
     var description: String { "timed out after \(self.seconds) s" }
 }
 
+/// Asks `probe` every 5 ms, at least once, until it gives a value or `timeout` has
+/// passed; returns the value, or nil. The raw test clients wait for frames with it.
+func poll<T>(within timeout: Duration, _ probe: () -> T?) async -> T? {
+    let deadline = ContinuousClock.now.advanced(by: timeout)
+    while true {
+        if let value = probe() { return value }
+        guard ContinuousClock.now < deadline else { return nil }
+        try? await Task.sleep(for: .milliseconds(5))
+    }
+}
+
+/// Whether `condition` holds within `timeout` (see `poll`).
+func eventually(within timeout: Duration, _ condition: () -> Bool) async -> Bool {
+    await poll(within: timeout) { condition() ? true : nil } ?? false
+}
+
 /// Expects `body` to throw an RPCError and returns it.
 func expectRPCError(_ body: () async throws -> Void) async -> RPCError? {
     do {
