@@ -14,12 +14,15 @@ import TestServices
                 for try await _ in flood { received += 1 }
                 return received
             }
-            try await withTimeout(seconds: 10) { try await harness.probe.wait(for: "expand wrote 20000") }
+            // Starvation never ends (the flood would run for minutes), so the bounds below
+            // only need to be far above what a loaded machine takes: under CI's load on 2
+            // cores the 20 calls have taken up to 7 s, against 0.2 s on an idle machine.
+            try await withTimeout(seconds: 30) { try await harness.probe.wait(for: "expand wrote 20000") }
 
             let other = try Channel(host: "127.0.0.1", port: harness.port)
             let client = Grpcsimple_Echo_EchoClient(channel: other)
             do {
-                try await withTimeout(seconds: 10) {
+                try await withTimeout(seconds: 30) {
                     for index in 0..<20 {
                         let reply = try await client.get(.with { $0.text = "call \(index)" })
                         #expect(reply.text == "call \(index)")

@@ -359,8 +359,10 @@ extension TLSTests {
             .bind(host: "127.0.0.1", port: 0).get()
         let port = try #require(listener.localAddress?.port)
         var configuration = TLSFixtures.client(trusting: try TLSFixtures.trusted)
-        // Covers the TCP connect too, which a loaded machine can take a while to complete.
-        configuration.backoff.minimumConnectTimeout = .seconds(1)
+        // Covers the TCP connect too: on a loaded machine the client's loop has taken over
+        // 1 s to see the connect complete, and the call then failed with "failed to connect"
+        // before the handshake could time out.
+        configuration.backoff.minimumConnectTimeout = .seconds(4)
         let channel = try Channel(host: "127.0.0.1", port: port, configuration: configuration)
         let error = await expectRPCError {
             _ = try await withTimeout { try await Grpcsimple_Echo_EchoClient(channel: channel).get(.with { $0.text = "x" }) }
