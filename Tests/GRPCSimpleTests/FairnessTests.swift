@@ -15,8 +15,8 @@ import TestServices
                 return received
             }
             // Starvation never ends (the flood would run for minutes), so the bounds below
-            // only need to be far above what a loaded machine takes: under CI's load on 2
-            // cores the 20 calls have taken up to 7 s, against 0.2 s on an idle machine.
+            // only need to be far above what a loaded machine takes: with the whole suite
+            // running beside 4 CPU hogs on 2 cores, the 20 calls took up to 7 s (0.2 s idle).
             try await withTimeout(seconds: 30) { try await harness.probe.wait(for: "expand wrote 20000") }
 
             let other = try Channel(host: "127.0.0.1", port: harness.port)
