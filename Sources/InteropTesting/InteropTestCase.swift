@@ -29,11 +29,11 @@ public enum InteropTestCase: String, CaseIterable, Sendable {
     /// `InteropFailure` (or the call's error) naming what did not hold. channel_soak's
     /// fresh channels use `channelConfiguration` (TLS, say).
     public func run(
-        channel: Channel,
+        channel: GRPCChannel,
         host: String,
         port: Int,
         soakIterations: Int = 10,
-        channelConfiguration: Channel.Configuration = .init()
+        channelConfiguration: GRPCChannel.Configuration = .init()
     ) async throws {
         let client = Grpc_Testing_TestServiceClient(channel: channel)
         switch self {
@@ -184,7 +184,7 @@ public enum InteropTestCase: String, CaseIterable, Sendable {
             }
         case .channelSoak:
             for _ in 0..<soakIterations {
-                let fresh = try Channel(host: host, port: port, configuration: channelConfiguration)
+                let fresh = try GRPCChannel(host: host, port: port, configuration: channelConfiguration)
                 do {
                     try await Self.largeUnary(Grpc_Testing_TestServiceClient(channel: fresh))
                 } catch {
@@ -219,15 +219,8 @@ public enum InteropTestCase: String, CaseIterable, Sendable {
         metadata.add("x-grpc-test-echo-trailing-bin", binary: [0xAB, 0xAB, 0xAB])
         let options = CallOptions(metadata: metadata)
 
-        let unary = try await client.unaryCall(Self.largeRequest, options: options)
-        try check(unary.payload.body.count == 314_159, "a 314159-byte payload")
-        // The generated unary method returns only the message; ask the channel for the metadata.
-        let full = try await client.channel.unaryResponse(
-            path: "/grpc.testing.TestService/UnaryCall",
-            request: Self.largeRequest,
-            options: options,
-            responseType: Grpc_Testing_SimpleResponse.self
-        )
+        let full = try await client.unaryCallWithMetadata(Self.largeRequest, options: options)
+        try check(full.message.payload.body.count == 314_159, "a 314159-byte payload")
         try checkEchoed(initial: full.metadata, trailing: full.trailingMetadata, "UnaryCall")
 
         try await client.fullDuplexCall(options: options) { requests, responses in

@@ -72,9 +72,9 @@ struct InteropClientCommand: AsyncParsableCommand {
                 return named
             }
         }
-        var configuration = Channel.Configuration()
+        var configuration = GRPCChannel.Configuration()
         configuration.tls = try self.tlsConfiguration()
-        let channel = try Channel(host: self.serverHost, port: self.serverPort, configuration: configuration)
+        let channel = try GRPCChannel(host: self.serverHost, port: self.serverPort, configuration: configuration)
         var failed = 0
         for testCase in cases {
             do {

@@ -22,8 +22,12 @@ struct FileEmitter {
         for service in file.services {
             let names = ServiceNames(service, namer: namer)
             let methods = service.methods.map { (descriptor: $0, names: MethodNames($0, namer: namer)) }
+            try Self.checkClientMethodNames(methods, service: names.fullName)
             printer.print()
             printer.print("// MARK: - \(names.fullName)")
+            printer.print()
+            ServiceEmitter(service: service, names: names, methods: methods, visibility: visibility)
+                .emit(into: &printer)
             printer.print()
             ProviderEmitter(
                 service: service,
@@ -42,6 +46,21 @@ struct FileEmitter {
         printer.print()
         try descriptors.emit(into: &printer)
         return printer.content
+    }
+
+    /// Fails when two client methods would get one name: `get` and the `…WithMetadata`
+    /// variant of a method called `Get` beside a method called `GetWithMetadata`.
+    static func checkClientMethodNames(_ methods: [NamedMethod], service: String) throws {
+        var seen: Set<String> = []
+        for method in methods {
+            var names = [method.names.function]
+            if method.names.kind == .unary || method.names.kind == .clientStreaming {
+                names.append(method.names.functionWithMetadata)
+            }
+            for name in names where !seen.insert(name).inserted {
+                throw GenerationError.clientMethodNameClash(service: service, name: name)
+            }
+        }
     }
 
     /// Whether a method takes or returns a message that swift-protobuf itself declares.

@@ -3,6 +3,7 @@ enum GenerationError: Error, CustomStringConvertible {
     case unknownParameter(name: String)
     case invalidParameterValue(name: String, value: String, expected: [String])
     case wrapped(message: String, error: any Error)
+    case clientMethodNameClash(service: String, name: String)
 
     var description: String {
         switch self {
@@ -14,6 +15,9 @@ enum GenerationError: Error, CustomStringConvertible {
                 + "expected one of: \(expected.joined(separator: ", "))"
         case .wrapped(let message, let error):
             return "\(message): \(error)"
+        case .clientMethodNameClash(let service, let name):
+            return "Service \(service): two client methods would be named '\(name)' (a method and the "
+                + "…WithMetadata variant of another); rename one of the rpcs"
         }
     }
 }

@@ -16,7 +16,17 @@ enum RPCKind {
         }
     }
 
-    /// The name of the `Router` / `Channel` method for this kind.
+    /// The `RPCKind` case in generated code.
+    var runtimeCase: String {
+        switch self {
+        case .unary: ".unary"
+        case .serverStreaming: ".serverStreaming"
+        case .clientStreaming: ".clientStreaming"
+        case .bidirectionalStreaming: ".bidirectionalStreaming"
+        }
+    }
+
+    /// The name of the `Router` / `GRPCChannel` method for this kind.
     var runtimeMethodName: String {
         switch self {
         case .unary: "unary"
@@ -31,8 +41,12 @@ enum RPCKind {
 struct ServiceNames {
     /// Proto full name, e.g. `grpcsimple.echo.Echo`.
     let fullName: String
+    /// The namespace enum holding the method descriptors, e.g. `Grpcsimple_Echo_Echo`.
+    let namespace: String
     /// e.g. `Grpcsimple_Echo_EchoProvider`.
     let provider: String
+    /// e.g. `Grpcsimple_Echo_EchoClientProtocol`.
+    let clientProtocol: String
     /// e.g. `Grpcsimple_Echo_EchoClient`.
     let client: String
 
@@ -40,7 +54,9 @@ struct ServiceNames {
         // Same prefix rule (package or `swift_prefix`) as messages in the file.
         let base = namer.typePrefix(forFile: service.file) + service.name
         self.fullName = service.fullName
+        self.namespace = base
         self.provider = base + "Provider"
+        self.clientProtocol = base + "ClientProtocol"
         self.client = base + "Client"
     }
 }
@@ -50,8 +66,10 @@ struct MethodNames {
     let kind: RPCKind
     /// lowerCamelCase, backticked if it is a Swift keyword: `get`, `` `import` ``.
     let function: String
-    /// `/<package.>Service/Method`, proto names unchanged.
-    let path: String
+    /// The method's name as the .proto spells it, e.g. `Get`.
+    let protoName: String
+    /// The `…WithMetadata` variant of a unary or client-streaming method, e.g. `getWithMetadata`.
+    let functionWithMetadata: String
     /// Swift type of the request message, as protoc-gen-swift names it.
     let input: String
     /// Swift type of the response message, as protoc-gen-swift names it.
@@ -60,7 +78,8 @@ struct MethodNames {
     init(_ method: MethodDescriptor, namer: SwiftProtobufNamer) {
         self.kind = RPCKind(method)
         self.function = Self.swiftFunctionName(method.name)
-        self.path = "/\(method.service.fullName)/\(method.name)"
+        self.protoName = method.name
+        self.functionWithMetadata = NamingUtils.toLowerCamelCase(method.name) + "WithMetadata"
         self.input = namer.fullName(message: method.inputType)
         self.output = namer.fullName(message: method.outputType)
     }
@@ -70,6 +89,11 @@ struct MethodNames {
         swiftKeywordsUsedInDeclarations
         .union(swiftKeywordsUsedInStatements)
         .union(swiftKeywordsUsedInExpressionsAndTypes)
+
+    /// The descriptor's property in the service's `Method` enum, e.g. `Echo.Method.get`.
+    func descriptor(in service: ServiceNames) -> String {
+        "\(service.namespace).Method.\(self.function)"
+    }
 
     static func swiftFunctionName(_ protoName: String) -> String {
         let name = NamingUtils.toLowerCamelCase(protoName)

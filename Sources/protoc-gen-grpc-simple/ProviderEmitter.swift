@@ -33,11 +33,12 @@ struct ProviderEmitter {
         p.print("extension \(names.provider) {")
         p.withIndentation { p in
             p.print("/// The fully qualified name of the service.")
-            p.print("\(visibility)static var serviceName: String { \"\(names.fullName)\" }")
+            p.print("\(visibility)static var serviceName: String { \(names.namespace).name }")
             p.print()
             p.print("/// The descriptors of this service's .proto file and its imports, for server reflection.")
             p.print("\(visibility)static var protoFileDescriptors: [ProtoFileDescriptor] { \(descriptorsEnum).all }")
             p.print()
+            p.print("/// Registers each method's handler with the router.")
             p.print("\(visibility)func register(with router: inout Router) {")
             p.withIndentation { p in
                 for method in methods {
@@ -84,7 +85,7 @@ struct ProviderEmitter {
             parameters = "requests: RequestStream<\(m.input)>, responses: ResponseWriter<\(m.output)>, context"
             arguments = "requests: requests, responses: responses, context: context"
         }
-        p.print("router.\(m.kind.runtimeMethodName)(\"\(m.path)\") { (\(parameters)) in")
+        p.print("router.\(m.kind.runtimeMethodName)(\(m.descriptor(in: names))) { (\(parameters)) in")
         p.printIndented("try await self.\(m.function)(\(arguments))")
         p.print("}")
     }

@@ -12,19 +12,19 @@ import TestServices
             seen?.record(token)
             let users = ["token-alice": "alice", "token-bob": "bob"]
             guard let user = users[token] else { return nil }
-            if user == "bob" && call.method == "Collect" {
-                throw RPCError(.permissionDenied, "bob may not call \(call.path)")
+            if user == "bob" && call.method == Grpcsimple_Echo_Echo.Method.collect {
+                throw RPCError(.permissionDenied, "bob may not call \(call.method)")
             }
             return user
         }
     }
 
     @Test func aTokenFromTheChannelAuthenticatesEveryKindAndNamesThePrincipal() async throws {
-        var configuration = Channel.Configuration()
+        var configuration = GRPCChannel.Configuration()
         configuration.credentials = .bearerToken("token-alice")
         try await withHarness(channelConfiguration: configuration, interceptors: [Self.authenticator()]) { harness in
-            let response = try await harness.channel.unaryResponse(
-                path: "/grpcsimple.echo.Echo/Get",
+            let response = try await harness.channel.unaryWithMetadata(
+                Grpcsimple_Echo_Echo.Method.get,
                 request: Grpcsimple_Echo_EchoRequest.with { $0.text = "hi" },
                 options: CallOptions(metadata: ["echo-principal": "1"]),
                 responseType: Grpcsimple_Echo_EchoResponse.self
@@ -82,7 +82,7 @@ import TestServices
     @Test func theTokenClosureRunsForEachCallSoTokensCanBeRefreshed() async throws {
         let seen = EventLog()
         let counter = NIOLockedValueBox(0)
-        var configuration = Channel.Configuration()
+        var configuration = GRPCChannel.Configuration()
         configuration.credentials = .bearerToken {
             let n = counter.withLockedValue { value -> Int in
                 value += 1
@@ -98,7 +98,7 @@ import TestServices
     }
 
     @Test func aCallsOwnCredentialsWinOverTheChannels() async throws {
-        var configuration = Channel.Configuration()
+        var configuration = GRPCChannel.Configuration()
         configuration.credentials = .bearerToken("token-mallory")
         try await withHarness(channelConfiguration: configuration, interceptors: [Self.authenticator()]) { harness in
             let error = await expectRPCError { _ = try await harness.echo.get(.with { $0.text = "x" }) }
@@ -113,7 +113,7 @@ import TestServices
 
     @Test func credentialsThatFailToLoadFailTheCallBeforeItIsSent() async throws {
         struct TokenStoreDown: Error {}
-        var configuration = Channel.Configuration()
+        var configuration = GRPCChannel.Configuration()
         configuration.credentials = CallCredentials { _ in throw TokenStoreDown() }
         try await withHarness(channelConfiguration: configuration, interceptors: [Self.authenticator()]) { harness in
             let error = await expectRPCError { _ = try await harness.echo.get(.with { $0.text = "x" }) }
@@ -135,9 +135,9 @@ import TestServices
     /// As grpc-go's token credentials: no secret goes in plaintext over the network. The
     /// target is a TEST-NET-1 address (RFC 5737): nothing may be sent there, and nothing is.
     @Test func credentialsAreNotSentInPlaintextToAnotherMachine() async throws {
-        var configuration = Channel.Configuration()
+        var configuration = GRPCChannel.Configuration()
         configuration.credentials = .bearerToken("token-alice")
-        let channel = try Channel(host: "192.0.2.1", port: 50051, configuration: configuration)
+        let channel = try GRPCChannel(host: "192.0.2.1", port: 50051, configuration: configuration)
         let echo = Grpcsimple_Echo_EchoClient(channel: channel)
         let error = try await withTimeout(seconds: 5) {
             await expectRPCError { _ = try await echo.get(.with { $0.text = "x" }) }

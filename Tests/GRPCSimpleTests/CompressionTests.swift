@@ -12,7 +12,11 @@ import TestServices
     static func compressedRequest(_ text: String, _ algorithm: CompressionAlgorithm) throws -> [UInt8] {
         var payload = ByteBuffer()
         payload.writeBytes([0x0A, UInt8(text.utf8.count)] + Array(text.utf8))
-        let framed = try algorithm.frame(compressing: payload, allocator: ByteBufferAllocator())
+        let framed = EnvelopeWriter.envelope(
+            try algorithm.compress(payload, allocator: ByteBufferAllocator()),
+            flags: .compressed,
+            allocator: ByteBufferAllocator()
+        )
         return Array(framed.readableBytesView)
     }
 
@@ -58,7 +62,7 @@ import TestServices
             #expect(response.headerBlocks.last?.first(name: "grpc-status") == "0")
             let data = response.dataBytes
             #expect(data.first == 1, "the response message has the compressed flag")
-            var deframer = MessageDeframer(maximumMessageSize: 1 << 20)
+            var deframer = EnvelopeReader(maximumMessageSize: 1 << 20)
             deframer.encoding = algorithm
             deframer.append(ByteBuffer(bytes: data))
             let message = try #require(try deframer.next())
@@ -77,7 +81,11 @@ import TestServices
             // 16 MiB of zeros: a few KiB on the wire.
             var zeros = ByteBuffer()
             zeros.writeRepeatingByte(0, count: 16 << 20)
-            let bomb = try CompressionAlgorithm.gzip.frame(compressing: zeros, allocator: ByteBufferAllocator())
+            let bomb = EnvelopeWriter.envelope(
+                try CompressionAlgorithm.gzip.compress(zeros, allocator: ByteBufferAllocator()),
+                flags: .compressed,
+                allocator: ByteBufferAllocator()
+            )
             #expect(bomb.readableBytes < 64 * 1024)
             try await raw.sendHeaders(stream: 1, RawHTTP2Client.requestHeaders(path: Self.get, [("grpc-encoding", "gzip")]))
             try await raw.sendData(stream: 1, Array(bomb.readableBytesView), endStream: true)

@@ -29,7 +29,7 @@ import TestServices
         let port = server.port!
         await server.shutdown()
 
-        let channel = try Channel(host: "127.0.0.1", port: port)
+        let channel = try GRPCChannel(host: "127.0.0.1", port: port)
         let started = ContinuousClock.now
         let error = await expectRPCError {
             _ = try await Grpcsimple_Echo_EchoClient(channel: channel).get(.with { $0.text = "x" })
@@ -49,10 +49,10 @@ import TestServices
         let port = placeholder.port!
         await placeholder.shutdown()
 
-        var configuration = Channel.Configuration()
+        var configuration = GRPCChannel.Configuration()
         configuration.backoff.initialBackoff = .milliseconds(100)
         configuration.backoff.maximumBackoff = .milliseconds(200)
-        let channel = try Channel(host: "127.0.0.1", port: port, configuration: configuration)
+        let channel = try GRPCChannel(host: "127.0.0.1", port: port, configuration: configuration)
         let client = Grpcsimple_Echo_EchoClient(channel: channel)
         let call = Task {
             try await client.get(.with { $0.text = "patient" }, options: CallOptions(timeout: .seconds(10), waitForReady: true))
@@ -71,9 +71,9 @@ import TestServices
         let first = Server(services: [EchoService(probe: probe)], workers: 1)
         try await first.start(host: "127.0.0.1", port: 0)
         let port = first.port!
-        var configuration = Channel.Configuration()
+        var configuration = GRPCChannel.Configuration()
         configuration.backoff.initialBackoff = .milliseconds(50)
-        let channel = try Channel(host: "127.0.0.1", port: port, configuration: configuration)
+        let channel = try GRPCChannel(host: "127.0.0.1", port: port, configuration: configuration)
         let client = Grpcsimple_Echo_EchoClient(channel: channel)
         #expect(try await client.get(.with { $0.text = "1" }).text == "1")
         await first.shutdown()

@@ -84,7 +84,7 @@ import TestServices
 
     @Test func clientThatDisappearsCancelsItsCalls() async throws {
         try await withHarness { harness in
-            let channel = try Channel(host: "127.0.0.1", port: harness.port)
+            let channel = try GRPCChannel(host: "127.0.0.1", port: harness.port)
             let client = Grpcsimple_Echo_EchoClient(channel: channel)
             let task = Task {
                 try await client.get(.with { $0.text = "x" }, options: CallOptions(metadata: ["sleep-ms": "10000"]))

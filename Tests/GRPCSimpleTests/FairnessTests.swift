@@ -19,7 +19,7 @@ import TestServices
             // running beside 4 CPU hogs on 2 cores, the 20 calls took up to 7 s (0.2 s idle).
             try await withTimeout(seconds: 30) { try await harness.probe.wait(for: "expand wrote 20000") }
 
-            let other = try Channel(host: "127.0.0.1", port: harness.port)
+            let other = try GRPCChannel(host: "127.0.0.1", port: harness.port)
             let client = Grpcsimple_Echo_EchoClient(channel: other)
             do {
                 try await withTimeout(seconds: 30) {

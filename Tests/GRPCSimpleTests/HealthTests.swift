@@ -9,7 +9,7 @@ import Testing
         let health = HealthService()
         let server = Server(services: [health], workers: 1)
         try await server.start(host: "127.0.0.1", port: 0)
-        let channel = try Channel(host: "127.0.0.1", port: try #require(server.port))
+        let channel = try GRPCChannel(host: "127.0.0.1", port: try #require(server.port))
         do {
             try await body(health, Grpc_Health_V1_HealthClient(channel: channel), server)
         } catch {
@@ -61,7 +61,7 @@ import Testing
         health.setStatus(.serving, for: "svc")
         let server = Server(services: [health], workers: 1)
         try await server.start(host: "127.0.0.1", port: 0)
-        let channel = try Channel(host: "127.0.0.1", port: try #require(server.port))
+        let channel = try GRPCChannel(host: "127.0.0.1", port: try #require(server.port))
         let client = Grpc_Health_V1_HealthClient(channel: channel)
         let (firstStatus, firstStatusSeen) = AsyncStream.makeStream(of: Void.self)
         let watch = Task {

@@ -110,8 +110,8 @@ import TestServices
         // A ping policy that allows any rate, so that NIOHTTP2's control-frame limit is
         // the one crossed (KeepaliveTests has our policy's GOAWAY "too_many_pings").
         var configuration = Server.Configuration()
-        configuration.minimumPingInterval = .zero
-        configuration.permitPingsWithoutCalls = true
+        configuration.keepalive.minimumPingInterval = .zero
+        configuration.keepalive.permitPingsWithoutCalls = true
         try await withHarness(configuration: configuration) { harness in
             let attacker = try await RawHTTP2Client.connect(port: harness.port)
             let pings = (0..<1000).map { _ in HTTP2Frame(streamID: .rootStream, payload: .ping(HTTP2PingData(), ack: false)) }

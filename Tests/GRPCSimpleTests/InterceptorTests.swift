@@ -55,8 +55,8 @@ import TestServices
             MetadataReader(key: "x-added", log: log),
         ]
         try await withHarness(interceptors: interceptors) { harness in
-            let response = try await harness.echo.channel.unaryResponse(
-                path: "/grpcsimple.echo.Echo/Get",
+            let response = try await harness.echo.channel.unaryWithMetadata(
+                Grpcsimple_Echo_Echo.Method.get,
                 request: Grpcsimple_Echo_EchoRequest.with { $0.text = "m" },
                 options: CallOptions(metadata: ["echo-metadata": "1"]),
                 responseType: Grpcsimple_Echo_EchoResponse.self
@@ -96,15 +96,15 @@ import TestServices
 
     @Test func clientInterceptorsRunInOrderAndAddMetadata() async throws {
         let log = EventLog()
-        var configuration = Channel.Configuration()
+        var configuration = GRPCChannel.Configuration()
         configuration.interceptors = [
             ClientRecorder(name: "A", log: log),
             ClientMetadataAdder(key: "x-client", value: "added"),
             ClientRecorder(name: "B", log: log),
         ]
         try await withHarness(channelConfiguration: configuration) { harness in
-            let response = try await harness.channel.unaryResponse(
-                path: "/grpcsimple.echo.Echo/Get",
+            let response = try await harness.channel.unaryWithMetadata(
+                Grpcsimple_Echo_Echo.Method.get,
                 request: Grpcsimple_Echo_EchoRequest.with { $0.text = "hi" },
                 options: CallOptions(metadata: ["echo-metadata": "1"]),
                 responseType: Grpcsimple_Echo_EchoResponse.self
@@ -121,7 +121,7 @@ import TestServices
 
     @Test func clientInterceptorsObserveEveryKind() async throws {
         let log = EventLog()
-        var configuration = Channel.Configuration()
+        var configuration = GRPCChannel.Configuration()
         configuration.interceptors = [ClientRecorder(name: "C", log: log), ClientMetadataAdder(key: "x-k", value: "v")]
         try await withHarness(channelConfiguration: configuration) { harness in
             let stream = harness.echo.expand(.with { $0.text = "a b" }, options: CallOptions(metadata: ["echo-metadata": "1"]))
@@ -156,7 +156,7 @@ import TestServices
     }
 
     @Test func clientInterceptorFailsCallsBeforeTheyAreSent() async throws {
-        var configuration = Channel.Configuration()
+        var configuration = GRPCChannel.Configuration()
         configuration.interceptors = [ClientDenier()]
         try await withHarness(channelConfiguration: configuration) { harness in
             let errors = await Self.callEveryKind(harness.echo)
@@ -170,7 +170,7 @@ import TestServices
 
     @Test func clientInterceptorSeesTheFailureStatus() async throws {
         let log = EventLog()
-        var configuration = Channel.Configuration()
+        var configuration = GRPCChannel.Configuration()
         configuration.interceptors = [ClientRecorder(name: "C", log: log)]
         try await withHarness(channelConfiguration: configuration) { harness in
             let error = await expectRPCError {
@@ -187,7 +187,7 @@ import TestServices
     }
 
     @Test func clientInterceptorCanSetTheTimeout() async throws {
-        var configuration = Channel.Configuration()
+        var configuration = GRPCChannel.Configuration()
         configuration.interceptors = [ClientTimeout(timeout: .milliseconds(200))]
         try await withHarness(channelConfiguration: configuration) { harness in
             let echo = harness.echo
@@ -208,7 +208,7 @@ import TestServices
 
     @Test func streamingChainsSeeTheCallersTaskLocals() async throws {
         let log = EventLog()
-        var configuration = Channel.Configuration()
+        var configuration = GRPCChannel.Configuration()
         configuration.interceptors = [TaskLocalReader(log: log)]
         try await withHarness(channelConfiguration: configuration) { harness in
             try await TestTrace.$id.withValue("trace-7") {
@@ -221,7 +221,7 @@ import TestServices
     // MARK: Misbehaving interceptors and slow credentials
 
     @Test func aClientInterceptorThatNeverCallsNextFailsTheCallInsteadOfHangingIt() async throws {
-        var configuration = Channel.Configuration()
+        var configuration = GRPCChannel.Configuration()
         configuration.interceptors = [ClientSkipper()]
         try await withHarness(channelConfiguration: configuration) { harness in
             let echo = harness.echo
@@ -235,7 +235,7 @@ import TestServices
     }
 
     @Test func theDeadlineEndsACallWhoseCredentialsNeverArrive() async throws {
-        var configuration = Channel.Configuration()
+        var configuration = GRPCChannel.Configuration()
         configuration.credentials = CallCredentials { _ in
             try await Task.sleep(for: .seconds(60))  // a token service that does not answer
             return ["authorization": "Bearer late"]
@@ -263,7 +263,7 @@ import TestServices
     }
 
     @Test func cancellingTheCallerEndsACallWhoseCredentialsNeverArrive() async throws {
-        var configuration = Channel.Configuration()
+        var configuration = GRPCChannel.Configuration()
         configuration.credentials = CallCredentials { _ in
             try await Task.sleep(for: .seconds(60))
             return [:]
@@ -280,7 +280,7 @@ import TestServices
 
     @Test func theCallersResultIsTheCallsOwnOnceNextHasRun() async throws {
         let log = EventLog()
-        var configuration = Channel.Configuration()
+        var configuration = GRPCChannel.Configuration()
         configuration.interceptors = [ErrorSwallower(log: log), NextTwice(log: log)]
         try await withHarness(channelConfiguration: configuration) { harness in
             // The call fails; an interceptor that swallows the error does not hide it.
@@ -383,7 +383,7 @@ private struct Recorder: ServerInterceptor {
 
     func intercept(_ call: ServerInterceptorCall, next: (ServerInterceptorCall) async throws -> Void) async throws {
         var call = call
-        try await recordCall(self.name, self.log, method: call.method, kind: call.kind) { requests, responses in
+        try await recordCall(self.name, self.log, method: call.method.name, kind: call.method.kind) { requests, responses in
             call.observeRequests(requests)
             call.observeResponses(responses)
         } next: {
@@ -438,8 +438,7 @@ private struct ClientRecorder: ClientInterceptor {
 
     func intercept(_ call: ClientInterceptorCall, next: (ClientInterceptorCall) async throws -> Void) async throws {
         var call = call
-        let method = call.path.split(separator: "/").last.map(String.init) ?? ""
-        try await recordCall(self.name, self.log, method: method, kind: call.kind) { requests, responses in
+        try await recordCall(self.name, self.log, method: call.method.name, kind: call.method.kind) { requests, responses in
             call.observeRequests(requests)
             call.observeResponses(responses)
         } next: {

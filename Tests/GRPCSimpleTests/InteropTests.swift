@@ -10,7 +10,7 @@ import Testing
         let server = Server(services: [InteropTestService()], workers: 1)
         try await server.start(host: "127.0.0.1", port: 0)
         let port = try #require(server.port)
-        let channel = try Channel(host: "127.0.0.1", port: port)
+        let channel = try GRPCChannel(host: "127.0.0.1", port: port)
         do {
             try await withTimeout(seconds: 30) {
                 try await testCase.run(channel: channel, host: "127.0.0.1", port: port, soakIterations: 5)

@@ -117,8 +117,8 @@ import TestServices
 
     @Test func pingsWithinThePolicyAreAnswered() async throws {
         var configuration = Server.Configuration()
-        configuration.minimumPingInterval = .milliseconds(50)
-        configuration.permitPingsWithoutCalls = true
+        configuration.keepalive.minimumPingInterval = .milliseconds(50)
+        configuration.keepalive.permitPingsWithoutCalls = true
         // Pings 600 ms apart against a 50 ms minimum: only a server stalled for over a
         // second could read three of them too close together. An event loop of its own
         // for the client: on the shared one, another test flooding its loop could hold
@@ -142,7 +142,7 @@ import TestServices
     }
 
     @Test func ourClientPingingTooOftenIsToldWhyAndBacksOff() async throws {
-        var channelConfiguration = Channel.Configuration()
+        var channelConfiguration = GRPCChannel.Configuration()
         channelConfiguration.keepalive = .init(time: .milliseconds(100), timeout: .seconds(10))
         // The server allows one ping per 5 minutes: the client's fourth ping ends it.
         try await withHarness(channelConfiguration: channelConfiguration) { harness in
@@ -162,8 +162,8 @@ import TestServices
 
     @Test func ourClientPingingWithinTheServersPolicyKeepsItsConnection() async throws {
         var configuration = Server.Configuration()
-        configuration.minimumPingInterval = .milliseconds(50)
-        var channelConfiguration = Channel.Configuration()
+        configuration.keepalive.minimumPingInterval = .milliseconds(50)
+        var channelConfiguration = GRPCChannel.Configuration()
         channelConfiguration.keepalive = .init(time: .milliseconds(100), timeout: .seconds(5))
         try await withHarness(configuration: configuration, channelConfiguration: channelConfiguration) { harness in
             // About seven pings go out while the call sleeps; each is acked and allowed.
@@ -226,9 +226,9 @@ import TestServices
 
     @Test func keepaliveClosesAConnectionToASilentServerAndTheChannelReconnects() async throws {
         let blackHole = try await BlackHole()
-        var configuration = Channel.Configuration()
+        var configuration = GRPCChannel.Configuration()
         configuration.keepalive = .init(time: .milliseconds(100), timeout: .milliseconds(300))
-        let channel = try Channel(host: "127.0.0.1", port: blackHole.port, configuration: configuration)
+        let channel = try GRPCChannel(host: "127.0.0.1", port: blackHole.port, configuration: configuration)
         let client = Grpcsimple_Echo_EchoClient(channel: channel)
         for attempt in 0..<2 {
             let error = await expectRPCError {
@@ -255,8 +255,8 @@ import TestServices
         // The shortest time the server allows (smaller ones are raised to it), and a
         // timeout generous enough for a loaded machine's stalls: the silent client still
         // goes within about 3 s.
-        configuration.keepaliveTime = .seconds(1)
-        configuration.keepaliveTimeout = .seconds(2)
+        configuration.keepalive.time = .seconds(1)
+        configuration.keepalive.timeout = .seconds(2)
         // The answering client gets an event loop of its own: on the shared one, another
         // test flooding its loop could really keep it from answering for seconds.
         let ownLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -296,7 +296,7 @@ import TestServices
 
     @Test func serverClosesIdleConnectionsButNotBusyOnes() async throws {
         var configuration = Server.Configuration()
-        configuration.maximumConnectionIdle = .milliseconds(200)
+        configuration.keepalive.maximumConnectionIdle = .milliseconds(200)
         try await withHarness(configuration: configuration) { harness in
             let idle = try await RawHTTP2Client.connect(port: harness.port)
             #expect(try await idle.goAway()?.errorCode == HTTP2ErrorCode.noError)
@@ -312,8 +312,8 @@ import TestServices
 
     @Test func maximumAgeLetsCallsFinishWithinTheGrace() async throws {
         var configuration = Server.Configuration()
-        configuration.maximumConnectionAge = .milliseconds(400)
-        configuration.maximumConnectionAgeGrace = .seconds(10)
+        configuration.keepalive.maximumConnectionAge = .milliseconds(400)
+        configuration.keepalive.maximumConnectionAgeGrace = .seconds(10)
         try await withHarness(configuration: configuration) { harness in
             // The call must reach the server before the connection's age does; on a busy
             // machine it may not, and the server refuses it: then try a new connection.
@@ -338,8 +338,8 @@ import TestServices
 
     @Test func maximumAgeGraceCutsCallsThatRunLonger() async throws {
         var configuration = Server.Configuration()
-        configuration.maximumConnectionAge = .milliseconds(300)
-        configuration.maximumConnectionAgeGrace = .milliseconds(300)
+        configuration.keepalive.maximumConnectionAge = .milliseconds(300)
+        configuration.keepalive.maximumConnectionAgeGrace = .milliseconds(300)
         try await withHarness(configuration: configuration) { harness in
             let echo = harness.echo
             var error: RPCError?

@@ -54,7 +54,7 @@ import TestServices
     }
 
     @Test func responseOverTheClientLimitIsRejected() async throws {
-        var channelConfiguration = Channel.Configuration()
+        var channelConfiguration = GRPCChannel.Configuration()
         channelConfiguration.maximumReceiveMessageSize = 1000
         try await withHarness(channelConfiguration: channelConfiguration) { harness in
             let fits = try await harness.echo.get(.with { $0.text = "x" }, options: CallOptions(metadata: ["payload-size": "990"]))

@@ -13,7 +13,7 @@ import TestServices
 
     @Test func unaryOverIPv6() async throws {
         try await withHarness(host: "::1") { harness in
-            let channel = try Channel(target: "[::1]:\(harness.port)")
+            let channel = try GRPCChannel(target: "[::1]:\(harness.port)")
             let reply = try await Grpcsimple_Echo_EchoClient(channel: channel).get(.with { $0.text = "v6" })
             #expect(reply.text == "v6")
             await channel.close()
@@ -24,7 +24,7 @@ import TestServices
         let path = "/tmp/grpc-simple-test-\(UInt32.random(in: 0...UInt32.max)).sock"
         let server = Server(services: [EchoService(probe: ServiceProbe())], workers: 1)
         try await server.start(unixDomainSocketPath: path)
-        let channel = try Channel(target: "unix:\(path)")
+        let channel = try GRPCChannel(target: "unix:\(path)")
         let reply = try await Grpcsimple_Echo_EchoClient(channel: channel).get(.with { $0.text = "unix" })
         #expect(reply.text == "unix")
         await channel.close()

@@ -34,14 +34,14 @@ import TestServices
     }
 
     /// Runs `body` against a server serving the test services and reflection over them.
-    func withReflectionServer<T: Sendable>(_ body: @escaping @Sendable (Channel) async throws -> T) async throws -> T {
+    func withReflectionServer<T: Sendable>(_ body: @escaping @Sendable (GRPCChannel) async throws -> T) async throws -> T {
         let services: [any GRPCService] = [
             EchoService(probe: ServiceProbe()), NamingService(), InteropTestService(), HealthService(),
             HandWrittenService(), ExtensionsService(),
         ]
         let server = Server(services: services + [ReflectionService(services: services)], workers: 1)
         try await server.start(host: "127.0.0.1", port: 0)
-        let channel = try Channel(host: "127.0.0.1", port: try #require(server.port))
+        let channel = try GRPCChannel(host: "127.0.0.1", port: try #require(server.port))
         do {
             let result = try await withTimeout(seconds: 10) { try await body(channel) }
             await channel.close()
@@ -62,7 +62,7 @@ import TestServices
 
     /// Writes every request, then reads one response per request: the stream stays open
     /// across them, whatever each answer is.
-    private static func call(_ requests: [Request], version: Version, channel: Channel) async throws -> [Response] {
+    private static func call(_ requests: [Request], version: Version, channel: GRPCChannel) async throws -> [Response] {
         switch version {
         case .v1:
             let client = Grpc_Reflection_V1_ServerReflectionClient(channel: channel)
@@ -288,7 +288,7 @@ import TestServices
             // ServerReflectionRequest.
             let error = await expectRPCError {
                 _ = try await channel.bidirectionalStreaming(
-                    path: "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+                    Grpc_Reflection_V1_ServerReflection.Method.serverReflectionInfo,
                     responseType: Response.self
                 ) { (writer: RequestWriter<Google_Protobuf_BytesValue>, responses) in
                     try await writer.write(.with { $0.value = Data([0xFF, 0xFE]) })

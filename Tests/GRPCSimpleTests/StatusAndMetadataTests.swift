@@ -43,8 +43,8 @@ import TestServices
             var metadata: Metadata = ["echo-metadata": "1", "x-plain": "value 1"]
             metadata.add("x-plain", "value 2")
             metadata.add("x-data-bin", binary: [0, 255, 10, 13])
-            let response = try await harness.channel.unaryResponse(
-                path: "/grpcsimple.echo.Echo/Get",
+            let response = try await harness.channel.unaryWithMetadata(
+                Grpcsimple_Echo_Echo.Method.get,
                 request: Grpcsimple_Echo_EchoRequest.with { $0.text = "m" },
                 options: CallOptions(metadata: metadata),
                 responseType: Grpcsimple_Echo_EchoResponse.self
@@ -83,7 +83,7 @@ import TestServices
         try await withHarness { harness in
             let method = await expectRPCError {
                 _ = try await harness.channel.unary(
-                    path: "/grpcsimple.echo.Echo/Nope",
+                    MethodDescriptor(service: "grpcsimple.echo.Echo", name: "Nope", kind: .unary),
                     request: Grpcsimple_Echo_EchoRequest(),
                     responseType: Grpcsimple_Echo_EchoResponse.self
                 )
@@ -92,7 +92,7 @@ import TestServices
             #expect(method?.message == "unknown method Nope for service grpcsimple.echo.Echo")
             let service = await expectRPCError {
                 _ = try await harness.channel.unary(
-                    path: "/no.Such/Get",
+                    MethodDescriptor(service: "no.Such", name: "Get", kind: .unary),
                     request: Grpcsimple_Echo_EchoRequest(),
                     responseType: Grpcsimple_Echo_EchoResponse.self
                 )

@@ -79,7 +79,7 @@ import Testing
     @Test func wrongServerNameFailsAndTheOverrideSucceeds() async throws {
         let certificates = try TLSFixtures.trusted
         try await withHarness(configuration: TLSFixtures.server(certificates)) { harness in
-            let wrong = try Channel(
+            let wrong = try GRPCChannel(
                 host: "127.0.0.1",
                 port: harness.port,
                 configuration: TLSFixtures.client(trusting: certificates, serverName: "wrong.example.com")
@@ -92,7 +92,7 @@ import Testing
             #expect(error?.message.contains("TLS handshake failed") == true, "\(String(describing: error))")
             #expect(error?.message.contains("not valid for the name 'wrong.example.com'") == true, "\(String(describing: error))")
 
-            let overridden = try Channel(
+            let overridden = try GRPCChannel(
                 host: "127.0.0.1",
                 port: harness.port,
                 configuration: TLSFixtures.client(trusting: certificates, serverName: TestCertificates.interopServerName)
@@ -107,7 +107,7 @@ import Testing
         let certificates = try TLSFixtures.trusted
         try await withHarness(configuration: TLSFixtures.server(certificates, clientCertificates: .require)) { harness in
             // No client certificate: refused.
-            let anonymous = try Channel(host: "127.0.0.1", port: harness.port, configuration: TLSFixtures.client(trusting: certificates))
+            let anonymous = try GRPCChannel(host: "127.0.0.1", port: harness.port, configuration: TLSFixtures.client(trusting: certificates))
             let error = await expectRPCError {
                 _ = try await withTimeout { try await Grpcsimple_Echo_EchoClient(channel: anonymous).get(.with { $0.text = "x" }) }
             }
@@ -116,7 +116,7 @@ import Testing
             #expect(error?.message.contains("the server requires a client certificate") == true, "\(String(describing: error))")
 
             // A certificate from a CA the server does not trust: refused.
-            let stranger = try Channel(
+            let stranger = try GRPCChannel(
                 host: "127.0.0.1",
                 port: harness.port,
                 configuration: TLSFixtures.client(trusting: certificates, clientCertificate: try TLSFixtures.untrusted)
@@ -129,7 +129,7 @@ import Testing
             #expect(strangerError?.message.contains("does not trust the CA of the client certificate") == true, "\(String(describing: strangerError))")
 
             // The trusted client certificate: served, and the handler sees who it is.
-            let known = try Channel(
+            let known = try GRPCChannel(
                 host: "127.0.0.1",
                 port: harness.port,
                 configuration: TLSFixtures.client(trusting: certificates, clientCertificate: certificates)
@@ -151,13 +151,13 @@ import Testing
         let certificates = try TLSFixtures.trusted
         try await withHarness(configuration: TLSFixtures.server(certificates, clientCertificates: .optional)) { harness in
             let options = CallOptions(metadata: ["echo-peer-certificate": "1"])
-            let anonymous = try Channel(host: "127.0.0.1", port: harness.port, configuration: TLSFixtures.client(trusting: certificates))
+            let anonymous = try GRPCChannel(host: "127.0.0.1", port: harness.port, configuration: TLSFixtures.client(trusting: certificates))
             let anonymousReply = try await withTimeout {
                 try await Grpcsimple_Echo_EchoClient(channel: anonymous).get(.with { $0.text = "" }, options: options)
             }
             await anonymous.close()
             #expect(anonymousReply.text == "none")
-            let known = try Channel(
+            let known = try GRPCChannel(
                 host: "127.0.0.1",
                 port: harness.port,
                 configuration: TLSFixtures.client(trusting: certificates, clientCertificate: certificates)
@@ -176,7 +176,7 @@ import Testing
             configuration: TLSFixtures.server(certificates),
             channelConfiguration: TLSFixtures.client(trusting: certificates)
         ) { harness in
-            let plaintext = try Channel(host: "127.0.0.1", port: harness.port)
+            let plaintext = try GRPCChannel(host: "127.0.0.1", port: harness.port)
             let error = await expectRPCError {
                 _ = try await withTimeout { try await Grpcsimple_Echo_EchoClient(channel: plaintext).get(.with { $0.text = "x" }) }
             }
@@ -224,9 +224,9 @@ import Testing
         #expect(error?.message.contains("/nonexistent/server.pem") == true, "\(String(describing: error))")
         await server.shutdown()
 
-        var channelConfiguration = Channel.Configuration()
+        var channelConfiguration = GRPCChannel.Configuration()
         channelConfiguration.tls = ClientTLSConfiguration(trustRoots: .pem(.pem("not a certificate")))
-        let channelError = await expectRPCError { _ = try Channel(host: "127.0.0.1", port: 1, configuration: channelConfiguration) }
+        let channelError = await expectRPCError { _ = try GRPCChannel(host: "127.0.0.1", port: 1, configuration: channelConfiguration) }
         #expect(channelError?.code == .invalidArgument)
         #expect(channelError?.message.contains("the trust roots") == true, "\(String(describing: channelError))")
 
@@ -255,7 +255,7 @@ import Testing
             certificateChain: .pem(try pem(shared.serverCertificatePath)),
             privateKey: .pem(try pem(shared.serverKeyPath))
         )
-        var channelConfiguration = Channel.Configuration()
+        var channelConfiguration = GRPCChannel.Configuration()
         channelConfiguration.tls = ClientTLSConfiguration(trustRoots: .pem(.pem(try pem(shared.caCertificatePath))))
         try await withHarness(configuration: configuration, channelConfiguration: channelConfiguration) { harness in
             let reply = try await withTimeout { try await harness.echo.get(.with { $0.text = "in memory" }) }
@@ -340,7 +340,7 @@ extension TLSTests {
             }
             .bind(host: "127.0.0.1", port: 0).get()
         let port = try #require(listener.localAddress?.port)
-        let channel = try Channel(host: "127.0.0.1", port: port, configuration: TLSFixtures.client(trusting: certificates))
+        let channel = try GRPCChannel(host: "127.0.0.1", port: port, configuration: TLSFixtures.client(trusting: certificates))
         let error = await expectRPCError {
             _ = try await withTimeout { try await Grpcsimple_Echo_EchoClient(channel: channel).get(.with { $0.text = "x" }) }
         }
@@ -363,7 +363,7 @@ extension TLSTests {
         // 1 s to see the connect complete, and the call then failed with "failed to connect"
         // before the handshake could time out.
         configuration.backoff.minimumConnectTimeout = .seconds(4)
-        let channel = try Channel(host: "127.0.0.1", port: port, configuration: configuration)
+        let channel = try GRPCChannel(host: "127.0.0.1", port: port, configuration: configuration)
         let error = await expectRPCError {
             _ = try await withTimeout { try await Grpcsimple_Echo_EchoClient(channel: channel).get(.with { $0.text = "x" }) }
         }

@@ -15,7 +15,7 @@ import Testing
     }
 
     @Test func deframerReadsSeveralMessagesFromOneFrame() throws {
-        var deframer = MessageDeframer(maximumMessageSize: 100)
+        var deframer = EnvelopeReader(maximumMessageSize: 100)
         deframer.append(Self.framed([[1, 2, 3], [], [4]]))
         #expect(try deframer.next().map { Array($0.readableBytesView) } == [1, 2, 3])
         #expect(try deframer.next().map { Array($0.readableBytesView) } == [])
@@ -25,7 +25,7 @@ import Testing
     }
 
     @Test func deframerReassemblesAMessageSpanningFrames() throws {
-        var deframer = MessageDeframer(maximumMessageSize: 100)
+        var deframer = EnvelopeReader(maximumMessageSize: 100)
         let whole = Self.framed([Array(0..<50)])
         // Split at every position, including inside the prefix.
         for split in 1..<whole.readableBytes {
@@ -40,25 +40,25 @@ import Testing
     }
 
     @Test func deframerRejectsTooLargeBeforeBuffering() {
-        var deframer = MessageDeframer(maximumMessageSize: 10)
+        var deframer = EnvelopeReader(maximumMessageSize: 10)
         var buffer = ByteBuffer()
         buffer.writeInteger(UInt8(0))
         buffer.writeInteger(UInt32.max)  // claims 4 GiB; only the prefix arrives
         deframer.append(buffer)
-        #expect(throws: MessageDeframer.Failure.messageTooLarge(length: Int(UInt32.max), limit: 10)) {
+        #expect(throws: EnvelopeReader.Failure.messageTooLarge(length: Int(UInt32.max), limit: 10)) {
             try deframer.next()
         }
     }
 
     @Test func deframerRejectsCompressedFlagWithoutEncodingAndBadFlags() {
-        var compressed = MessageDeframer(maximumMessageSize: 10)
+        var compressed = EnvelopeReader(maximumMessageSize: 10)
         compressed.append(ByteBuffer(bytes: [1, 0, 0, 0, 1, 7]))
-        #expect(throws: MessageDeframer.Failure.compressedWithoutEncoding) { try compressed.next() }
-        #expect(MessageDeframer.Failure.compressedWithoutEncoding.status.code == .internal)
+        #expect(throws: EnvelopeReader.Failure.compressedWithoutEncoding) { try compressed.next() }
+        #expect(EnvelopeReader.Failure.compressedWithoutEncoding.status.code == .internal)
 
-        var invalid = MessageDeframer(maximumMessageSize: 10)
+        var invalid = EnvelopeReader(maximumMessageSize: 10)
         invalid.append(ByteBuffer(bytes: [2, 0, 0, 0, 0]))
-        #expect(throws: MessageDeframer.Failure.invalidFlags(2)) { try invalid.next() }
+        #expect(throws: EnvelopeReader.Failure.invalidFlags(2)) { try invalid.next() }
     }
 
     @Test func timeoutParsesEveryUnit() {
@@ -192,10 +192,10 @@ import Testing
     @Test func protobufCodecFramesWithoutCopying() throws {
         var message = Google_Protobuf_StringValue_ForTests()
         message.value = "hello"
-        let framed = try ProtobufCodec.frame(message, allocator: ByteBufferAllocator())
+        let framed = try EnvelopeWriter.write(message, allocator: ByteBufferAllocator())
         #expect(framed.getInteger(at: 0, as: UInt8.self) == 0)
         #expect(framed.getInteger(at: 1, as: UInt32.self) == UInt32(framed.readableBytes - 5))
-        var deframer = MessageDeframer(maximumMessageSize: 100)
+        var deframer = EnvelopeReader(maximumMessageSize: 100)
         deframer.append(framed)
         let payload = try #require(try deframer.next())
         let decoded = try ProtobufCodec.decode(Google_Protobuf_StringValue_ForTests.self, from: payload, what: "test")

@@ -200,8 +200,8 @@ import TestServices
 
     @Test func clientSendsUserAgentTeAndTimeout() async throws {
         try await withHarness { harness in
-            let response = try await harness.channel.unaryResponse(
-                path: Self.get,
+            let response = try await harness.channel.unaryWithMetadata(
+                Grpcsimple_Echo_Echo.Method.get,
                 request: Grpcsimple_Echo_EchoRequest.with { $0.text = "ua" },
                 options: CallOptions(timeout: .seconds(30), metadata: ["echo-request-headers": "1"]),
                 responseType: Grpcsimple_Echo_EchoResponse.self
@@ -214,7 +214,7 @@ import TestServices
     @Test(arguments: [(404, StatusCode.unimplemented), (503, .unavailable), (401, .unauthenticated), (500, .unknown)])
     func clientMapsHTTPStatusWithoutGRPCStatus(httpStatus: Int, expected: StatusCode) async throws {
         let server = try await RawHTTP2Server.start(headers: [":status": String(httpStatus), "content-type": "text/html"], body: Array("<html>".utf8))
-        let channel = try Channel(host: "127.0.0.1", port: server.port)
+        let channel = try GRPCChannel(host: "127.0.0.1", port: server.port)
         let error = await expectRPCError {
             _ = try await Grpcsimple_Echo_EchoClient(channel: channel).get(.with { $0.text = "x" })
         }
@@ -225,7 +225,7 @@ import TestServices
 
     @Test func clientRejectsNonGRPCContentTypeOn200() async throws {
         let server = try await RawHTTP2Server.start(headers: [":status": "200", "content-type": "text/plain"], body: Array("hello".utf8))
-        let channel = try Channel(host: "127.0.0.1", port: server.port)
+        let channel = try GRPCChannel(host: "127.0.0.1", port: server.port)
         let error = await expectRPCError {
             _ = try await Grpcsimple_Echo_EchoClient(channel: channel).get(.with { $0.text = "x" })
         }
@@ -240,7 +240,7 @@ import TestServices
             ":status": "200", "content-type": "application/grpc",
             "grpc-status": "3", "grpc-message": "bad %E2%9C%93 input%", "x-extra": "1",
         ])
-        let channel = try Channel(host: "127.0.0.1", port: server.port)
+        let channel = try GRPCChannel(host: "127.0.0.1", port: server.port)
         let error = await expectRPCError {
             _ = try await Grpcsimple_Echo_EchoClient(channel: channel).get(.with { $0.text = "x" })
         }

@@ -8,6 +8,38 @@ import GRPCSimple
 
 // MARK: - grpcsimple.echo.Echo
 
+/// The methods of `grpcsimple.echo.Echo`, as servers, clients and interceptors know them.
+public enum Grpcsimple_Echo_Echo {
+    /// The fully qualified name of the service.
+    public static let name = "grpcsimple.echo.Echo"
+
+    /// One descriptor per method.
+    public enum Method {
+        /// Returns the request.
+        ///
+        /// `grpcsimple.echo.Echo/Get`, unary.
+        public static let get = MethodDescriptor(service: "grpcsimple.echo.Echo", name: "Get", kind: .unary)
+
+        /// Splits the request text into words and streams one response per word.
+        ///
+        /// `grpcsimple.echo.Echo/Expand`, server streaming.
+        public static let expand = MethodDescriptor(service: "grpcsimple.echo.Echo", name: "Expand", kind: .serverStreaming)
+
+        /// Joins the texts of all requests, separated by spaces, into one response.
+        ///
+        /// `grpcsimple.echo.Echo/Collect`, client streaming.
+        public static let collect = MethodDescriptor(service: "grpcsimple.echo.Echo", name: "Collect", kind: .clientStreaming)
+
+        /// Streams back one response per request, as the requests arrive.
+        ///
+        /// `grpcsimple.echo.Echo/Update`, bidirectional streaming.
+        public static let update = MethodDescriptor(service: "grpcsimple.echo.Echo", name: "Update", kind: .bidirectionalStreaming)
+    }
+
+    /// Every method, in the order the .proto file declares them.
+    public static let methods: [MethodDescriptor] = [Method.get, Method.expand, Method.collect, Method.update]
+}
+
 /// Echoes requests back, with one method per RPC kind.
 ///
 /// The server side of `grpcsimple.echo.Echo`: implement these methods and pass the
@@ -28,22 +60,23 @@ public protocol Grpcsimple_Echo_EchoProvider: GRPCService {
 
 extension Grpcsimple_Echo_EchoProvider {
     /// The fully qualified name of the service.
-    public static var serviceName: String { "grpcsimple.echo.Echo" }
+    public static var serviceName: String { Grpcsimple_Echo_Echo.name }
 
     /// The descriptors of this service's .proto file and its imports, for server reflection.
     public static var protoFileDescriptors: [ProtoFileDescriptor] { Grpcsimple_Echo_Echo_FileDescriptors.all }
 
+    /// Registers each method's handler with the router.
     public func register(with router: inout Router) {
-        router.unary("/grpcsimple.echo.Echo/Get") { (request: Grpcsimple_Echo_EchoRequest, context) in
+        router.unary(Grpcsimple_Echo_Echo.Method.get) { (request: Grpcsimple_Echo_EchoRequest, context) in
             try await self.get(request: request, context: context)
         }
-        router.serverStreaming("/grpcsimple.echo.Echo/Expand") { (request: Grpcsimple_Echo_EchoRequest, responses: ResponseWriter<Grpcsimple_Echo_EchoResponse>, context) in
+        router.serverStreaming(Grpcsimple_Echo_Echo.Method.expand) { (request: Grpcsimple_Echo_EchoRequest, responses: ResponseWriter<Grpcsimple_Echo_EchoResponse>, context) in
             try await self.expand(request: request, responses: responses, context: context)
         }
-        router.clientStreaming("/grpcsimple.echo.Echo/Collect") { (requests: RequestStream<Grpcsimple_Echo_EchoRequest>, context) in
+        router.clientStreaming(Grpcsimple_Echo_Echo.Method.collect) { (requests: RequestStream<Grpcsimple_Echo_EchoRequest>, context) in
             try await self.collect(requests: requests, context: context)
         }
-        router.bidirectionalStreaming("/grpcsimple.echo.Echo/Update") { (requests: RequestStream<Grpcsimple_Echo_EchoRequest>, responses: ResponseWriter<Grpcsimple_Echo_EchoResponse>, context) in
+        router.bidirectionalStreaming(Grpcsimple_Echo_Echo.Method.update) { (requests: RequestStream<Grpcsimple_Echo_EchoRequest>, responses: ResponseWriter<Grpcsimple_Echo_EchoResponse>, context) in
             try await self.update(requests: requests, responses: responses, context: context)
         }
     }
@@ -51,33 +84,110 @@ extension Grpcsimple_Echo_EchoProvider {
 
 /// Echoes requests back, with one method per RPC kind.
 ///
-/// The client side of `grpcsimple.echo.Echo`: calls its methods over a `Channel`.
-public struct Grpcsimple_Echo_EchoClient: Sendable {
-    /// The channel the calls go over.
-    public let channel: Channel
+/// The client side of `grpcsimple.echo.Echo`, as a protocol: `Grpcsimple_Echo_EchoClient` makes the calls
+/// over a channel; a fake conforming to it stands in for the server in tests.
+public protocol Grpcsimple_Echo_EchoClientProtocol: Sendable {
+    /// Returns the request.
+    func get(_ request: Grpcsimple_Echo_EchoRequest, options: CallOptions) async throws -> Grpcsimple_Echo_EchoResponse
 
-    public init(channel: Channel) {
+    /// Like `get`, also returning the response's metadata and trailing metadata.
+    func getWithMetadata(_ request: Grpcsimple_Echo_EchoRequest, options: CallOptions) async throws -> UnaryResponse<Grpcsimple_Echo_EchoResponse>
+
+    /// Splits the request text into words and streams one response per word.
+    func expand(_ request: Grpcsimple_Echo_EchoRequest, options: CallOptions) -> ResponseStream<Grpcsimple_Echo_EchoResponse>
+
+    /// Joins the texts of all requests, separated by spaces, into one response.
+    func collect(options: CallOptions, requests: (RequestWriter<Grpcsimple_Echo_EchoRequest>) async throws -> Void) async throws -> Grpcsimple_Echo_EchoResponse
+
+    /// Like `collect`, also returning the response's metadata and trailing metadata.
+    func collectWithMetadata(options: CallOptions, requests: (RequestWriter<Grpcsimple_Echo_EchoRequest>) async throws -> Void) async throws -> UnaryResponse<Grpcsimple_Echo_EchoResponse>
+
+    /// Streams back one response per request, as the requests arrive.
+    func update<Output>(options: CallOptions, _ body: (RequestWriter<Grpcsimple_Echo_EchoRequest>, ResponseStream<Grpcsimple_Echo_EchoResponse>) async throws -> Output) async throws -> Output
+}
+
+extension Grpcsimple_Echo_EchoClientProtocol {
+    /// `get` with the default call options.
+    public func get(_ request: Grpcsimple_Echo_EchoRequest) async throws -> Grpcsimple_Echo_EchoResponse {
+        try await self.get(request, options: .defaults)
+    }
+
+    /// `getWithMetadata` with the default call options.
+    public func getWithMetadata(_ request: Grpcsimple_Echo_EchoRequest) async throws -> UnaryResponse<Grpcsimple_Echo_EchoResponse> {
+        try await self.getWithMetadata(request, options: .defaults)
+    }
+
+    /// The response without metadata: what a fake that only implements `get` returns.
+    public func getWithMetadata(_ request: Grpcsimple_Echo_EchoRequest, options: CallOptions) async throws -> UnaryResponse<Grpcsimple_Echo_EchoResponse> {
+        UnaryResponse(message: try await self.get(request, options: options))
+    }
+
+    /// `expand` with the default call options.
+    public func expand(_ request: Grpcsimple_Echo_EchoRequest) -> ResponseStream<Grpcsimple_Echo_EchoResponse> {
+        self.expand(request, options: .defaults)
+    }
+
+    /// `collect` with the default call options.
+    public func collect(requests: (RequestWriter<Grpcsimple_Echo_EchoRequest>) async throws -> Void) async throws -> Grpcsimple_Echo_EchoResponse {
+        try await self.collect(options: .defaults, requests: requests)
+    }
+
+    /// `collectWithMetadata` with the default call options.
+    public func collectWithMetadata(requests: (RequestWriter<Grpcsimple_Echo_EchoRequest>) async throws -> Void) async throws -> UnaryResponse<Grpcsimple_Echo_EchoResponse> {
+        try await self.collectWithMetadata(options: .defaults, requests: requests)
+    }
+
+    /// The response without metadata: what a fake that only implements `collect` returns.
+    public func collectWithMetadata(options: CallOptions, requests: (RequestWriter<Grpcsimple_Echo_EchoRequest>) async throws -> Void) async throws -> UnaryResponse<Grpcsimple_Echo_EchoResponse> {
+        UnaryResponse(message: try await self.collect(options: options, requests: requests))
+    }
+
+    /// `update` with the default call options.
+    public func update<Output>(_ body: (RequestWriter<Grpcsimple_Echo_EchoRequest>, ResponseStream<Grpcsimple_Echo_EchoResponse>) async throws -> Output) async throws -> Output {
+        try await self.update(options: .defaults, body)
+    }
+}
+
+/// Echoes requests back, with one method per RPC kind.
+///
+/// The client side of `grpcsimple.echo.Echo`: calls its methods over a `GRPCChannel`.
+public struct Grpcsimple_Echo_EchoClient: Grpcsimple_Echo_EchoClientProtocol {
+    /// The channel the calls go over.
+    public let channel: GRPCChannel
+
+    /// A client making its calls over `channel`.
+    public init(channel: GRPCChannel) {
         self.channel = channel
     }
 
     /// Returns the request.
-    public func get(_ request: Grpcsimple_Echo_EchoRequest, options: CallOptions = .defaults) async throws -> Grpcsimple_Echo_EchoResponse {
-        try await self.channel.unary(path: "/grpcsimple.echo.Echo/Get", request: request, options: options)
+    public func get(_ request: Grpcsimple_Echo_EchoRequest, options: CallOptions) async throws -> Grpcsimple_Echo_EchoResponse {
+        try await self.channel.unary(Grpcsimple_Echo_Echo.Method.get, request: request, options: options)
+    }
+
+    /// Like `get`, also returning the response's metadata and trailing metadata.
+    public func getWithMetadata(_ request: Grpcsimple_Echo_EchoRequest, options: CallOptions) async throws -> UnaryResponse<Grpcsimple_Echo_EchoResponse> {
+        try await self.channel.unaryWithMetadata(Grpcsimple_Echo_Echo.Method.get, request: request, options: options)
     }
 
     /// Splits the request text into words and streams one response per word.
-    public func expand(_ request: Grpcsimple_Echo_EchoRequest, options: CallOptions = .defaults) -> ResponseStream<Grpcsimple_Echo_EchoResponse> {
-        self.channel.serverStreaming(path: "/grpcsimple.echo.Echo/Expand", request: request, options: options)
+    public func expand(_ request: Grpcsimple_Echo_EchoRequest, options: CallOptions) -> ResponseStream<Grpcsimple_Echo_EchoResponse> {
+        self.channel.serverStreaming(Grpcsimple_Echo_Echo.Method.expand, request: request, options: options)
     }
 
     /// Joins the texts of all requests, separated by spaces, into one response.
-    public func collect(options: CallOptions = .defaults, requests: (RequestWriter<Grpcsimple_Echo_EchoRequest>) async throws -> Void) async throws -> Grpcsimple_Echo_EchoResponse {
-        try await self.channel.clientStreaming(path: "/grpcsimple.echo.Echo/Collect", options: options, requests: requests)
+    public func collect(options: CallOptions, requests: (RequestWriter<Grpcsimple_Echo_EchoRequest>) async throws -> Void) async throws -> Grpcsimple_Echo_EchoResponse {
+        try await self.channel.clientStreaming(Grpcsimple_Echo_Echo.Method.collect, options: options, requests: requests)
+    }
+
+    /// Like `collect`, also returning the response's metadata and trailing metadata.
+    public func collectWithMetadata(options: CallOptions, requests: (RequestWriter<Grpcsimple_Echo_EchoRequest>) async throws -> Void) async throws -> UnaryResponse<Grpcsimple_Echo_EchoResponse> {
+        try await self.channel.clientStreamingWithMetadata(Grpcsimple_Echo_Echo.Method.collect, options: options, requests: requests)
     }
 
     /// Streams back one response per request, as the requests arrive.
-    public func update<Output>(options: CallOptions = .defaults, _ body: (RequestWriter<Grpcsimple_Echo_EchoRequest>, ResponseStream<Grpcsimple_Echo_EchoResponse>) async throws -> Output) async throws -> Output {
-        try await self.channel.bidirectionalStreaming(path: "/grpcsimple.echo.Echo/Update", options: options, body)
+    public func update<Output>(options: CallOptions, _ body: (RequestWriter<Grpcsimple_Echo_EchoRequest>, ResponseStream<Grpcsimple_Echo_EchoResponse>) async throws -> Output) async throws -> Output {
+        try await self.channel.bidirectionalStreaming(Grpcsimple_Echo_Echo.Method.update, options: options, body)
     }
 }
 

@@ -9,6 +9,21 @@ import SwiftProtobuf
 
 // MARK: - grpcsimple.extensions.Extensions
 
+/// The methods of `grpcsimple.extensions.Extensions`, as servers, clients and interceptors know them.
+public enum Grpcsimple_Extensions_Extensions {
+    /// The fully qualified name of the service.
+    public static let name = "grpcsimple.extensions.Extensions"
+
+    /// One descriptor per method.
+    public enum Method {
+        /// `grpcsimple.extensions.Extensions/Ping`, unary.
+        public static let ping = MethodDescriptor(service: "grpcsimple.extensions.Extensions", name: "Ping", kind: .unary)
+    }
+
+    /// Every method, in the order the .proto file declares them.
+    public static let methods: [MethodDescriptor] = [Method.ping]
+}
+
 /// The server side of `grpcsimple.extensions.Extensions`: implement these methods and pass the
 /// value to `Server(services:)`.
 public protocol Grpcsimple_Extensions_ExtensionsProvider: GRPCService {
@@ -17,29 +32,62 @@ public protocol Grpcsimple_Extensions_ExtensionsProvider: GRPCService {
 
 extension Grpcsimple_Extensions_ExtensionsProvider {
     /// The fully qualified name of the service.
-    public static var serviceName: String { "grpcsimple.extensions.Extensions" }
+    public static var serviceName: String { Grpcsimple_Extensions_Extensions.name }
 
     /// The descriptors of this service's .proto file and its imports, for server reflection.
     public static var protoFileDescriptors: [ProtoFileDescriptor] { Grpcsimple_Extensions_Extensions_FileDescriptors.all }
 
+    /// Registers each method's handler with the router.
     public func register(with router: inout Router) {
-        router.unary("/grpcsimple.extensions.Extensions/Ping") { (request: SwiftProtobuf.Google_Protobuf_Empty, context) in
+        router.unary(Grpcsimple_Extensions_Extensions.Method.ping) { (request: SwiftProtobuf.Google_Protobuf_Empty, context) in
             try await self.ping(request: request, context: context)
         }
     }
 }
 
-/// The client side of `grpcsimple.extensions.Extensions`: calls its methods over a `Channel`.
-public struct Grpcsimple_Extensions_ExtensionsClient: Sendable {
-    /// The channel the calls go over.
-    public let channel: Channel
+/// The client side of `grpcsimple.extensions.Extensions`, as a protocol: `Grpcsimple_Extensions_ExtensionsClient` makes the calls
+/// over a channel; a fake conforming to it stands in for the server in tests.
+public protocol Grpcsimple_Extensions_ExtensionsClientProtocol: Sendable {
+    func ping(_ request: SwiftProtobuf.Google_Protobuf_Empty, options: CallOptions) async throws -> Grpcsimple_Extensions_Extendable
 
-    public init(channel: Channel) {
+    /// Like `ping`, also returning the response's metadata and trailing metadata.
+    func pingWithMetadata(_ request: SwiftProtobuf.Google_Protobuf_Empty, options: CallOptions) async throws -> UnaryResponse<Grpcsimple_Extensions_Extendable>
+}
+
+extension Grpcsimple_Extensions_ExtensionsClientProtocol {
+    /// `ping` with the default call options.
+    public func ping(_ request: SwiftProtobuf.Google_Protobuf_Empty) async throws -> Grpcsimple_Extensions_Extendable {
+        try await self.ping(request, options: .defaults)
+    }
+
+    /// `pingWithMetadata` with the default call options.
+    public func pingWithMetadata(_ request: SwiftProtobuf.Google_Protobuf_Empty) async throws -> UnaryResponse<Grpcsimple_Extensions_Extendable> {
+        try await self.pingWithMetadata(request, options: .defaults)
+    }
+
+    /// The response without metadata: what a fake that only implements `ping` returns.
+    public func pingWithMetadata(_ request: SwiftProtobuf.Google_Protobuf_Empty, options: CallOptions) async throws -> UnaryResponse<Grpcsimple_Extensions_Extendable> {
+        UnaryResponse(message: try await self.ping(request, options: options))
+    }
+}
+
+/// The client side of `grpcsimple.extensions.Extensions`: calls its methods over a `GRPCChannel`.
+public struct Grpcsimple_Extensions_ExtensionsClient: Grpcsimple_Extensions_ExtensionsClientProtocol {
+    /// The channel the calls go over.
+    public let channel: GRPCChannel
+
+    /// A client making its calls over `channel`.
+    public init(channel: GRPCChannel) {
         self.channel = channel
     }
 
-    public func ping(_ request: SwiftProtobuf.Google_Protobuf_Empty, options: CallOptions = .defaults) async throws -> Grpcsimple_Extensions_Extendable {
-        try await self.channel.unary(path: "/grpcsimple.extensions.Extensions/Ping", request: request, options: options)
+    public func ping(_ request: SwiftProtobuf.Google_Protobuf_Empty, options: CallOptions) async throws -> Grpcsimple_Extensions_Extendable {
+        try await self.channel.unary(Grpcsimple_Extensions_Extensions.Method.ping, request: request, options: options)
+    }
+
+    /// Like `ping`, also returning the response's metadata and trailing metadata.
+    public func pingWithMetadata(_ request: SwiftProtobuf.Google_Protobuf_Empty, options: CallOptions) async throws -> UnaryResponse<Grpcsimple_Extensions_Extendable> {
+        try await self.channel.unaryWithMetadata(Grpcsimple_Extensions_Extensions.Method.ping, request: request, options: options)
     }
 }
 

@@ -8,6 +8,28 @@ import GRPCSimple
 
 // MARK: - grpcsimple.naming.Naming
 
+/// The methods of `grpcsimple.naming.Naming`, as servers, clients and interceptors know them.
+public enum Grpcsimple_Naming_Naming {
+    /// The fully qualified name of the service.
+    public static let name = "grpcsimple.naming.Naming"
+
+    /// One descriptor per method.
+    public enum Method {
+        /// Takes a nested message as input.
+        ///
+        /// `grpcsimple.naming.Naming/UseNested`, unary.
+        public static let useNested = MethodDescriptor(service: "grpcsimple.naming.Naming", name: "UseNested", kind: .unary)
+
+        /// A method whose lowerCamelCase name (`import`) is a Swift keyword.
+        ///
+        /// `grpcsimple.naming.Naming/Import`, unary.
+        public static let `import` = MethodDescriptor(service: "grpcsimple.naming.Naming", name: "Import", kind: .unary)
+    }
+
+    /// Every method, in the order the .proto file declares them.
+    public static let methods: [MethodDescriptor] = [Method.useNested, Method.`import`]
+}
+
 /// The server side of `grpcsimple.naming.Naming`: implement these methods and pass the
 /// value to `Server(services:)`.
 public protocol Grpcsimple_Naming_NamingProvider: GRPCService {
@@ -20,38 +42,98 @@ public protocol Grpcsimple_Naming_NamingProvider: GRPCService {
 
 extension Grpcsimple_Naming_NamingProvider {
     /// The fully qualified name of the service.
-    public static var serviceName: String { "grpcsimple.naming.Naming" }
+    public static var serviceName: String { Grpcsimple_Naming_Naming.name }
 
     /// The descriptors of this service's .proto file and its imports, for server reflection.
     public static var protoFileDescriptors: [ProtoFileDescriptor] { Grpcsimple_Naming_Naming_FileDescriptors.all }
 
+    /// Registers each method's handler with the router.
     public func register(with router: inout Router) {
-        router.unary("/grpcsimple.naming.Naming/UseNested") { (request: Grpcsimple_Naming_Outer.Inner, context) in
+        router.unary(Grpcsimple_Naming_Naming.Method.useNested) { (request: Grpcsimple_Naming_Outer.Inner, context) in
             try await self.useNested(request: request, context: context)
         }
-        router.unary("/grpcsimple.naming.Naming/Import") { (request: Grpcsimple_Echo_EchoRequest, context) in
+        router.unary(Grpcsimple_Naming_Naming.Method.`import`) { (request: Grpcsimple_Echo_EchoRequest, context) in
             try await self.`import`(request: request, context: context)
         }
     }
 }
 
-/// The client side of `grpcsimple.naming.Naming`: calls its methods over a `Channel`.
-public struct Grpcsimple_Naming_NamingClient: Sendable {
-    /// The channel the calls go over.
-    public let channel: Channel
+/// The client side of `grpcsimple.naming.Naming`, as a protocol: `Grpcsimple_Naming_NamingClient` makes the calls
+/// over a channel; a fake conforming to it stands in for the server in tests.
+public protocol Grpcsimple_Naming_NamingClientProtocol: Sendable {
+    /// Takes a nested message as input.
+    func useNested(_ request: Grpcsimple_Naming_Outer.Inner, options: CallOptions) async throws -> Grpcsimple_Echo_EchoResponse
 
-    public init(channel: Channel) {
+    /// Like `useNested`, also returning the response's metadata and trailing metadata.
+    func useNestedWithMetadata(_ request: Grpcsimple_Naming_Outer.Inner, options: CallOptions) async throws -> UnaryResponse<Grpcsimple_Echo_EchoResponse>
+
+    /// A method whose lowerCamelCase name (`import`) is a Swift keyword.
+    func `import`(_ request: Grpcsimple_Echo_EchoRequest, options: CallOptions) async throws -> Grpcsimple_Naming_Outer
+
+    /// Like ``import``, also returning the response's metadata and trailing metadata.
+    func importWithMetadata(_ request: Grpcsimple_Echo_EchoRequest, options: CallOptions) async throws -> UnaryResponse<Grpcsimple_Naming_Outer>
+}
+
+extension Grpcsimple_Naming_NamingClientProtocol {
+    /// `useNested` with the default call options.
+    public func useNested(_ request: Grpcsimple_Naming_Outer.Inner) async throws -> Grpcsimple_Echo_EchoResponse {
+        try await self.useNested(request, options: .defaults)
+    }
+
+    /// `useNestedWithMetadata` with the default call options.
+    public func useNestedWithMetadata(_ request: Grpcsimple_Naming_Outer.Inner) async throws -> UnaryResponse<Grpcsimple_Echo_EchoResponse> {
+        try await self.useNestedWithMetadata(request, options: .defaults)
+    }
+
+    /// The response without metadata: what a fake that only implements `useNested` returns.
+    public func useNestedWithMetadata(_ request: Grpcsimple_Naming_Outer.Inner, options: CallOptions) async throws -> UnaryResponse<Grpcsimple_Echo_EchoResponse> {
+        UnaryResponse(message: try await self.useNested(request, options: options))
+    }
+
+    /// ``import`` with the default call options.
+    public func `import`(_ request: Grpcsimple_Echo_EchoRequest) async throws -> Grpcsimple_Naming_Outer {
+        try await self.`import`(request, options: .defaults)
+    }
+
+    /// `importWithMetadata` with the default call options.
+    public func importWithMetadata(_ request: Grpcsimple_Echo_EchoRequest) async throws -> UnaryResponse<Grpcsimple_Naming_Outer> {
+        try await self.importWithMetadata(request, options: .defaults)
+    }
+
+    /// The response without metadata: what a fake that only implements ``import`` returns.
+    public func importWithMetadata(_ request: Grpcsimple_Echo_EchoRequest, options: CallOptions) async throws -> UnaryResponse<Grpcsimple_Naming_Outer> {
+        UnaryResponse(message: try await self.`import`(request, options: options))
+    }
+}
+
+/// The client side of `grpcsimple.naming.Naming`: calls its methods over a `GRPCChannel`.
+public struct Grpcsimple_Naming_NamingClient: Grpcsimple_Naming_NamingClientProtocol {
+    /// The channel the calls go over.
+    public let channel: GRPCChannel
+
+    /// A client making its calls over `channel`.
+    public init(channel: GRPCChannel) {
         self.channel = channel
     }
 
     /// Takes a nested message as input.
-    public func useNested(_ request: Grpcsimple_Naming_Outer.Inner, options: CallOptions = .defaults) async throws -> Grpcsimple_Echo_EchoResponse {
-        try await self.channel.unary(path: "/grpcsimple.naming.Naming/UseNested", request: request, options: options)
+    public func useNested(_ request: Grpcsimple_Naming_Outer.Inner, options: CallOptions) async throws -> Grpcsimple_Echo_EchoResponse {
+        try await self.channel.unary(Grpcsimple_Naming_Naming.Method.useNested, request: request, options: options)
+    }
+
+    /// Like `useNested`, also returning the response's metadata and trailing metadata.
+    public func useNestedWithMetadata(_ request: Grpcsimple_Naming_Outer.Inner, options: CallOptions) async throws -> UnaryResponse<Grpcsimple_Echo_EchoResponse> {
+        try await self.channel.unaryWithMetadata(Grpcsimple_Naming_Naming.Method.useNested, request: request, options: options)
     }
 
     /// A method whose lowerCamelCase name (`import`) is a Swift keyword.
-    public func `import`(_ request: Grpcsimple_Echo_EchoRequest, options: CallOptions = .defaults) async throws -> Grpcsimple_Naming_Outer {
-        try await self.channel.unary(path: "/grpcsimple.naming.Naming/Import", request: request, options: options)
+    public func `import`(_ request: Grpcsimple_Echo_EchoRequest, options: CallOptions) async throws -> Grpcsimple_Naming_Outer {
+        try await self.channel.unary(Grpcsimple_Naming_Naming.Method.`import`, request: request, options: options)
+    }
+
+    /// Like ``import``, also returning the response's metadata and trailing metadata.
+    public func importWithMetadata(_ request: Grpcsimple_Echo_EchoRequest, options: CallOptions) async throws -> UnaryResponse<Grpcsimple_Naming_Outer> {
+        try await self.channel.unaryWithMetadata(Grpcsimple_Naming_Naming.Method.`import`, request: request, options: options)
     }
 }
 

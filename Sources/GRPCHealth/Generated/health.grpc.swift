@@ -8,6 +8,43 @@ import GRPCSimple
 
 // MARK: - grpc.health.v1.Health
 
+/// The methods of `grpc.health.v1.Health`, as servers, clients and interceptors know them.
+public enum Grpc_Health_V1_Health {
+    /// The fully qualified name of the service.
+    public static let name = "grpc.health.v1.Health"
+
+    /// One descriptor per method.
+    public enum Method {
+        /// If the requested service is unknown, the call will fail with status
+        /// NOT_FOUND.
+        ///
+        /// `grpc.health.v1.Health/Check`, unary.
+        public static let check = MethodDescriptor(service: "grpc.health.v1.Health", name: "Check", kind: .unary)
+
+        /// Performs a watch for the serving status of the requested service.
+        /// The server will immediately send back a message indicating the current
+        /// serving status.  It will then subsequently send a new message whenever
+        /// the service's serving status changes.
+        ///
+        /// If the requested service is unknown when the call is received, the
+        /// server will send a message setting the serving status to
+        /// SERVICE_UNKNOWN but will *not* terminate the call.  If at some
+        /// future point, the serving status of the service becomes known, the
+        /// server will send a new message with the service's serving status.
+        ///
+        /// If the call terminates with status UNIMPLEMENTED, then clients
+        /// should assume this method is not supported and should not retry the
+        /// call.  If the call terminates with any other status (including OK),
+        /// clients should retry the call with appropriate exponential backoff.
+        ///
+        /// `grpc.health.v1.Health/Watch`, server streaming.
+        public static let watch = MethodDescriptor(service: "grpc.health.v1.Health", name: "Watch", kind: .serverStreaming)
+    }
+
+    /// Every method, in the order the .proto file declares them.
+    public static let methods: [MethodDescriptor] = [Method.check, Method.watch]
+}
+
 /// The server side of `grpc.health.v1.Health`: implement these methods and pass the
 /// value to `Server(services:)`.
 public protocol Grpc_Health_V1_HealthProvider: GRPCService {
@@ -35,34 +72,91 @@ public protocol Grpc_Health_V1_HealthProvider: GRPCService {
 
 extension Grpc_Health_V1_HealthProvider {
     /// The fully qualified name of the service.
-    public static var serviceName: String { "grpc.health.v1.Health" }
+    public static var serviceName: String { Grpc_Health_V1_Health.name }
 
     /// The descriptors of this service's .proto file and its imports, for server reflection.
     public static var protoFileDescriptors: [ProtoFileDescriptor] { Grpc_Health_V1_Health_FileDescriptors.all }
 
+    /// Registers each method's handler with the router.
     public func register(with router: inout Router) {
-        router.unary("/grpc.health.v1.Health/Check") { (request: Grpc_Health_V1_HealthCheckRequest, context) in
+        router.unary(Grpc_Health_V1_Health.Method.check) { (request: Grpc_Health_V1_HealthCheckRequest, context) in
             try await self.check(request: request, context: context)
         }
-        router.serverStreaming("/grpc.health.v1.Health/Watch") { (request: Grpc_Health_V1_HealthCheckRequest, responses: ResponseWriter<Grpc_Health_V1_HealthCheckResponse>, context) in
+        router.serverStreaming(Grpc_Health_V1_Health.Method.watch) { (request: Grpc_Health_V1_HealthCheckRequest, responses: ResponseWriter<Grpc_Health_V1_HealthCheckResponse>, context) in
             try await self.watch(request: request, responses: responses, context: context)
         }
     }
 }
 
-/// The client side of `grpc.health.v1.Health`: calls its methods over a `Channel`.
-public struct Grpc_Health_V1_HealthClient: Sendable {
-    /// The channel the calls go over.
-    public let channel: Channel
+/// The client side of `grpc.health.v1.Health`, as a protocol: `Grpc_Health_V1_HealthClient` makes the calls
+/// over a channel; a fake conforming to it stands in for the server in tests.
+public protocol Grpc_Health_V1_HealthClientProtocol: Sendable {
+    /// If the requested service is unknown, the call will fail with status
+    /// NOT_FOUND.
+    func check(_ request: Grpc_Health_V1_HealthCheckRequest, options: CallOptions) async throws -> Grpc_Health_V1_HealthCheckResponse
 
-    public init(channel: Channel) {
+    /// Like `check`, also returning the response's metadata and trailing metadata.
+    func checkWithMetadata(_ request: Grpc_Health_V1_HealthCheckRequest, options: CallOptions) async throws -> UnaryResponse<Grpc_Health_V1_HealthCheckResponse>
+
+    /// Performs a watch for the serving status of the requested service.
+    /// The server will immediately send back a message indicating the current
+    /// serving status.  It will then subsequently send a new message whenever
+    /// the service's serving status changes.
+    ///
+    /// If the requested service is unknown when the call is received, the
+    /// server will send a message setting the serving status to
+    /// SERVICE_UNKNOWN but will *not* terminate the call.  If at some
+    /// future point, the serving status of the service becomes known, the
+    /// server will send a new message with the service's serving status.
+    ///
+    /// If the call terminates with status UNIMPLEMENTED, then clients
+    /// should assume this method is not supported and should not retry the
+    /// call.  If the call terminates with any other status (including OK),
+    /// clients should retry the call with appropriate exponential backoff.
+    func watch(_ request: Grpc_Health_V1_HealthCheckRequest, options: CallOptions) -> ResponseStream<Grpc_Health_V1_HealthCheckResponse>
+}
+
+extension Grpc_Health_V1_HealthClientProtocol {
+    /// `check` with the default call options.
+    public func check(_ request: Grpc_Health_V1_HealthCheckRequest) async throws -> Grpc_Health_V1_HealthCheckResponse {
+        try await self.check(request, options: .defaults)
+    }
+
+    /// `checkWithMetadata` with the default call options.
+    public func checkWithMetadata(_ request: Grpc_Health_V1_HealthCheckRequest) async throws -> UnaryResponse<Grpc_Health_V1_HealthCheckResponse> {
+        try await self.checkWithMetadata(request, options: .defaults)
+    }
+
+    /// The response without metadata: what a fake that only implements `check` returns.
+    public func checkWithMetadata(_ request: Grpc_Health_V1_HealthCheckRequest, options: CallOptions) async throws -> UnaryResponse<Grpc_Health_V1_HealthCheckResponse> {
+        UnaryResponse(message: try await self.check(request, options: options))
+    }
+
+    /// `watch` with the default call options.
+    public func watch(_ request: Grpc_Health_V1_HealthCheckRequest) -> ResponseStream<Grpc_Health_V1_HealthCheckResponse> {
+        self.watch(request, options: .defaults)
+    }
+}
+
+/// The client side of `grpc.health.v1.Health`: calls its methods over a `GRPCChannel`.
+public struct Grpc_Health_V1_HealthClient: Grpc_Health_V1_HealthClientProtocol {
+    /// The channel the calls go over.
+    public let channel: GRPCChannel
+
+    /// A client making its calls over `channel`.
+    public init(channel: GRPCChannel) {
         self.channel = channel
     }
 
     /// If the requested service is unknown, the call will fail with status
     /// NOT_FOUND.
-    public func check(_ request: Grpc_Health_V1_HealthCheckRequest, options: CallOptions = .defaults) async throws -> Grpc_Health_V1_HealthCheckResponse {
-        try await self.channel.unary(path: "/grpc.health.v1.Health/Check", request: request, options: options)
+    public func check(_ request: Grpc_Health_V1_HealthCheckRequest, options: CallOptions) async throws -> Grpc_Health_V1_HealthCheckResponse {
+        try await self.channel.unary(Grpc_Health_V1_Health.Method.check, request: request, options: options)
+    }
+
+    /// Like `check`, also returning the response's metadata and trailing metadata.
+    public func checkWithMetadata(_ request: Grpc_Health_V1_HealthCheckRequest, options: CallOptions) async throws -> UnaryResponse<Grpc_Health_V1_HealthCheckResponse> {
+        try await self.channel.unaryWithMetadata(Grpc_Health_V1_Health.Method.check, request: request, options: options)
     }
 
     /// Performs a watch for the serving status of the requested service.
@@ -80,8 +174,8 @@ public struct Grpc_Health_V1_HealthClient: Sendable {
     /// should assume this method is not supported and should not retry the
     /// call.  If the call terminates with any other status (including OK),
     /// clients should retry the call with appropriate exponential backoff.
-    public func watch(_ request: Grpc_Health_V1_HealthCheckRequest, options: CallOptions = .defaults) -> ResponseStream<Grpc_Health_V1_HealthCheckResponse> {
-        self.channel.serverStreaming(path: "/grpc.health.v1.Health/Watch", request: request, options: options)
+    public func watch(_ request: Grpc_Health_V1_HealthCheckRequest, options: CallOptions) -> ResponseStream<Grpc_Health_V1_HealthCheckResponse> {
+        self.channel.serverStreaming(Grpc_Health_V1_Health.Method.watch, request: request, options: options)
     }
 }
 

@@ -8,6 +8,24 @@ import GRPCSimple
 
 // MARK: - grpc.reflection.v1.ServerReflection
 
+/// The methods of `grpc.reflection.v1.ServerReflection`, as servers, clients and interceptors know them.
+public enum Grpc_Reflection_V1_ServerReflection {
+    /// The fully qualified name of the service.
+    public static let name = "grpc.reflection.v1.ServerReflection"
+
+    /// One descriptor per method.
+    public enum Method {
+        /// The reflection service is structured as a bidirectional stream, ensuring
+        /// all related requests go to a single server.
+        ///
+        /// `grpc.reflection.v1.ServerReflection/ServerReflectionInfo`, bidirectional streaming.
+        public static let serverReflectionInfo = MethodDescriptor(service: "grpc.reflection.v1.ServerReflection", name: "ServerReflectionInfo", kind: .bidirectionalStreaming)
+    }
+
+    /// Every method, in the order the .proto file declares them.
+    public static let methods: [MethodDescriptor] = [Method.serverReflectionInfo]
+}
+
 /// The server side of `grpc.reflection.v1.ServerReflection`: implement these methods and pass the
 /// value to `Server(services:)`.
 public protocol Grpc_Reflection_V1_ServerReflectionProvider: GRPCService {
@@ -18,31 +36,48 @@ public protocol Grpc_Reflection_V1_ServerReflectionProvider: GRPCService {
 
 extension Grpc_Reflection_V1_ServerReflectionProvider {
     /// The fully qualified name of the service.
-    public static var serviceName: String { "grpc.reflection.v1.ServerReflection" }
+    public static var serviceName: String { Grpc_Reflection_V1_ServerReflection.name }
 
     /// The descriptors of this service's .proto file and its imports, for server reflection.
     public static var protoFileDescriptors: [ProtoFileDescriptor] { Grpc_Reflection_V1_Reflection_FileDescriptors.all }
 
+    /// Registers each method's handler with the router.
     public func register(with router: inout Router) {
-        router.bidirectionalStreaming("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo") { (requests: RequestStream<Grpc_Reflection_V1_ServerReflectionRequest>, responses: ResponseWriter<Grpc_Reflection_V1_ServerReflectionResponse>, context) in
+        router.bidirectionalStreaming(Grpc_Reflection_V1_ServerReflection.Method.serverReflectionInfo) { (requests: RequestStream<Grpc_Reflection_V1_ServerReflectionRequest>, responses: ResponseWriter<Grpc_Reflection_V1_ServerReflectionResponse>, context) in
             try await self.serverReflectionInfo(requests: requests, responses: responses, context: context)
         }
     }
 }
 
-/// The client side of `grpc.reflection.v1.ServerReflection`: calls its methods over a `Channel`.
-public struct Grpc_Reflection_V1_ServerReflectionClient: Sendable {
-    /// The channel the calls go over.
-    public let channel: Channel
+/// The client side of `grpc.reflection.v1.ServerReflection`, as a protocol: `Grpc_Reflection_V1_ServerReflectionClient` makes the calls
+/// over a channel; a fake conforming to it stands in for the server in tests.
+public protocol Grpc_Reflection_V1_ServerReflectionClientProtocol: Sendable {
+    /// The reflection service is structured as a bidirectional stream, ensuring
+    /// all related requests go to a single server.
+    func serverReflectionInfo<Output>(options: CallOptions, _ body: (RequestWriter<Grpc_Reflection_V1_ServerReflectionRequest>, ResponseStream<Grpc_Reflection_V1_ServerReflectionResponse>) async throws -> Output) async throws -> Output
+}
 
-    public init(channel: Channel) {
+extension Grpc_Reflection_V1_ServerReflectionClientProtocol {
+    /// `serverReflectionInfo` with the default call options.
+    public func serverReflectionInfo<Output>(_ body: (RequestWriter<Grpc_Reflection_V1_ServerReflectionRequest>, ResponseStream<Grpc_Reflection_V1_ServerReflectionResponse>) async throws -> Output) async throws -> Output {
+        try await self.serverReflectionInfo(options: .defaults, body)
+    }
+}
+
+/// The client side of `grpc.reflection.v1.ServerReflection`: calls its methods over a `GRPCChannel`.
+public struct Grpc_Reflection_V1_ServerReflectionClient: Grpc_Reflection_V1_ServerReflectionClientProtocol {
+    /// The channel the calls go over.
+    public let channel: GRPCChannel
+
+    /// A client making its calls over `channel`.
+    public init(channel: GRPCChannel) {
         self.channel = channel
     }
 
     /// The reflection service is structured as a bidirectional stream, ensuring
     /// all related requests go to a single server.
-    public func serverReflectionInfo<Output>(options: CallOptions = .defaults, _ body: (RequestWriter<Grpc_Reflection_V1_ServerReflectionRequest>, ResponseStream<Grpc_Reflection_V1_ServerReflectionResponse>) async throws -> Output) async throws -> Output {
-        try await self.channel.bidirectionalStreaming(path: "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", options: options, body)
+    public func serverReflectionInfo<Output>(options: CallOptions, _ body: (RequestWriter<Grpc_Reflection_V1_ServerReflectionRequest>, ResponseStream<Grpc_Reflection_V1_ServerReflectionResponse>) async throws -> Output) async throws -> Output {
+        try await self.channel.bidirectionalStreaming(Grpc_Reflection_V1_ServerReflection.Method.serverReflectionInfo, options: options, body)
     }
 }
 

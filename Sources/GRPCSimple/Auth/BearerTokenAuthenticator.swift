@@ -5,7 +5,7 @@
 /// let auth = BearerTokenAuthenticator(exemptServices: ["grpc.health.v1.Health"]) { token, call in
 ///     guard let user = users[token] else { return nil }          // UNAUTHENTICATED
 ///     guard user.mayCall(call.path) else {
-///         throw RPCError(.permissionDenied, "\(user.name) may not call \(call.path)")
+///         throw RPCError(.permissionDenied, "\(user.name) may not call \(call.method)")
 ///     }
 ///     return user.name                                           // context.principal
 /// }
@@ -36,17 +36,17 @@ public struct BearerTokenAuthenticator: ServerInterceptor {
         _ call: ServerInterceptorCall,
         next: (ServerInterceptorCall) async throws -> Void
     ) async throws {
-        if self.exemptServices.contains(call.service) {
+        if self.exemptServices.contains(call.method.service) {
             return try await next(call)
         }
         guard let header = call.metadata["authorization"] else {
-            throw RPCError(.unauthenticated, "\(call.path) needs a bearer token: send 'authorization: Bearer <token>'")
+            throw RPCError(.unauthenticated, "\(call.method) needs a bearer token: send 'authorization: Bearer <token>'")
         }
         guard let token = Self.bearerToken(in: header) else {
-            throw RPCError(.unauthenticated, "the authorization metadata of \(call.path) is not 'Bearer <token>'")
+            throw RPCError(.unauthenticated, "the authorization metadata of \(call.method) is not 'Bearer <token>'")
         }
         guard let principal = try await self.validate(token, call) else {
-            throw RPCError(.unauthenticated, "the bearer token sent to \(call.path) was not accepted")
+            throw RPCError(.unauthenticated, "the bearer token sent to \(call.method) was not accepted")
         }
         call.context.principal = principal
         try await next(call)

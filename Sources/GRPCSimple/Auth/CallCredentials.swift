@@ -3,11 +3,11 @@
 ///
 /// The closure runs before each call starts, so it can refresh a token that expires
 /// (cache it yourself if fetching is slow). Set it for every call of a channel
-/// (`Channel.Configuration.credentials`) or for one call (`CallOptions.credentials`,
+/// (`GRPCChannel.Configuration.credentials`) or for one call (`CallOptions.credentials`,
 /// which wins).
 ///
 /// ```swift
-/// var configuration = Channel.Configuration()
+/// var configuration = GRPCChannel.Configuration()
 /// configuration.credentials = .bearerToken { try await tokenStore.currentToken() }
 /// ```
 ///

@@ -16,7 +16,7 @@ public struct CallOptions: Sendable {
     /// How request messages are compressed (`grpc-encoding`). Responses are read in
     /// whatever supported encoding the server chooses.
     public var compression: CompressionAlgorithm
-    /// Credentials for this call, instead of the channel's (`Channel.Configuration.credentials`).
+    /// Credentials for this call, instead of the channel's (`GRPCChannel.Configuration.credentials`).
     public var credentials: CallCredentials?
 
     public init(

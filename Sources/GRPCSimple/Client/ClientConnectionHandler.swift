@@ -4,8 +4,10 @@ import NIOHTTP2
 /// Runs gRPC calls over one client HTTP/2 connection, on the connection channel.
 ///
 /// Like the server side, it handles frames without a stream multiplexer: it assigns
-/// stream IDs, routes frames to each call's `ClientStream`, grants window, and flushes
-/// once per event-loop tick.
+/// stream IDs and routes frames to each call's `ClientStream`. `ConnectionStateMachine`
+/// (shared with the server) decides the connection's life: keepalive, draining after
+/// GOAWAY; this handler carries out its actions. `HTTP2FrameWriter` gathers writes and
+/// coalesces flushes.
 final class ClientConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
     typealias InboundIn = HTTP2Frame
     typealias InboundOut = Never
@@ -23,19 +25,16 @@ final class ClientConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
     private var streams: [HTTP2StreamID: ClientStream] = [:]
     private var nextStreamID = 1
     private var connectionFlow: InboundFlowController
-    var deferredFlushScheduled = false
-    private(set) var isDraining = false
-    private var isClosed = false
-    private var isActive = false
+    private var machine: ConnectionStateMachine
+    private var timers = ConnectionTimers()
+    /// Calls handed over before the HTTP/2 preface was out.
     private var waitingForActivation: [ClientStream] = []
-    var streamsWithPendingData: [any GatheringStream] = []
-
-    private let keepaliveConfiguration: Channel.Keepalive?
-    private var keepalive: KeepaliveStateMachine
-    private var keepaliveTimer: Scheduled<Void>?
     /// Why the connection is closing, for the calls that fail because of it.
     private var closeReason: String?
     private var toldTooManyPings = false
+
+    var flushes = FlushCoalescer()
+    var streamsWithPendingData: [any GatheringStream] = []
 
     init(
         eventLoop: any EventLoop,
@@ -43,19 +42,25 @@ final class ClientConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
         scheme: String = "http",
         target: String,
         connectionWindowSize: Int,
-        keepalive: Channel.Keepalive? = nil
+        keepalive: GRPCChannel.Keepalive? = nil
     ) {
         self.eventLoop = eventLoop
         self.authority = authority
         self.scheme = scheme
         self.target = target
         self.connectionFlow = InboundFlowController(targetWindow: connectionWindowSize, initialWindow: 65535)
-        self.keepaliveConfiguration = keepalive
-        self.keepalive = KeepaliveStateMachine(permitWithoutCalls: keepalive?.permitWithoutCalls ?? false)
+        self.machine = ConnectionStateMachine(
+            configuration: .init(
+                peer: "server",
+                keepalive: keepalive.map {
+                    .init(time: $0.time.timeAmount, timeout: $0.timeout.timeAmount, permitWithoutCalls: $0.permitWithoutCalls)
+                }
+            )
+        )
     }
 
     /// Whether new calls can start here.
-    var isUsable: Bool { !self.isDraining && !self.isClosed && self.nextStreamID < Int(Int32.max) - 2 }
+    var isUsable: Bool { self.machine.acceptsCalls && self.nextStreamID < Int(Int32.max) - 2 }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
@@ -73,10 +78,12 @@ final class ClientConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
     /// completes before `channelActive` travels the pipeline, so calls handed over
     /// earlier wait here.)
     private func activate() {
-        guard !self.isActive else { return }
-        self.isActive = true
-        self.openConnectionWindow()
-        self.resumeKeepalive()
+        guard self.machine.state == .starting else { return }
+        self.perform(self.machine.start())
+        if let increment = self.connectionFlow.windowUpdate() {
+            self.write(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment)))
+            self.scheduleFlush()
+        }
         let waiting = self.waitingForActivation
         self.waitingForActivation = []
         for stream in waiting {
@@ -84,90 +91,42 @@ final class ClientConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
         }
     }
 
-    private func openConnectionWindow() {
-        if let increment = self.connectionFlow.windowUpdate() {
-            self.write(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment)))
-            self.scheduleFlush()
-        }
-    }
-
     func handlerRemoved(context: ChannelHandlerContext) {
-        self.keepaliveTimer?.cancel()
-        self.keepaliveTimer = nil
+        self.timers.disarmAll()
         self.context = nil
     }
 
     /// Starts a call on this connection.
     func open(_ stream: ClientStream) {
         guard !stream.isFinished else { return }
-        guard self.isActive else {
+        guard self.machine.state != .starting else {
             self.waitingForActivation.append(stream)
             return
         }
         let id = HTTP2StreamID(self.nextStreamID)
         self.nextStreamID += 2
         self.streams[id] = stream
+        if let action = self.machine.streamOpened() {
+            self.perform(action)
+        }
         stream.start(id: id, on: self, authority: self.authority, scheme: self.scheme)
-        if self.keepaliveTimer == nil {
-            self.resumeKeepalive()
+    }
+
+    /// A call left the stream table.
+    private func removed(_ id: HTTP2StreamID) -> ClientStream? {
+        guard let stream = self.streams.removeValue(forKey: id) else { return nil }
+        if let action = self.machine.streamClosed(now: .now()) {
+            self.perform(action)
         }
-    }
-
-    // MARK: Keepalive
-
-    /// Starts the keepalive timer, if keepalive is on and the timer is not running.
-    private func resumeKeepalive() {
-        guard let configuration = self.keepaliveConfiguration, self.keepaliveTimer == nil, !self.isClosed else { return }
-        self.scheduleKeepalive(in: configuration.time.timeAmount)
-    }
-
-    private func scheduleKeepalive(in delay: TimeAmount) {
-        self.keepaliveTimer = self.eventLoop.assumeIsolated().scheduleTask(in: delay) {
-            self.keepaliveTimeElapsed()
-        }
-    }
-
-    private func keepaliveTimeElapsed() {
-        guard let configuration = self.keepaliveConfiguration else { return }
-        switch self.keepalive.timeElapsed(hasActiveCalls: !self.streams.isEmpty) {
-        case .pause:
-            self.keepaliveTimer = nil
-        case .waitAgain:
-            self.scheduleKeepalive(in: configuration.time.timeAmount)
-        case .sendPing:
-            self.write(HTTP2Frame(streamID: .rootStream, payload: .ping(KeepaliveStateMachine.pingData, ack: false)))
-            self.scheduleFlush()
-            self.keepaliveTimer = self.eventLoop.assumeIsolated().scheduleTask(in: configuration.timeout.timeAmount) {
-                self.keepaliveTimeoutElapsed()
-            }
-        }
-    }
-
-    private func keepaliveAckReceived() {
-        guard let configuration = self.keepaliveConfiguration, self.keepalive.isAwaitingAck else { return }
-        self.keepalive.ackReceived()
-        self.keepaliveTimer?.cancel()
-        self.scheduleKeepalive(in: configuration.time.timeAmount)
-    }
-
-    private func keepaliveTimeoutElapsed() {
-        guard let configuration = self.keepaliveConfiguration else { return }
-        if self.keepalive.timeoutElapsed() {
-            self.keepaliveTimer = nil
-            self.closeReason = "keepalive timed out: the server did not answer a PING within \(configuration.timeout)"
-            self.isDraining = true
-            self.delegate?.connectionStoppedTakingCalls(self)
-            self.context?.close(promise: nil)
-        } else {
-            self.scheduleKeepalive(in: configuration.time.timeAmount)
-        }
+        return stream
     }
 
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        self.flushes.readStarted()
         let frame = self.unwrapInboundIn(data)
-        self.keepalive.frameReceived()
+        _ = self.machine.frameReceived()
         switch frame.payload {
         case .headers(let headers):
             self.streams[frame.streamID]?.receiveHeaders(headers.headers, endStream: headers.endStream)
@@ -182,22 +141,27 @@ final class ClientConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
                 stream.receiveData(buffer, endStream: payload.endStream, flowControlledLength: length)
             }
         case .rstStream(.refusedStream):
-            if let stream = self.streams.removeValue(forKey: frame.streamID) {
+            // Retried before NIOHTTP2's StreamClosedEvent, which then finds nothing.
+            if let stream = self.removed(frame.streamID) {
                 self.retryOrFail(stream, self.refusedStreamError)
             }
         case .rstStream(let code):
             self.streams[frame.streamID]?.receiveReset(code)
         case .goAway(let lastStreamID, let errorCode, let debugData):
-            self.goAway(lastStreamID: lastStreamID, errorCode: errorCode, debugData: debugData)
-        case .ping(let data, ack: true) where data == KeepaliveStateMachine.pingData:
-            self.keepaliveAckReceived()
+            self.goAwayReceived(lastStreamID: lastStreamID, errorCode: errorCode, debugData: debugData)
+        case .ping(let data, ack: true):
+            if let action = self.machine.pingAckReceived(data) { self.perform(action) }
         case .ping, .settings, .priority, .windowUpdate, .pushPromise, .alternativeService, .origin:
             break
         }
     }
 
-    private func goAway(lastStreamID: HTTP2StreamID, errorCode: HTTP2ErrorCode, debugData: ByteBuffer?) {
-        self.isDraining = true
+    func channelReadComplete(context: ChannelHandlerContext) {
+        self.readBurstEnded()
+        context.fireChannelReadComplete()
+    }
+
+    private func goAwayReceived(lastStreamID: HTTP2StreamID, errorCode: HTTP2ErrorCode, debugData: ByteBuffer?) {
         var description = "GOAWAY \(errorCode)"
         if let debugData, debugData.readableBytes > 0 {
             // Printable ASCII only: the bytes are the peer's.
@@ -215,13 +179,17 @@ final class ClientConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
         if errorCode != .noError {
             self.closeReason = "the server sent \(description)"
         }
+        // Draining from now: new calls go to another connection.
+        var close = self.machine.goAwayReceived()
         self.delegate?.connectionStoppedTakingCalls(self)
-        for (id, stream) in self.streams where id > lastStreamID {
-            self.streams[id] = nil
+        // Streams the server will not process go elsewhere, or fail.
+        for id in self.streams.keys where id > lastStreamID {
+            guard let stream = self.streams.removeValue(forKey: id) else { continue }
+            if let action = self.machine.streamClosed(now: .now()) { close = action }
             self.retryOrFail(stream, RPCError(.unavailable, "the server at \(self.target) is going away (\(description)) and did not process the call"))
         }
-        if self.streams.isEmpty {
-            self.context?.close(promise: nil)
+        if let close {
+            self.perform(close)
         }
     }
 
@@ -240,27 +208,21 @@ final class ClientConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let closed = event as? StreamClosedEvent, let stream = self.streams.removeValue(forKey: closed.streamID) {
-            if !stream.isFinished {
-                if closed.reason == .refusedStream {
-                    self.retryOrFail(stream, self.refusedStreamError)
-                } else if let reason = closed.reason {
-                    stream.receiveReset(reason)
-                } else {
-                    stream.connectionClosed(RPCError(.internal, "the stream closed without a status"))
-                }
-            }
-            if self.isDraining && self.streams.isEmpty {
-                context.close(promise: nil)
+        if let closed = event as? StreamClosedEvent, let stream = self.removed(closed.streamID), !stream.isFinished {
+            if closed.reason == .refusedStream {
+                self.retryOrFail(stream, self.refusedStreamError)
+            } else if let reason = closed.reason {
+                stream.receiveReset(reason)
+            } else {
+                stream.connectionClosed(RPCError(.internal, "the stream closed without a status"))
             }
         }
         context.fireUserInboundEventTriggered(event)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        self.isClosed = true
-        self.keepaliveTimer?.cancel()
-        self.keepaliveTimer = nil
+        self.machine.closed()
+        self.timers.disarmAll()
         let streams = Array(self.streams.values) + self.waitingForActivation
         self.streams = [:]
         self.waitingForActivation = []
@@ -283,14 +245,42 @@ final class ClientConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
         context.close(promise: nil)
     }
 
-    // MARK: Writing
+    // MARK: Writing and connection management
 
-    /// One flush per event-loop tick, whatever the number of calls that wrote in it.
+    /// One flush per read burst or event-loop tick, whatever the number of calls that
+    /// wrote in it.
     func scheduleFlush() {
-        self.scheduleDeferredFlush()
+        self.requestFlush()
     }
 
+    /// Carries out what the connection's state machine decided.
+    private func perform(_ actions: [ConnectionStateMachine.Action]) {
+        for action in actions { self.perform(action) }
+    }
 
+    private func perform(_ action: ConnectionStateMachine.Action) {
+        switch action {
+        case .arm(let timer, let delay):
+            self.timers.arm(timer, after: delay, on: self.eventLoop) { timer in
+                self.timers.fired(timer)
+                self.perform(self.machine.timerFired(timer))
+            }
+        case .disarm(let timer):
+            self.timers.disarm(timer)
+        case .sendKeepalivePing:
+            self.sendKeepalivePing()
+        case .sendGoAway(let lastStreamID, let errorCode, let debugData, _):
+            self.sendGoAway(lastStreamID: lastStreamID, errorCode: errorCode, debugData: debugData)
+        case .closeWhenWritten:
+            self.context?.close(promise: nil)
+        case .abort(let reason):
+            self.closeReason = reason
+            self.delegate?.connectionStoppedTakingCalls(self)
+            self.context?.close(promise: nil)
+        }
+    }
+
+    /// Closes the connection; its calls fail with UNAVAILABLE.
     func close() {
         self.context?.close(promise: nil)
     }

@@ -4,7 +4,10 @@ import NIOHTTP2
 
 /// One call on the client: its requests waiting for a connection, its received
 /// messages, and its final status. Lives on the channel's event loop; the caller's task
-/// reaches it through `ClientCall`.
+/// reaches it through `ClientCall` (streaming calls) or `ClientCallStart` (every call).
+///
+/// `ClientStreamStateMachine` decides what may happen; this class keeps the messages and
+/// writes the frames.
 final class ClientStream: GatheringStream {
     /// What the caller of a unary call gets back.
     struct UnaryResult {
@@ -13,41 +16,24 @@ final class ClientStream: GatheringStream {
         var trailingMetadata: Metadata
     }
 
-    private enum RequestState {
-        /// Not on a connection yet: messages wait here.
-        case pending(messages: [PendingMessage], ended: Bool)
-        case open
-        case closed
-    }
-
-    /// A request message not yet written; `tracked` ones count in the back-pressure.
+    /// A request message not yet written; its `trackedBytes` count in the back-pressure.
     private struct PendingMessage {
         var bytes: ByteBuffer
-        var tracked: Bool
+        var trackedBytes: Int
     }
 
-    private enum ResponseState {
-        case awaitingHeaders
-        case receiving
-        case finished
-    }
-
-    let path: String
+    let method: MethodDescriptor
     private(set) var options: CallOptions
     private(set) var deadline: ContinuousClock.Instant?
     let backpressure = WriteBackpressure()
-    private let maximumMessageSize: Int
-    private let windowSize: Int
-
-    /// Request messages sent since the last flush, not yet written as a DATA frame.
-    private var pendingData: ByteBuffer?
-    /// How many of `pendingData`'s bytes the back-pressure counts.
-    private var pendingTrackedBytes = 0
 
     private(set) var id: HTTP2StreamID?
     private var connection: ClientConnectionHandler?
-    private var requestState = RequestState.pending(messages: [], ended: false)
-    private var responseState = ResponseState.awaitingHeaders
+    private var machine = ClientStreamStateMachine()
+    /// Requests made before the call had a stream.
+    private var pending: [PendingMessage] = []
+    /// Requests sent since the last flush, not yet written as a DATA frame.
+    private var outbound = OutboundMessages()
     private var inbound: InboundMessages
     /// The whole request, kept when it was sent in full at start, so that a call the
     /// server never processed (GOAWAY, REFUSED_STREAM) can be retried transparently.
@@ -63,16 +49,15 @@ final class ClientStream: GatheringStream {
     private var finishCallbacks: [(Result<Metadata, RPCError>) -> Void] = []
     var deadlineTimer: Scheduled<Void>?
 
-    init(path: String, options: CallOptions, deadline: ContinuousClock.Instant?, maximumMessageSize: Int, windowSize: Int) {
-        self.path = path
+    init(method: MethodDescriptor, options: CallOptions, deadline: ContinuousClock.Instant?, maximumMessageSize: Int, windowSize: Int) {
+        self.method = method
         self.options = options
         self.deadline = deadline
-        self.maximumMessageSize = maximumMessageSize
-        self.windowSize = windowSize
         self.inbound = InboundMessages(maximumMessageSize: maximumMessageSize, windowSize: windowSize)
     }
 
-    var isFinished: Bool { self.outcome != nil }
+    var path: String { self.method.path }
+    var isFinished: Bool { self.machine.isFinished }
 
     /// Takes the options the interceptor chain settled on, before the call starts; the
     /// deadline counts from `createdAt`, when the caller made the call.
@@ -85,190 +70,126 @@ final class ClientStream: GatheringStream {
 
     /// The connection assigned a stream ID: send the headers and any waiting messages.
     func start(id: HTTP2StreamID, on connection: ClientConnectionHandler, authority: String, scheme: String) {
-        guard !self.isFinished, case .pending(let messages, let ended) = self.requestState else { return }
+        guard case .start(let endStream) = self.machine.start() else { return }
         self.id = id
         self.connection = connection
-        var headers: HPACKHeaders = [
-            ":method": "POST",
-            ":scheme": scheme,
-            ":path": self.path,
-            ":authority": authority,
-            "content-type": GRPCHeaders.contentType,
-            "te": "trailers",
-            "user-agent": GRPCHeaders.userAgent,
-            "grpc-accept-encoding": CompressionAlgorithm.acceptEncoding,
-        ]
-        if self.options.compression != .identity {
-            headers.add(name: "grpc-encoding", value: self.options.compression.name)
-        }
-        if let deadline = self.deadline {
-            let remaining = ContinuousClock.now.duration(to: deadline)
-            headers.add(name: "grpc-timeout", value: GRPCTimeout.format(nanoseconds: remaining.clampedNanoseconds))
-        }
-        GRPCHeaders.append(self.options.metadata, to: &headers)
-        let endsWithHeaders = ended && messages.isEmpty
-        connection.write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: headers, endStream: endsWithHeaders))))
+        let messages = self.pending
+        self.pending = []
+        let endsWithHeaders = endStream && messages.isEmpty
+        connection.write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: GRPCHeaders.request(path: self.method.path, authority: authority, scheme: scheme, options: self.options, deadline: self.deadline), endStream: endsWithHeaders))))
         for (index, message) in messages.enumerated() {
-            let isLast = ended && index == messages.count - 1
             connection.writeData(
                 message.bytes,
                 stream: id,
-                endStream: isLast,
-                trackedBytes: message.tracked ? message.bytes.readableBytes : 0,
+                endStream: endStream && index == messages.count - 1,
+                trackedBytes: message.trackedBytes,
                 backpressure: self.backpressure
             )
         }
-        self.replay = ended ? messages : nil  // shares the array's storage: no copy per call
-        self.requestState = ended ? .closed : .open
+        self.replay = endStream ? messages : nil  // shares the array's storage: no copy per call
         connection.scheduleFlush()
-    }
-
-
-    // MARK: Writing, for the caller
-
-    /// Sends a framed request; `end` also closes the request side. `tracked` messages
-    /// were counted by the back-pressure and are reported to it once written.
-    func send(_ framed: ByteBuffer, end: Bool, tracked: Bool) {
-        switch self.requestState {
-        case .pending(var messages, let ended) where !ended:
-            messages.append(PendingMessage(bytes: framed, tracked: tracked))
-            self.requestState = .pending(messages: messages, ended: end)
-        case .open:
-            guard let connection = self.connection else { return self.dropped(framed, tracked: tracked) }
-            // Gathered like the server's responses: one DATA frame per flush.
-            if tracked { self.pendingTrackedBytes += framed.readableBytes }
-            if self.pendingData == nil {
-                self.pendingData = framed
-                connection.hasPendingData(self)
-            } else {
-                self.pendingData!.writeImmutableBuffer(framed)
-            }
-            if end {
-                self.requestState = .closed
-                self.writePendingData(endStream: true)
-            } else if self.pendingData!.readableBytes >= ServerStream.coalescingLimit {
-                self.writePendingData()
-            }
-            connection.scheduleFlush()
-        case .pending, .closed:
-            self.dropped(framed, tracked: tracked)
-        }
     }
 
     /// The server never processed this call (GOAWAY past it, or REFUSED_STREAM): make it
     /// ready to start again on another connection, if its whole request is known and no
     /// response has arrived. Returns false when the call cannot be retried.
     func prepareForRetry() -> Bool {
-        guard !self.isFinished, self.responseState == .awaitingHeaders, let replay = self.replay,
-            self.transparentRetries < 3
-        else { return false }
+        guard let replay = self.replay, self.transparentRetries < 3, self.machine.prepareForRetry() else { return false }
         self.transparentRetries += 1
         self.id = nil
         self.connection = nil
         self.replay = nil
         // Replayed bytes were already reported to the back-pressure on their first write.
-        self.requestState = .pending(messages: replay.map { PendingMessage(bytes: $0.bytes, tracked: false) }, ended: true)
+        self.pending = replay.map { PendingMessage(bytes: $0.bytes, trackedBytes: 0) }
         return true
+    }
+
+    // MARK: Writing, for the caller
+
+    /// Sends an enveloped request; `end` also closes the request side. `tracked` messages
+    /// were counted by the back-pressure and are reported to it once written.
+    func send(_ envelope: ByteBuffer, end: Bool, tracked: Bool) {
+        let trackedBytes = tracked ? envelope.readableBytes : 0
+        switch self.machine.sendMessage(end: end) {
+        case .buffer:
+            self.pending.append(PendingMessage(bytes: envelope, trackedBytes: trackedBytes))
+        case .gather, .gatherAndEnd:
+            guard let connection = self.connection else { return self.dropped(trackedBytes) }
+            // Gathered like the server's responses: one DATA frame per flush.
+            let appended = self.outbound.append(envelope, trackedBytes: trackedBytes)
+            if appended.isFirst {
+                connection.hasPendingData(self)
+            }
+            if end {
+                self.writePendingData(endStream: true)
+            } else if appended.isFull {
+                self.writePendingData()
+            }
+            connection.scheduleFlush()
+        case .drop:
+            self.dropped(trackedBytes)
+        }
     }
 
     /// Closes the request side: the server sees the end of the request stream.
     func closeSend() {
-        switch self.requestState {
-        case .pending(let messages, _):
-            self.requestState = .pending(messages: messages, ended: true)
-        case .open:
-            self.requestState = .closed
-            guard let connection = self.connection, !self.isFinished else { return }
-            self.writePendingData(endStream: true)
-            connection.scheduleFlush()
-        case .closed:
-            break
-        }
+        guard self.machine.closeRequest() == .writeEnd, let connection = self.connection else { return }
+        self.writePendingData(endStream: true)
+        connection.scheduleFlush()
     }
 
-    /// Writes the gathered request messages as one DATA frame (an empty one when only
-    /// the end of the request is left to send). Called by the connection before it
-    /// flushes, and when the request side closes.
+    /// Writes the gathered request messages as one DATA frame. Called by the connection
+    /// before it flushes.
     func writePendingData() {
         self.writePendingData(endStream: false)
     }
 
-    func writePendingData(endStream: Bool) {
-        guard self.pendingData != nil || endStream else { return }
-        let data = self.pendingData ?? ByteBuffer()
-        self.pendingData = nil
-        let tracked = self.pendingTrackedBytes
-        self.pendingTrackedBytes = 0
+    /// Writes the gathered request messages as one DATA frame, with END_STREAM when
+    /// `endStream` (an empty frame when only the end is left to send).
+    private func writePendingData(endStream: Bool) {
+        let taken = self.outbound.take()
+        guard taken != nil || endStream else { return }
+        let tracked = taken?.trackedBytes ?? 0
         guard let connection = self.connection, let id = self.id, !self.isFinished else {
-            if tracked > 0 { self.backpressure.complete(tracked) }
-            return
+            return self.dropped(tracked)
         }
-        connection.writeData(data, stream: id, endStream: endStream, trackedBytes: tracked, backpressure: self.backpressure)
+        connection.writeData(taken?.data ?? ByteBuffer(), stream: id, endStream: endStream, trackedBytes: tracked, backpressure: self.backpressure)
     }
 
-    private func dropped(_ framed: ByteBuffer, tracked: Bool) {
-        if tracked { self.backpressure.complete(framed.readableBytes) }
+    private func dropped(_ trackedBytes: Int) {
+        if trackedBytes > 0 { self.backpressure.complete(trackedBytes) }
     }
 
     // MARK: Inbound, from the connection
 
     func receiveHeaders(_ headers: HPACKHeaders, endStream: Bool) {
-        switch self.responseState {
-        case .finished:
+        switch self.machine.receiveHeaders(endStream: endStream) {
+        case .drop:
             return
-        case .awaitingHeaders:
-            let httpStatus = headers.first(name: ":status").flatMap { Int($0) } ?? 0
-            if httpStatus != 200 {
-                let (status, metadata) = GRPCHeaders.status(from: headers)
-                let message = headers.first(name: "grpc-status") == nil
-                    ? "the server answered HTTP \(httpStatus), not gRPC" : status.message
-                let code = headers.first(name: "grpc-status") == nil ? StatusCode(httpStatus: httpStatus) : status.code
-                return self.finish(.failure(RPCError(code, message, trailingMetadata: metadata)), resetStream: !endStream)
-            }
-            if endStream {
-                // Trailers-only: the status is in these headers.
+        case .protocolViolation(let message):
+            self.finish(.failure(RPCError(.internal, message)), resetStream: true)
+        case .readTrailers:
+            self.finishWithStatus(GRPCHeaders.status(from: headers))
+        case .readHead:
+            switch ResponseHead.parse(headers, endStream: endStream) {
+            case .invalid(let error, let resetStream):
+                self.finish(.failure(error), resetStream: resetStream)
+            case .trailersOnly(let status, let metadata):
                 self.responseMetadata = Metadata()
-                return self.finishWithTrailers(headers)
-            }
-            guard GRPCHeaders.isGRPCContentType(headers.first(name: "content-type")) else {
-                let contentType = headers.first(name: "content-type") ?? ""
-                return self.finish(
-                    .failure(RPCError(.unknown, "the server answered with content-type '\(contentType)', not gRPC")),
-                    resetStream: true
-                )
-            }
-            if let encoding = headers.first(name: "grpc-encoding") {
-                guard let known = CompressionAlgorithm(encodingName: encoding) else {
-                    return self.finish(
-                        .failure(RPCError(.internal, "the server used grpc-encoding '\(encoding)', which this client does not support")),
-                        resetStream: true
-                    )
-                }
-                self.inbound.encoding = known
-            }
-            switch GRPCHeaders.metadata(from: headers) {
-            case .success(let metadata):
+                self.finishWithStatus((status, metadata))
+            case .headers(let metadata, let encoding):
+                self.machine.headReceived()
+                self.inbound.encoding = encoding
                 self.responseMetadata = metadata
-                self.responseState = .receiving
                 let waiters = self.metadataWaiters
                 self.metadataWaiters = []
                 for waiter in waiters { waiter.resume(returning: metadata) }
-            case .failure(let error):
-                self.finish(.failure(error), resetStream: true)
             }
-        case .receiving:
-            guard endStream else {
-                return self.finish(
-                    .failure(RPCError(.internal, "the server sent a second header block that does not end the stream")),
-                    resetStream: true
-                )
-            }
-            self.finishWithTrailers(headers)
         }
     }
 
-    private func finishWithTrailers(_ trailers: HPACKHeaders) {
-        let (status, metadata) = GRPCHeaders.status(from: trailers)
+    private func finishWithStatus(_ received: (Status, Metadata)) {
+        let (status, metadata) = received
         if status.code == .ok {
             self.finish(.success(metadata), resetStream: false)
         } else {
@@ -277,16 +198,18 @@ final class ClientStream: GatheringStream {
     }
 
     func receiveData(_ data: ByteBuffer, endStream: Bool, flowControlledLength: Int) {
-        guard self.responseState == .receiving else {
-            if self.responseState == .awaitingHeaders {
-                self.finish(.failure(RPCError(.internal, "the server sent data before headers")), resetStream: true)
-            }
+        switch self.machine.receiveData() {
+        case .drop:
             return
+        case .protocolViolation(let message):
+            return self.finish(.failure(RPCError(.internal, message)), resetStream: true)
+        case .deliver:
+            break
         }
         do {
             try self.inbound.receive(data, flowControlledLength: flowControlledLength)
         } catch {
-            return self.finish(.failure(RPCError(code: error.status.code, message: error.status.message)), resetStream: true)
+            return self.finish(.failure(RPCError(error.status.code, error.status.message)), resetStream: true)
         }
         if endStream {
             return self.finish(
@@ -303,49 +226,42 @@ final class ClientStream: GatheringStream {
         case .cancel: error = RPCError(.cancelled, "the server cancelled the call (RST_STREAM CANCEL)")
         case .refusedStream: error = RPCError(.unavailable, "the server refused the stream before processing it")
         case .enhanceYourCalm: error = RPCError(.resourceExhausted, "the server reset the stream: ENHANCE_YOUR_CALM")
-        case .noError where self.responseState == .finished: return
+        case .noError where self.isFinished: return
         default: error = RPCError(.internal, "the server reset the stream (\(code))")
         }
         self.finish(.failure(error), resetStream: false)
     }
 
     private func grantWindowIfDue() {
-        guard self.responseState == .receiving, let id = self.id, let connection = self.connection,
-            let increment = self.inbound.windowUpdate()
-        else { return }
-        connection.write(HTTP2Frame(streamID: id, payload: .windowUpdate(windowSizeIncrement: increment)))
-        connection.scheduleFlush()
+        guard self.machine.response == .receiving, let id = self.id, let connection = self.connection else { return }
+        if connection.grantWindowIfDue(stream: id, &self.inbound) {
+            connection.scheduleFlush()
+        }
     }
 
     // MARK: Reading, for the caller
 
+    /// How reading ends once no message is left: nil while the call runs.
+    private var readEnd: Result<Void, RPCError>? {
+        self.outcome.map { $0.map { _ in () } }
+    }
+
+    /// The next response message, or nil at the end.
     func receive(_ continuation: CheckedContinuation<ByteBuffer?, any Error>) {
-        if let message = self.inbound.take() {
+        if self.inbound.read(.one(continuation), ended: self.readEnd) {
             self.grantWindowIfDue()
-            return continuation.resume(returning: message)
-        }
-        switch self.outcome {
-        case .success: continuation.resume(returning: nil)
-        case .failure(let error): continuation.resume(throwing: error)
-        case nil: self.inbound.park(.one(continuation))
         }
     }
 
     /// Every response message received so far, or waits for the next ones; no messages
     /// means the call ended successfully.
     func receiveAll(_ continuation: CheckedContinuation<[ByteBuffer], any Error>) {
-        let messages = self.inbound.takeAll()
-        if !messages.isEmpty {
+        if self.inbound.read(.all(continuation), ended: self.readEnd) {
             self.grantWindowIfDue()
-            return continuation.resume(returning: messages)
-        }
-        switch self.outcome {
-        case .success: continuation.resume(returning: [])
-        case .failure(let error): continuation.resume(throwing: error)
-        case nil: self.inbound.park(.all(continuation))
         }
     }
 
+    /// The single response of a unary call, with its metadata, once the call ends.
     func receiveUnary(_ continuation: CheckedContinuation<UnaryResult, any Error>) {
         if self.isFinished {
             continuation.resume(with: self.unaryResult())
@@ -369,6 +285,7 @@ final class ClientStream: GatheringStream {
         }
     }
 
+    /// The response headers' metadata, once they arrive.
     func metadata(_ continuation: CheckedContinuation<Metadata, any Error>) {
         if let metadata = self.responseMetadata {
             continuation.resume(returning: metadata)
@@ -379,6 +296,7 @@ final class ClientStream: GatheringStream {
         }
     }
 
+    /// The trailers' metadata, once the call ends.
     func trailingMetadata(_ continuation: CheckedContinuation<Metadata, any Error>) {
         self.onFinish { outcome in
             switch outcome {
@@ -418,32 +336,25 @@ final class ClientStream: GatheringStream {
         self.finish(.failure(error), resetStream: true)
     }
 
+    /// The connection closed under the call.
     func connectionClosed(_ error: RPCError) {
         self.finish(.failure(error), resetStream: false)
         self.connection = nil
     }
 
     private func finish(_ outcome: Result<Metadata, RPCError>, resetStream: Bool) {
-        guard self.outcome == nil else { return }
+        guard self.machine.finish() else { return }
         self.outcome = outcome
-        self.responseState = .finished
         self.deadlineTimer?.cancel()
         self.deadlineTimer = nil
-        if self.pendingData != nil {
-            // Gathered requests the call will never send.
-            self.pendingData = nil
-            self.backpressure.complete(self.pendingTrackedBytes)
-            self.pendingTrackedBytes = 0
-        }
+        // Requests the call will never send.
+        if let (_, tracked) = self.outbound.take() { self.dropped(tracked) }
+        for message in self.pending { self.dropped(message.trackedBytes) }
+        self.pending = []
         if resetStream, let id = self.id, let connection = self.connection {
             connection.write(HTTP2Frame(streamID: id, payload: .rstStream(.cancel)))
             connection.scheduleFlush()
         }
-        if case .pending(let messages, _) = self.requestState {
-            for message in messages { self.dropped(message.bytes, tracked: message.tracked) }
-        }
-        self.requestState = .closed
-
         switch outcome {
         case .success:
             self.backpressure.fail(RPCError(.failedPrecondition, "the call has already finished"))

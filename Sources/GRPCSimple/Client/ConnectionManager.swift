@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import NIOCore
 import NIOHTTP2
 import NIOPosix
@@ -31,7 +26,7 @@ final class ConnectionManager {
 
     private let target: Target
     private let eventLoop: any EventLoop
-    private let configuration: Channel.Configuration
+    private let configuration: GRPCChannel.Configuration
     /// Built once from `configuration.tls` (nil: plaintext); shared by every connection.
     private let tlsContext: NIOSSLContext?
     private var state = State.idle
@@ -41,9 +36,9 @@ final class ConnectionManager {
     private var liveConnections: [ObjectIdentifier: ClientConnectionHandler] = [:]
     /// The keepalive new connections use: the configured one, with its `time` doubled
     /// each time a server answered GOAWAY "too_many_pings" (as grpc-go does).
-    private(set) var keepalive: Channel.Keepalive?
+    private(set) var keepalive: GRPCChannel.Keepalive?
 
-    init(target: Target, eventLoop: any EventLoop, configuration: Channel.Configuration, tlsContext: NIOSSLContext? = nil) {
+    init(target: Target, eventLoop: any EventLoop, configuration: GRPCChannel.Configuration, tlsContext: NIOSSLContext? = nil) {
         self.target = target
         self.eventLoop = eventLoop
         self.configuration = configuration
@@ -96,7 +91,7 @@ final class ConnectionManager {
                     try Self.configure(channel, target: target, configuration: configuration, keepalive: keepalive, tls: tls)
                 }
             }
-        var future: EventLoopFuture<any NIOCore.Channel>
+        var future: EventLoopFuture<any Channel>
         switch self.target {
         case .hostAndPort(let host, let port):
             future = bootstrap.channelOption(.socketOption(.tcp_nodelay), value: 1).connect(host: host, port: port)
@@ -131,10 +126,10 @@ final class ConnectionManager {
     }
 
     private static func configure(
-        _ channel: any NIOCore.Channel,
+        _ channel: any Channel,
         target: Target,
-        configuration: Channel.Configuration,
-        keepalive: Channel.Keepalive?,
+        configuration: GRPCChannel.Configuration,
+        keepalive: GRPCChannel.Keepalive?,
         tls: TLSSetup?
     ) throws {
         var connectionConfiguration = NIOHTTP2Handler.ConnectionConfiguration()
@@ -167,7 +162,7 @@ final class ConnectionManager {
         ))
     }
 
-    private func connected(_ channel: any NIOCore.Channel) {
+    private func connected(_ channel: any Channel) {
         guard let handler = try? channel.pipeline.syncOperations.handler(type: ClientConnectionHandler.self) else {
             channel.close(promise: nil)
             return self.connectFailed(RPCError(.internal, "the connection pipeline is missing its gRPC handler"))
@@ -198,7 +193,7 @@ final class ConnectionManager {
         } else {
             failure = RPCError(
                 .unavailable,
-                "failed to connect to \(self.target): \(Self.describe(error)); check that the server is running and listening on that address"
+                "failed to connect to \(self.target): \(NetworkDescription.error(error)); check that the server is running and listening on that address"
             )
         }
         var stillWaiting: [Waiter] = []
@@ -257,25 +252,5 @@ final class ConnectionManager {
         for connection in self.liveConnections.values {
             connection.close()
         }
-    }
-
-    /// A connection error as people read it: the OS error by name and number.
-    static func describe(_ error: any Error) -> String {
-        if let connectionError = error as? NIOConnectionError {
-            if let first = connectionError.connectionErrors.first {
-                return describe(first.error)
-            }
-            if let dnsError = connectionError.dnsAError ?? connectionError.dnsAAAAError {
-                return "could not resolve the host name (\(dnsError))"
-            }
-            return "no address to connect to"
-        }
-        if let ioError = error as? IOError {
-            return "\(String(cString: strerror(ioError.errnoCode))) (errno \(ioError.errnoCode))"
-        }
-        if error is ChannelError, case .connectTimeout(let timeout) = error as! ChannelError {
-            return "timed out after \(timeout)"
-        }
-        return "\(error)"
     }
 }

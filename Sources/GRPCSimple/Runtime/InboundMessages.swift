@@ -6,7 +6,7 @@ import NIOCore
 ///
 /// Lives on the event loop, inside `ServerStream` or `ClientStream`.
 struct InboundMessages {
-    private var deframer: MessageDeframer
+    private var reader: EnvelopeReader
     private var flow: InboundFlowController
     private var queue = MessageQueue()
     private var waiter: Reader?
@@ -21,18 +21,18 @@ struct InboundMessages {
     }
 
     init(maximumMessageSize: Int, windowSize: Int) {
-        self.deframer = MessageDeframer(maximumMessageSize: maximumMessageSize)
+        self.reader = EnvelopeReader(maximumMessageSize: maximumMessageSize)
         self.flow = InboundFlowController(targetWindow: windowSize, initialWindow: windowSize)
     }
 
     /// How the peer compresses the messages it flags as compressed (its `grpc-encoding`).
     var encoding: CompressionAlgorithm {
-        get { self.deframer.encoding }
-        set { self.deframer.encoding = newValue }
+        get { self.reader.encoding }
+        set { self.reader.encoding = newValue }
     }
 
     /// Bytes of a message whose end has not arrived yet.
-    var partialBytes: Int { self.deframer.bufferedBytes }
+    var partialBytes: Int { self.reader.bufferedBytes }
 
     /// The first queued message, without taking it.
     var first: ByteBuffer? { self.queue.first }
@@ -42,17 +42,17 @@ struct InboundMessages {
 
     /// Takes in a DATA frame's bytes: complete messages go to the waiting reader or the
     /// queue. Throws when the bytes cannot be messages (too large, bad flags).
-    mutating func receive(_ data: ByteBuffer, flowControlledLength: Int) throws(MessageDeframer.Failure) {
+    mutating func receive(_ data: ByteBuffer, flowControlledLength: Int) throws(EnvelopeReader.Failure) {
         self.flow.received(flowControlledLength)
         guard data.readableBytes > 0 else { return }
-        self.deframer.append(data)
-        while let message = try self.deframer.next() {
+        self.reader.append(data)
+        while let message = try self.reader.next() {
             self.receivedCount += 1
             if case .one(let waiter) = self.waiter {
                 self.waiter = nil
                 waiter.resume(returning: message)
             } else {
-                self.flow.held(message.readableBytes + MessageFramer.prefixLength)
+                self.flow.held(message.readableBytes + Envelope.prefixLength)
                 self.queue.append(message)
             }
         }
@@ -65,7 +65,7 @@ struct InboundMessages {
     /// Takes the next queued message, if any.
     mutating func take() -> ByteBuffer? {
         guard let message = self.queue.popFirst() else { return nil }
-        self.flow.released(message.readableBytes + MessageFramer.prefixLength)
+        self.flow.released(message.readableBytes + Envelope.prefixLength)
         return message
     }
 
@@ -77,6 +77,33 @@ struct InboundMessages {
             messages.append(message)
         }
         return messages
+    }
+
+    /// Gives `reader` the next message; or, when none is queued, the end of the stream
+    /// (`ended` is success) or its failure; or parks it until one of those comes (`ended`
+    /// is nil: the stream is still open). Returns true when a message was taken, so the
+    /// caller grants window.
+    mutating func read(_ reader: Reader, ended: Result<Void, RPCError>?) -> Bool {
+        switch reader {
+        case .one(let continuation):
+            if let message = self.take() {
+                continuation.resume(returning: message)
+                return true
+            }
+        case .all(let continuation):
+            let messages = self.takeAll()
+            if !messages.isEmpty {
+                continuation.resume(returning: messages)
+                return true
+            }
+        }
+        guard let ended else {
+            self.park(reader)
+            return false
+        }
+        self.park(reader)
+        self.wakeReader(with: ended)
+        return false
     }
 
     /// Parks the reader until a message arrives or the call ends.

@@ -5,8 +5,9 @@ import Synchronization
 /// Set `initialMetadata` before the first response message and `trailingMetadata` any
 /// time before the handler returns.
 public final class ServerContext: Sendable {
-    /// The full method path, e.g. `/AsillaService/getInfor`.
-    public let path: String
+    /// The method called, e.g. `AsillaService.Method.getInfor` (its `path` is
+    /// `/AsillaService/getInfor`).
+    public let method: MethodDescriptor
     /// When the client stops waiting, if it set a deadline.
     public let deadline: ContinuousClock.Instant?
     /// The client's address, e.g. `ipv4:127.0.0.1:52310`.
@@ -40,14 +41,14 @@ public final class ServerContext: Sendable {
     }
 
     init(
-        path: String,
+        method: MethodDescriptor,
         metadata: Metadata,
         deadline: ContinuousClock.Instant?,
         peer: String,
         requestCompression: CompressionAlgorithm = .identity,
         peerCertificate: PeerCertificate? = nil
     ) {
-        self.path = path
+        self.method = method
         self.state = Mutex(State(requestMetadata: metadata))
         self.deadline = deadline
         self.peer = peer

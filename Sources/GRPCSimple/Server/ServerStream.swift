@@ -11,7 +11,7 @@ typealias SwiftProtobufMessage = SwiftProtobuf.Message
 final class ServerStream: GatheringStream {
     let id: HTTP2StreamID
     let path: String
-    let kind: MethodHandler.Kind
+    let kind: RPCKind
     let context: ServerContext
     let backpressure: WriteBackpressure?
 
@@ -27,9 +27,7 @@ final class ServerStream: GatheringStream {
     /// What the client can read (its `grpc-accept-encoding`, parsed only when needed).
     private let acceptEncoding: String?
     /// Response messages sent since the last flush, not yet written as a DATA frame.
-    private var pendingData: ByteBuffer?
-    /// How many of `pendingData`'s bytes the back-pressure counts.
-    private var pendingTrackedBytes = 0
+    private var outbound = OutboundMessages()
 
     /// The handler of a unary or server-streaming call, waiting for the call's one
     /// request: it starts once the request has ended, and then usually runs to its end
@@ -46,7 +44,7 @@ final class ServerStream: GatheringStream {
     init(
         id: HTTP2StreamID,
         path: String,
-        kind: MethodHandler.Kind,
+        kind: RPCKind,
         context: ServerContext,
         connection: ServerConnectionHandler,
         maximumMessageSize: Int,
@@ -136,35 +134,37 @@ final class ServerStream: GatheringStream {
     }
 
     func receive(_ continuation: CheckedContinuation<ByteBuffer?, any Error>) {
-        switch self.poll() {
-        case .message(let message): continuation.resume(returning: message)
-        case .end: continuation.resume(returning: nil)
-        case .failed(let error): continuation.resume(throwing: error)
-        case .pending:
-            self.inbound.park(.one(continuation))
+        let ended: Result<Void, RPCError>?
+        if let failure = self.failure {
+            ended = .failure(failure)
+        } else {
+            ended = self.machine.request == .closed ? .success(()) : nil
+        }
+        if self.inbound.read(.one(continuation), ended: ended) {
+            self.grantWindowIfDue()
         }
     }
 
     private func grantWindowIfDue() {
-        guard self.machine.request == .open, let increment = self.inbound.windowUpdate() else { return }
-        self.connection?.write(HTTP2Frame(streamID: self.id, payload: .windowUpdate(windowSizeIncrement: increment)))
+        guard self.machine.request == .open, let connection = self.connection else { return }
+        _ = connection.grantWindowIfDue(stream: self.id, &self.inbound)
     }
 
     // MARK: Writing, for the handler
 
-    /// Writes one framed response message; `tracked` messages report to the back-pressure.
+    /// Writes one enveloped response message; `tracked` messages report to the
+    /// back-pressure.
     ///
-    /// Messages are not written one DATA frame each: they gather in `pendingData` and go
-    /// out as one frame when the connection flushes (or once `coalescingLimit` bytes wait),
-    /// so a handler streaming many small messages costs HTTP/2 one frame per flush.
-    func send(_ framed: ByteBuffer, tracked: Bool, compress: Bool = true) {
+    /// Messages are not written one DATA frame each: they gather (`OutboundMessages`) and
+    /// go out as one frame when the connection flushes, or once enough wait.
+    func send(_ envelope: ByteBuffer, tracked: Bool, compress: Bool = true) {
         guard let connection = self.connection else {
-            if tracked { self.backpressure?.complete(framed.readableBytes) }
+            if tracked { self.backpressure?.complete(envelope.readableBytes) }
             return
         }
         switch self.machine.sendMessage() {
         case .drop:
-            if tracked { self.backpressure?.complete(framed.readableBytes) }
+            if tracked { self.backpressure?.complete(envelope.readableBytes) }
             return
         case .writeHeadersThenMessage:
             self.responseEncoding = self.chooseResponseEncoding()
@@ -172,42 +172,36 @@ final class ServerStream: GatheringStream {
         case .writeMessage:
             break
         }
-        // The back-pressure counts what the caller framed, compressed or not.
-        if tracked { self.pendingTrackedBytes += framed.readableBytes }
-        var framed = framed
+        var envelope = envelope
+        // The back-pressure counts what the caller enveloped, compressed or not.
+        let trackedLength = envelope.readableBytes
         if compress, self.responseEncoding != .identity {
             do {
-                framed = try self.responseEncoding.frame(
-                    compressingFramed: framed,
+                envelope = try EnvelopeWriter.compress(
+                    envelope,
+                    with: self.responseEncoding,
                     allocator: connection.context?.channel.allocator ?? ByteBufferAllocator()
                 )
             } catch {
+                if tracked { self.backpressure?.complete(trackedLength) }
                 self.abort(status: Status(error))
                 return
             }
         }
-        if self.pendingData == nil {
-            self.pendingData = framed
+        let appended = self.outbound.append(envelope, trackedBytes: tracked ? trackedLength : 0)
+        if appended.isFirst {
             connection.hasPendingData(self)
-        } else {
-            self.pendingData!.writeImmutableBuffer(framed)
         }
-        if self.pendingData!.readableBytes >= Self.coalescingLimit {
+        if appended.isFull {
             self.writePendingData()
         }
         connection.scheduleFlush()
     }
 
-    /// Response bytes gathered beyond this go out without waiting for the flush.
-    static let coalescingLimit = 16 * 1024
-
     /// Writes the gathered response messages as one DATA frame. Called by the connection
     /// before it flushes, and before anything else this stream writes.
     func writePendingData() {
-        guard let data = self.pendingData else { return }
-        self.pendingData = nil
-        let tracked = self.pendingTrackedBytes
-        self.pendingTrackedBytes = 0
+        guard let (data, tracked) = self.outbound.take() else { return }
         guard let connection = self.connection else {
             if tracked > 0 { self.backpressure?.complete(tracked) }
             return
@@ -300,109 +294,3 @@ final class ServerStream: GatheringStream {
     }
 }
 
-/// The handle a handler's task uses to read requests and write responses of its call.
-///
-/// Every operation runs on the connection's event loop: directly when the task already
-/// runs there (the default, see `EventLoopTaskExecutor`), through one hop otherwise.
-struct ServerCall: Sendable {
-    let stream: NIOLoopBound<ServerStream>
-    let eventLoop: any EventLoop
-    let allocator: ByteBufferAllocator
-    let backpressure: WriteBackpressure?
-    let path: String
-    let executor: EventLoopTaskExecutor
-    /// What interceptors watch of this call's messages; nil without interceptors.
-    var observers: MessageObservers? = nil
-
-    func receiveBytes() async throws -> ByteBuffer? {
-        if self.eventLoop.inEventLoop {
-            let stream = self.stream.value
-            switch stream.poll() {
-            case .message(let message): return message
-            case .end: return nil
-            case .failed(let error): throw error
-            case .pending: break
-            }
-        }
-        return try await withCheckedThrowingContinuation { continuation in
-            if self.eventLoop.inEventLoop {
-                self.stream.value.receive(continuation)
-            } else {
-                self.eventLoop.execute { self.stream.value.receive(continuation) }
-            }
-        }
-    }
-
-    func receive<Message: SwiftProtobufMessage>(_ type: Message.Type) async throws -> Message? {
-        guard let payload = try await self.receiveBytes() else { return nil }
-        let message = try ProtobufCodec.decode(Message.self, from: payload, what: "a request of \(self.path)")
-        self.observers?.request(message)
-        return message
-    }
-
-    /// The single request of a unary or server-streaming call.
-    func receiveOnly<Message: SwiftProtobufMessage>(_ type: Message.Type) async throws -> Message {
-        guard let payload = try await self.receiveBytes() else {
-            throw RPCError(.internal, "\(self.path) takes one request message; the client sent none")
-        }
-        if try await self.receiveBytes() != nil {
-            throw RPCError(.internal, "\(self.path) takes one request message; the client sent more")
-        }
-        let message = try ProtobufCodec.decode(Message.self, from: payload, what: "the request of \(self.path)")
-        self.observers?.request(message)
-        return message
-    }
-
-    /// Sends one message of a streaming response, waiting if the client is behind.
-    func send<Message: SwiftProtobufMessage>(_ message: Message, compress: Bool = true) async throws {
-        self.observers?.response(message)
-        let framed = try ProtobufCodec.frame(message, allocator: self.allocator)
-        guard let backpressure = self.backpressure else {
-            self.onLoop(.send(framed, tracked: false, compress: compress))
-            return
-        }
-        let mustWait = try backpressure.add(framed.readableBytes)
-        self.onLoop(.send(framed, tracked: true, compress: compress))
-        if mustWait {
-            try await backpressure.waitForCapacity()
-        } else if self.executor.shouldYield {
-            // The loop has run jobs for its whole tick: let it poll I/O, then go on.
-            await Task.yield()
-        }
-    }
-
-    /// Sends the single response of a unary or client-streaming call.
-    func sendLast<Message: SwiftProtobufMessage>(_ message: Message) throws {
-        self.observers?.response(message)
-        let framed = try ProtobufCodec.frame(message, allocator: self.allocator)
-        self.onLoop(.send(framed, tracked: false, compress: true))
-    }
-
-    func finish(status: Status, trailers: Metadata) {
-        self.onLoop(.finish(status, trailers))
-    }
-
-    /// What the handler's task asks of its stream.
-    private enum Operation: Sendable {
-        case send(ByteBuffer, tracked: Bool, compress: Bool)
-        case finish(Status, Metadata)
-
-        func apply(to stream: ServerStream) {
-            switch self {
-            case .send(let framed, let tracked, let compress): stream.send(framed, tracked: tracked, compress: compress)
-            case .finish(let status, let trailers): stream.finish(status: status, trailers: trailers)
-            }
-        }
-    }
-
-    /// Runs `operation` on the stream: right here when the task is on the connection's
-    /// loop (no closure is allocated then), through one hop otherwise.
-    private func onLoop(_ operation: Operation) {
-        if self.eventLoop.inEventLoop {
-            operation.apply(to: self.stream.value)
-        } else {
-            let stream = self.stream
-            self.eventLoop.execute { operation.apply(to: stream.value) }
-        }
-    }
-}

@@ -82,14 +82,14 @@ public struct ServerTLSConfiguration: Sendable {
     }
 }
 
-/// TLS for a `Channel`: which certificate authorities to trust, the name to verify the
+/// TLS for a `GRPCChannel`: which certificate authorities to trust, the name to verify the
 /// server's certificate against, and for mutual TLS the client's own certificate.
 /// ALPN offers `h2` only, and a server that does not choose it is refused.
 ///
 /// ```swift
-/// var configuration = Channel.Configuration()
+/// var configuration = GRPCChannel.Configuration()
 /// configuration.tls = ClientTLSConfiguration(trustRoots: .pem(.file(path: "ca.pem")))
-/// let channel = try Channel(host: "api.example.com", port: 443, configuration: configuration)
+/// let channel = try GRPCChannel(host: "api.example.com", port: 443, configuration: configuration)
 /// ```
 public struct ClientTLSConfiguration: Sendable {
     /// The certificate authorities a server certificate must chain to.

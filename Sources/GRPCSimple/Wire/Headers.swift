@@ -16,6 +16,36 @@ enum GRPCHeaders {
     /// The trailers of a call that succeeded with no trailing metadata.
     static let okTrailers: HPACKHeaders = ["grpc-status": "0"]
 
+    /// The headers of a request: the pseudo-headers, gRPC's own headers (the timeout left
+    /// until `deadline`, the compression of `options`) and the call's metadata.
+    static func request(
+        path: String,
+        authority: String,
+        scheme: String,
+        options: CallOptions,
+        deadline: ContinuousClock.Instant?
+    ) -> HPACKHeaders {
+        var headers: HPACKHeaders = [
+            ":method": "POST",
+            ":scheme": scheme,
+            ":path": path,
+            ":authority": authority,
+            "content-type": contentType,
+            "te": "trailers",
+            "user-agent": userAgent,
+            "grpc-accept-encoding": CompressionAlgorithm.acceptEncoding,
+        ]
+        if options.compression != .identity {
+            headers.add(name: "grpc-encoding", value: options.compression.name)
+        }
+        if let deadline {
+            let remaining = ContinuousClock.now.duration(to: deadline)
+            headers.add(name: "grpc-timeout", value: GRPCTimeout.format(nanoseconds: remaining.clampedNanoseconds))
+        }
+        self.append(options.metadata, to: &headers)
+        return headers
+    }
+
     /// Whether a request or response content-type is gRPC's
     /// (`application/grpc`, optionally `+proto`, `+json`, ... and parameters), compared
     /// without regard to ASCII case and without allocating.
@@ -84,6 +114,13 @@ enum GRPCHeaders {
             }
         }
         return nil
+    }
+
+    /// Throws INTERNAL naming the first entry of `metadata` that cannot be sent.
+    static func checkMetadata(_ metadata: Metadata, calling method: MethodDescriptor) throws(RPCError) {
+        if let problem = self.firstInvalidEntry(in: metadata) {
+            throw RPCError(.internal, "cannot call \(method): \(problem)")
+        }
     }
 
     /// Custom metadata out of a received header block: everything but pseudo-headers and

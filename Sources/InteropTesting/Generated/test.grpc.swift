@@ -8,6 +8,68 @@ import GRPCSimple
 
 // MARK: - grpc.testing.TestService
 
+/// The methods of `grpc.testing.TestService`, as servers, clients and interceptors know them.
+public enum Grpc_Testing_TestService {
+    /// The fully qualified name of the service.
+    public static let name = "grpc.testing.TestService"
+
+    /// One descriptor per method.
+    public enum Method {
+        /// One empty request followed by one empty response.
+        ///
+        /// `grpc.testing.TestService/EmptyCall`, unary.
+        public static let emptyCall = MethodDescriptor(service: "grpc.testing.TestService", name: "EmptyCall", kind: .unary)
+
+        /// One request followed by one response.
+        ///
+        /// `grpc.testing.TestService/UnaryCall`, unary.
+        public static let unaryCall = MethodDescriptor(service: "grpc.testing.TestService", name: "UnaryCall", kind: .unary)
+
+        /// One request followed by one response. Response has cache control
+        /// headers set such that a caching HTTP proxy (such as GFE) can
+        /// satisfy subsequent requests.
+        ///
+        /// `grpc.testing.TestService/CacheableUnaryCall`, unary.
+        public static let cacheableUnaryCall = MethodDescriptor(service: "grpc.testing.TestService", name: "CacheableUnaryCall", kind: .unary)
+
+        /// One request followed by a sequence of responses (streamed download).
+        /// The server returns the payload with client desired type and sizes.
+        ///
+        /// `grpc.testing.TestService/StreamingOutputCall`, server streaming.
+        public static let streamingOutputCall = MethodDescriptor(service: "grpc.testing.TestService", name: "StreamingOutputCall", kind: .serverStreaming)
+
+        /// A sequence of requests followed by one response (streamed upload).
+        /// The server returns the aggregated size of client payload as the result.
+        ///
+        /// `grpc.testing.TestService/StreamingInputCall`, client streaming.
+        public static let streamingInputCall = MethodDescriptor(service: "grpc.testing.TestService", name: "StreamingInputCall", kind: .clientStreaming)
+
+        /// A sequence of requests with each request served by the server immediately.
+        /// As one request could lead to multiple responses, this interface
+        /// demonstrates the idea of full duplexing.
+        ///
+        /// `grpc.testing.TestService/FullDuplexCall`, bidirectional streaming.
+        public static let fullDuplexCall = MethodDescriptor(service: "grpc.testing.TestService", name: "FullDuplexCall", kind: .bidirectionalStreaming)
+
+        /// A sequence of requests followed by a sequence of responses.
+        /// The server buffers all the client requests and then serves them in order. A
+        /// stream of responses are returned to the client when the server starts with
+        /// first request.
+        ///
+        /// `grpc.testing.TestService/HalfDuplexCall`, bidirectional streaming.
+        public static let halfDuplexCall = MethodDescriptor(service: "grpc.testing.TestService", name: "HalfDuplexCall", kind: .bidirectionalStreaming)
+
+        /// The test server will not implement this method. It will be used
+        /// to test the behavior when clients call unimplemented methods.
+        ///
+        /// `grpc.testing.TestService/UnimplementedCall`, unary.
+        public static let unimplementedCall = MethodDescriptor(service: "grpc.testing.TestService", name: "UnimplementedCall", kind: .unary)
+    }
+
+    /// Every method, in the order the .proto file declares them.
+    public static let methods: [MethodDescriptor] = [Method.emptyCall, Method.unaryCall, Method.cacheableUnaryCall, Method.streamingOutputCall, Method.streamingInputCall, Method.fullDuplexCall, Method.halfDuplexCall, Method.unimplementedCall]
+}
+
 /// A simple service to test the various types of RPCs and experiment with
 /// performance with various types of payload.
 ///
@@ -51,34 +113,35 @@ public protocol Grpc_Testing_TestServiceProvider: GRPCService {
 
 extension Grpc_Testing_TestServiceProvider {
     /// The fully qualified name of the service.
-    public static var serviceName: String { "grpc.testing.TestService" }
+    public static var serviceName: String { Grpc_Testing_TestService.name }
 
     /// The descriptors of this service's .proto file and its imports, for server reflection.
     public static var protoFileDescriptors: [ProtoFileDescriptor] { Grpc_Testing_Test_FileDescriptors.all }
 
+    /// Registers each method's handler with the router.
     public func register(with router: inout Router) {
-        router.unary("/grpc.testing.TestService/EmptyCall") { (request: Grpc_Testing_Empty, context) in
+        router.unary(Grpc_Testing_TestService.Method.emptyCall) { (request: Grpc_Testing_Empty, context) in
             try await self.emptyCall(request: request, context: context)
         }
-        router.unary("/grpc.testing.TestService/UnaryCall") { (request: Grpc_Testing_SimpleRequest, context) in
+        router.unary(Grpc_Testing_TestService.Method.unaryCall) { (request: Grpc_Testing_SimpleRequest, context) in
             try await self.unaryCall(request: request, context: context)
         }
-        router.unary("/grpc.testing.TestService/CacheableUnaryCall") { (request: Grpc_Testing_SimpleRequest, context) in
+        router.unary(Grpc_Testing_TestService.Method.cacheableUnaryCall) { (request: Grpc_Testing_SimpleRequest, context) in
             try await self.cacheableUnaryCall(request: request, context: context)
         }
-        router.serverStreaming("/grpc.testing.TestService/StreamingOutputCall") { (request: Grpc_Testing_StreamingOutputCallRequest, responses: ResponseWriter<Grpc_Testing_StreamingOutputCallResponse>, context) in
+        router.serverStreaming(Grpc_Testing_TestService.Method.streamingOutputCall) { (request: Grpc_Testing_StreamingOutputCallRequest, responses: ResponseWriter<Grpc_Testing_StreamingOutputCallResponse>, context) in
             try await self.streamingOutputCall(request: request, responses: responses, context: context)
         }
-        router.clientStreaming("/grpc.testing.TestService/StreamingInputCall") { (requests: RequestStream<Grpc_Testing_StreamingInputCallRequest>, context) in
+        router.clientStreaming(Grpc_Testing_TestService.Method.streamingInputCall) { (requests: RequestStream<Grpc_Testing_StreamingInputCallRequest>, context) in
             try await self.streamingInputCall(requests: requests, context: context)
         }
-        router.bidirectionalStreaming("/grpc.testing.TestService/FullDuplexCall") { (requests: RequestStream<Grpc_Testing_StreamingOutputCallRequest>, responses: ResponseWriter<Grpc_Testing_StreamingOutputCallResponse>, context) in
+        router.bidirectionalStreaming(Grpc_Testing_TestService.Method.fullDuplexCall) { (requests: RequestStream<Grpc_Testing_StreamingOutputCallRequest>, responses: ResponseWriter<Grpc_Testing_StreamingOutputCallResponse>, context) in
             try await self.fullDuplexCall(requests: requests, responses: responses, context: context)
         }
-        router.bidirectionalStreaming("/grpc.testing.TestService/HalfDuplexCall") { (requests: RequestStream<Grpc_Testing_StreamingOutputCallRequest>, responses: ResponseWriter<Grpc_Testing_StreamingOutputCallResponse>, context) in
+        router.bidirectionalStreaming(Grpc_Testing_TestService.Method.halfDuplexCall) { (requests: RequestStream<Grpc_Testing_StreamingOutputCallRequest>, responses: ResponseWriter<Grpc_Testing_StreamingOutputCallResponse>, context) in
             try await self.halfDuplexCall(requests: requests, responses: responses, context: context)
         }
-        router.unary("/grpc.testing.TestService/UnimplementedCall") { (request: Grpc_Testing_Empty, context) in
+        router.unary(Grpc_Testing_TestService.Method.unimplementedCall) { (request: Grpc_Testing_Empty, context) in
             try await self.unimplementedCall(request: request, context: context)
         }
     }
@@ -87,67 +150,258 @@ extension Grpc_Testing_TestServiceProvider {
 /// A simple service to test the various types of RPCs and experiment with
 /// performance with various types of payload.
 ///
-/// The client side of `grpc.testing.TestService`: calls its methods over a `Channel`.
-public struct Grpc_Testing_TestServiceClient: Sendable {
-    /// The channel the calls go over.
-    public let channel: Channel
+/// The client side of `grpc.testing.TestService`, as a protocol: `Grpc_Testing_TestServiceClient` makes the calls
+/// over a channel; a fake conforming to it stands in for the server in tests.
+public protocol Grpc_Testing_TestServiceClientProtocol: Sendable {
+    /// One empty request followed by one empty response.
+    func emptyCall(_ request: Grpc_Testing_Empty, options: CallOptions) async throws -> Grpc_Testing_Empty
 
-    public init(channel: Channel) {
+    /// Like `emptyCall`, also returning the response's metadata and trailing metadata.
+    func emptyCallWithMetadata(_ request: Grpc_Testing_Empty, options: CallOptions) async throws -> UnaryResponse<Grpc_Testing_Empty>
+
+    /// One request followed by one response.
+    func unaryCall(_ request: Grpc_Testing_SimpleRequest, options: CallOptions) async throws -> Grpc_Testing_SimpleResponse
+
+    /// Like `unaryCall`, also returning the response's metadata and trailing metadata.
+    func unaryCallWithMetadata(_ request: Grpc_Testing_SimpleRequest, options: CallOptions) async throws -> UnaryResponse<Grpc_Testing_SimpleResponse>
+
+    /// One request followed by one response. Response has cache control
+    /// headers set such that a caching HTTP proxy (such as GFE) can
+    /// satisfy subsequent requests.
+    func cacheableUnaryCall(_ request: Grpc_Testing_SimpleRequest, options: CallOptions) async throws -> Grpc_Testing_SimpleResponse
+
+    /// Like `cacheableUnaryCall`, also returning the response's metadata and trailing metadata.
+    func cacheableUnaryCallWithMetadata(_ request: Grpc_Testing_SimpleRequest, options: CallOptions) async throws -> UnaryResponse<Grpc_Testing_SimpleResponse>
+
+    /// One request followed by a sequence of responses (streamed download).
+    /// The server returns the payload with client desired type and sizes.
+    func streamingOutputCall(_ request: Grpc_Testing_StreamingOutputCallRequest, options: CallOptions) -> ResponseStream<Grpc_Testing_StreamingOutputCallResponse>
+
+    /// A sequence of requests followed by one response (streamed upload).
+    /// The server returns the aggregated size of client payload as the result.
+    func streamingInputCall(options: CallOptions, requests: (RequestWriter<Grpc_Testing_StreamingInputCallRequest>) async throws -> Void) async throws -> Grpc_Testing_StreamingInputCallResponse
+
+    /// Like `streamingInputCall`, also returning the response's metadata and trailing metadata.
+    func streamingInputCallWithMetadata(options: CallOptions, requests: (RequestWriter<Grpc_Testing_StreamingInputCallRequest>) async throws -> Void) async throws -> UnaryResponse<Grpc_Testing_StreamingInputCallResponse>
+
+    /// A sequence of requests with each request served by the server immediately.
+    /// As one request could lead to multiple responses, this interface
+    /// demonstrates the idea of full duplexing.
+    func fullDuplexCall<Output>(options: CallOptions, _ body: (RequestWriter<Grpc_Testing_StreamingOutputCallRequest>, ResponseStream<Grpc_Testing_StreamingOutputCallResponse>) async throws -> Output) async throws -> Output
+
+    /// A sequence of requests followed by a sequence of responses.
+    /// The server buffers all the client requests and then serves them in order. A
+    /// stream of responses are returned to the client when the server starts with
+    /// first request.
+    func halfDuplexCall<Output>(options: CallOptions, _ body: (RequestWriter<Grpc_Testing_StreamingOutputCallRequest>, ResponseStream<Grpc_Testing_StreamingOutputCallResponse>) async throws -> Output) async throws -> Output
+
+    /// The test server will not implement this method. It will be used
+    /// to test the behavior when clients call unimplemented methods.
+    func unimplementedCall(_ request: Grpc_Testing_Empty, options: CallOptions) async throws -> Grpc_Testing_Empty
+
+    /// Like `unimplementedCall`, also returning the response's metadata and trailing metadata.
+    func unimplementedCallWithMetadata(_ request: Grpc_Testing_Empty, options: CallOptions) async throws -> UnaryResponse<Grpc_Testing_Empty>
+}
+
+extension Grpc_Testing_TestServiceClientProtocol {
+    /// `emptyCall` with the default call options.
+    public func emptyCall(_ request: Grpc_Testing_Empty) async throws -> Grpc_Testing_Empty {
+        try await self.emptyCall(request, options: .defaults)
+    }
+
+    /// `emptyCallWithMetadata` with the default call options.
+    public func emptyCallWithMetadata(_ request: Grpc_Testing_Empty) async throws -> UnaryResponse<Grpc_Testing_Empty> {
+        try await self.emptyCallWithMetadata(request, options: .defaults)
+    }
+
+    /// The response without metadata: what a fake that only implements `emptyCall` returns.
+    public func emptyCallWithMetadata(_ request: Grpc_Testing_Empty, options: CallOptions) async throws -> UnaryResponse<Grpc_Testing_Empty> {
+        UnaryResponse(message: try await self.emptyCall(request, options: options))
+    }
+
+    /// `unaryCall` with the default call options.
+    public func unaryCall(_ request: Grpc_Testing_SimpleRequest) async throws -> Grpc_Testing_SimpleResponse {
+        try await self.unaryCall(request, options: .defaults)
+    }
+
+    /// `unaryCallWithMetadata` with the default call options.
+    public func unaryCallWithMetadata(_ request: Grpc_Testing_SimpleRequest) async throws -> UnaryResponse<Grpc_Testing_SimpleResponse> {
+        try await self.unaryCallWithMetadata(request, options: .defaults)
+    }
+
+    /// The response without metadata: what a fake that only implements `unaryCall` returns.
+    public func unaryCallWithMetadata(_ request: Grpc_Testing_SimpleRequest, options: CallOptions) async throws -> UnaryResponse<Grpc_Testing_SimpleResponse> {
+        UnaryResponse(message: try await self.unaryCall(request, options: options))
+    }
+
+    /// `cacheableUnaryCall` with the default call options.
+    public func cacheableUnaryCall(_ request: Grpc_Testing_SimpleRequest) async throws -> Grpc_Testing_SimpleResponse {
+        try await self.cacheableUnaryCall(request, options: .defaults)
+    }
+
+    /// `cacheableUnaryCallWithMetadata` with the default call options.
+    public func cacheableUnaryCallWithMetadata(_ request: Grpc_Testing_SimpleRequest) async throws -> UnaryResponse<Grpc_Testing_SimpleResponse> {
+        try await self.cacheableUnaryCallWithMetadata(request, options: .defaults)
+    }
+
+    /// The response without metadata: what a fake that only implements `cacheableUnaryCall` returns.
+    public func cacheableUnaryCallWithMetadata(_ request: Grpc_Testing_SimpleRequest, options: CallOptions) async throws -> UnaryResponse<Grpc_Testing_SimpleResponse> {
+        UnaryResponse(message: try await self.cacheableUnaryCall(request, options: options))
+    }
+
+    /// `streamingOutputCall` with the default call options.
+    public func streamingOutputCall(_ request: Grpc_Testing_StreamingOutputCallRequest) -> ResponseStream<Grpc_Testing_StreamingOutputCallResponse> {
+        self.streamingOutputCall(request, options: .defaults)
+    }
+
+    /// `streamingInputCall` with the default call options.
+    public func streamingInputCall(requests: (RequestWriter<Grpc_Testing_StreamingInputCallRequest>) async throws -> Void) async throws -> Grpc_Testing_StreamingInputCallResponse {
+        try await self.streamingInputCall(options: .defaults, requests: requests)
+    }
+
+    /// `streamingInputCallWithMetadata` with the default call options.
+    public func streamingInputCallWithMetadata(requests: (RequestWriter<Grpc_Testing_StreamingInputCallRequest>) async throws -> Void) async throws -> UnaryResponse<Grpc_Testing_StreamingInputCallResponse> {
+        try await self.streamingInputCallWithMetadata(options: .defaults, requests: requests)
+    }
+
+    /// The response without metadata: what a fake that only implements `streamingInputCall` returns.
+    public func streamingInputCallWithMetadata(options: CallOptions, requests: (RequestWriter<Grpc_Testing_StreamingInputCallRequest>) async throws -> Void) async throws -> UnaryResponse<Grpc_Testing_StreamingInputCallResponse> {
+        UnaryResponse(message: try await self.streamingInputCall(options: options, requests: requests))
+    }
+
+    /// `fullDuplexCall` with the default call options.
+    public func fullDuplexCall<Output>(_ body: (RequestWriter<Grpc_Testing_StreamingOutputCallRequest>, ResponseStream<Grpc_Testing_StreamingOutputCallResponse>) async throws -> Output) async throws -> Output {
+        try await self.fullDuplexCall(options: .defaults, body)
+    }
+
+    /// `halfDuplexCall` with the default call options.
+    public func halfDuplexCall<Output>(_ body: (RequestWriter<Grpc_Testing_StreamingOutputCallRequest>, ResponseStream<Grpc_Testing_StreamingOutputCallResponse>) async throws -> Output) async throws -> Output {
+        try await self.halfDuplexCall(options: .defaults, body)
+    }
+
+    /// `unimplementedCall` with the default call options.
+    public func unimplementedCall(_ request: Grpc_Testing_Empty) async throws -> Grpc_Testing_Empty {
+        try await self.unimplementedCall(request, options: .defaults)
+    }
+
+    /// `unimplementedCallWithMetadata` with the default call options.
+    public func unimplementedCallWithMetadata(_ request: Grpc_Testing_Empty) async throws -> UnaryResponse<Grpc_Testing_Empty> {
+        try await self.unimplementedCallWithMetadata(request, options: .defaults)
+    }
+
+    /// The response without metadata: what a fake that only implements `unimplementedCall` returns.
+    public func unimplementedCallWithMetadata(_ request: Grpc_Testing_Empty, options: CallOptions) async throws -> UnaryResponse<Grpc_Testing_Empty> {
+        UnaryResponse(message: try await self.unimplementedCall(request, options: options))
+    }
+}
+
+/// A simple service to test the various types of RPCs and experiment with
+/// performance with various types of payload.
+///
+/// The client side of `grpc.testing.TestService`: calls its methods over a `GRPCChannel`.
+public struct Grpc_Testing_TestServiceClient: Grpc_Testing_TestServiceClientProtocol {
+    /// The channel the calls go over.
+    public let channel: GRPCChannel
+
+    /// A client making its calls over `channel`.
+    public init(channel: GRPCChannel) {
         self.channel = channel
     }
 
     /// One empty request followed by one empty response.
-    public func emptyCall(_ request: Grpc_Testing_Empty, options: CallOptions = .defaults) async throws -> Grpc_Testing_Empty {
-        try await self.channel.unary(path: "/grpc.testing.TestService/EmptyCall", request: request, options: options)
+    public func emptyCall(_ request: Grpc_Testing_Empty, options: CallOptions) async throws -> Grpc_Testing_Empty {
+        try await self.channel.unary(Grpc_Testing_TestService.Method.emptyCall, request: request, options: options)
+    }
+
+    /// Like `emptyCall`, also returning the response's metadata and trailing metadata.
+    public func emptyCallWithMetadata(_ request: Grpc_Testing_Empty, options: CallOptions) async throws -> UnaryResponse<Grpc_Testing_Empty> {
+        try await self.channel.unaryWithMetadata(Grpc_Testing_TestService.Method.emptyCall, request: request, options: options)
     }
 
     /// One request followed by one response.
-    public func unaryCall(_ request: Grpc_Testing_SimpleRequest, options: CallOptions = .defaults) async throws -> Grpc_Testing_SimpleResponse {
-        try await self.channel.unary(path: "/grpc.testing.TestService/UnaryCall", request: request, options: options)
+    public func unaryCall(_ request: Grpc_Testing_SimpleRequest, options: CallOptions) async throws -> Grpc_Testing_SimpleResponse {
+        try await self.channel.unary(Grpc_Testing_TestService.Method.unaryCall, request: request, options: options)
+    }
+
+    /// Like `unaryCall`, also returning the response's metadata and trailing metadata.
+    public func unaryCallWithMetadata(_ request: Grpc_Testing_SimpleRequest, options: CallOptions) async throws -> UnaryResponse<Grpc_Testing_SimpleResponse> {
+        try await self.channel.unaryWithMetadata(Grpc_Testing_TestService.Method.unaryCall, request: request, options: options)
     }
 
     /// One request followed by one response. Response has cache control
     /// headers set such that a caching HTTP proxy (such as GFE) can
     /// satisfy subsequent requests.
-    public func cacheableUnaryCall(_ request: Grpc_Testing_SimpleRequest, options: CallOptions = .defaults) async throws -> Grpc_Testing_SimpleResponse {
-        try await self.channel.unary(path: "/grpc.testing.TestService/CacheableUnaryCall", request: request, options: options)
+    public func cacheableUnaryCall(_ request: Grpc_Testing_SimpleRequest, options: CallOptions) async throws -> Grpc_Testing_SimpleResponse {
+        try await self.channel.unary(Grpc_Testing_TestService.Method.cacheableUnaryCall, request: request, options: options)
+    }
+
+    /// Like `cacheableUnaryCall`, also returning the response's metadata and trailing metadata.
+    public func cacheableUnaryCallWithMetadata(_ request: Grpc_Testing_SimpleRequest, options: CallOptions) async throws -> UnaryResponse<Grpc_Testing_SimpleResponse> {
+        try await self.channel.unaryWithMetadata(Grpc_Testing_TestService.Method.cacheableUnaryCall, request: request, options: options)
     }
 
     /// One request followed by a sequence of responses (streamed download).
     /// The server returns the payload with client desired type and sizes.
-    public func streamingOutputCall(_ request: Grpc_Testing_StreamingOutputCallRequest, options: CallOptions = .defaults) -> ResponseStream<Grpc_Testing_StreamingOutputCallResponse> {
-        self.channel.serverStreaming(path: "/grpc.testing.TestService/StreamingOutputCall", request: request, options: options)
+    public func streamingOutputCall(_ request: Grpc_Testing_StreamingOutputCallRequest, options: CallOptions) -> ResponseStream<Grpc_Testing_StreamingOutputCallResponse> {
+        self.channel.serverStreaming(Grpc_Testing_TestService.Method.streamingOutputCall, request: request, options: options)
     }
 
     /// A sequence of requests followed by one response (streamed upload).
     /// The server returns the aggregated size of client payload as the result.
-    public func streamingInputCall(options: CallOptions = .defaults, requests: (RequestWriter<Grpc_Testing_StreamingInputCallRequest>) async throws -> Void) async throws -> Grpc_Testing_StreamingInputCallResponse {
-        try await self.channel.clientStreaming(path: "/grpc.testing.TestService/StreamingInputCall", options: options, requests: requests)
+    public func streamingInputCall(options: CallOptions, requests: (RequestWriter<Grpc_Testing_StreamingInputCallRequest>) async throws -> Void) async throws -> Grpc_Testing_StreamingInputCallResponse {
+        try await self.channel.clientStreaming(Grpc_Testing_TestService.Method.streamingInputCall, options: options, requests: requests)
+    }
+
+    /// Like `streamingInputCall`, also returning the response's metadata and trailing metadata.
+    public func streamingInputCallWithMetadata(options: CallOptions, requests: (RequestWriter<Grpc_Testing_StreamingInputCallRequest>) async throws -> Void) async throws -> UnaryResponse<Grpc_Testing_StreamingInputCallResponse> {
+        try await self.channel.clientStreamingWithMetadata(Grpc_Testing_TestService.Method.streamingInputCall, options: options, requests: requests)
     }
 
     /// A sequence of requests with each request served by the server immediately.
     /// As one request could lead to multiple responses, this interface
     /// demonstrates the idea of full duplexing.
-    public func fullDuplexCall<Output>(options: CallOptions = .defaults, _ body: (RequestWriter<Grpc_Testing_StreamingOutputCallRequest>, ResponseStream<Grpc_Testing_StreamingOutputCallResponse>) async throws -> Output) async throws -> Output {
-        try await self.channel.bidirectionalStreaming(path: "/grpc.testing.TestService/FullDuplexCall", options: options, body)
+    public func fullDuplexCall<Output>(options: CallOptions, _ body: (RequestWriter<Grpc_Testing_StreamingOutputCallRequest>, ResponseStream<Grpc_Testing_StreamingOutputCallResponse>) async throws -> Output) async throws -> Output {
+        try await self.channel.bidirectionalStreaming(Grpc_Testing_TestService.Method.fullDuplexCall, options: options, body)
     }
 
     /// A sequence of requests followed by a sequence of responses.
     /// The server buffers all the client requests and then serves them in order. A
     /// stream of responses are returned to the client when the server starts with
     /// first request.
-    public func halfDuplexCall<Output>(options: CallOptions = .defaults, _ body: (RequestWriter<Grpc_Testing_StreamingOutputCallRequest>, ResponseStream<Grpc_Testing_StreamingOutputCallResponse>) async throws -> Output) async throws -> Output {
-        try await self.channel.bidirectionalStreaming(path: "/grpc.testing.TestService/HalfDuplexCall", options: options, body)
+    public func halfDuplexCall<Output>(options: CallOptions, _ body: (RequestWriter<Grpc_Testing_StreamingOutputCallRequest>, ResponseStream<Grpc_Testing_StreamingOutputCallResponse>) async throws -> Output) async throws -> Output {
+        try await self.channel.bidirectionalStreaming(Grpc_Testing_TestService.Method.halfDuplexCall, options: options, body)
     }
 
     /// The test server will not implement this method. It will be used
     /// to test the behavior when clients call unimplemented methods.
-    public func unimplementedCall(_ request: Grpc_Testing_Empty, options: CallOptions = .defaults) async throws -> Grpc_Testing_Empty {
-        try await self.channel.unary(path: "/grpc.testing.TestService/UnimplementedCall", request: request, options: options)
+    public func unimplementedCall(_ request: Grpc_Testing_Empty, options: CallOptions) async throws -> Grpc_Testing_Empty {
+        try await self.channel.unary(Grpc_Testing_TestService.Method.unimplementedCall, request: request, options: options)
+    }
+
+    /// Like `unimplementedCall`, also returning the response's metadata and trailing metadata.
+    public func unimplementedCallWithMetadata(_ request: Grpc_Testing_Empty, options: CallOptions) async throws -> UnaryResponse<Grpc_Testing_Empty> {
+        try await self.channel.unaryWithMetadata(Grpc_Testing_TestService.Method.unimplementedCall, request: request, options: options)
     }
 }
 
 // MARK: - grpc.testing.UnimplementedService
+
+/// The methods of `grpc.testing.UnimplementedService`, as servers, clients and interceptors know them.
+public enum Grpc_Testing_UnimplementedService {
+    /// The fully qualified name of the service.
+    public static let name = "grpc.testing.UnimplementedService"
+
+    /// One descriptor per method.
+    public enum Method {
+        /// A call that no server should implement
+        ///
+        /// `grpc.testing.UnimplementedService/UnimplementedCall`, unary.
+        public static let unimplementedCall = MethodDescriptor(service: "grpc.testing.UnimplementedService", name: "UnimplementedCall", kind: .unary)
+    }
+
+    /// Every method, in the order the .proto file declares them.
+    public static let methods: [MethodDescriptor] = [Method.unimplementedCall]
+}
 
 /// A simple service NOT implemented at servers so clients can test for
 /// that case.
@@ -161,13 +415,14 @@ public protocol Grpc_Testing_UnimplementedServiceProvider: GRPCService {
 
 extension Grpc_Testing_UnimplementedServiceProvider {
     /// The fully qualified name of the service.
-    public static var serviceName: String { "grpc.testing.UnimplementedService" }
+    public static var serviceName: String { Grpc_Testing_UnimplementedService.name }
 
     /// The descriptors of this service's .proto file and its imports, for server reflection.
     public static var protoFileDescriptors: [ProtoFileDescriptor] { Grpc_Testing_Test_FileDescriptors.all }
 
+    /// Registers each method's handler with the router.
     public func register(with router: inout Router) {
-        router.unary("/grpc.testing.UnimplementedService/UnimplementedCall") { (request: Grpc_Testing_Empty, context) in
+        router.unary(Grpc_Testing_UnimplementedService.Method.unimplementedCall) { (request: Grpc_Testing_Empty, context) in
             try await self.unimplementedCall(request: request, context: context)
         }
     }
@@ -176,22 +431,76 @@ extension Grpc_Testing_UnimplementedServiceProvider {
 /// A simple service NOT implemented at servers so clients can test for
 /// that case.
 ///
-/// The client side of `grpc.testing.UnimplementedService`: calls its methods over a `Channel`.
-public struct Grpc_Testing_UnimplementedServiceClient: Sendable {
-    /// The channel the calls go over.
-    public let channel: Channel
+/// The client side of `grpc.testing.UnimplementedService`, as a protocol: `Grpc_Testing_UnimplementedServiceClient` makes the calls
+/// over a channel; a fake conforming to it stands in for the server in tests.
+public protocol Grpc_Testing_UnimplementedServiceClientProtocol: Sendable {
+    /// A call that no server should implement
+    func unimplementedCall(_ request: Grpc_Testing_Empty, options: CallOptions) async throws -> Grpc_Testing_Empty
 
-    public init(channel: Channel) {
+    /// Like `unimplementedCall`, also returning the response's metadata and trailing metadata.
+    func unimplementedCallWithMetadata(_ request: Grpc_Testing_Empty, options: CallOptions) async throws -> UnaryResponse<Grpc_Testing_Empty>
+}
+
+extension Grpc_Testing_UnimplementedServiceClientProtocol {
+    /// `unimplementedCall` with the default call options.
+    public func unimplementedCall(_ request: Grpc_Testing_Empty) async throws -> Grpc_Testing_Empty {
+        try await self.unimplementedCall(request, options: .defaults)
+    }
+
+    /// `unimplementedCallWithMetadata` with the default call options.
+    public func unimplementedCallWithMetadata(_ request: Grpc_Testing_Empty) async throws -> UnaryResponse<Grpc_Testing_Empty> {
+        try await self.unimplementedCallWithMetadata(request, options: .defaults)
+    }
+
+    /// The response without metadata: what a fake that only implements `unimplementedCall` returns.
+    public func unimplementedCallWithMetadata(_ request: Grpc_Testing_Empty, options: CallOptions) async throws -> UnaryResponse<Grpc_Testing_Empty> {
+        UnaryResponse(message: try await self.unimplementedCall(request, options: options))
+    }
+}
+
+/// A simple service NOT implemented at servers so clients can test for
+/// that case.
+///
+/// The client side of `grpc.testing.UnimplementedService`: calls its methods over a `GRPCChannel`.
+public struct Grpc_Testing_UnimplementedServiceClient: Grpc_Testing_UnimplementedServiceClientProtocol {
+    /// The channel the calls go over.
+    public let channel: GRPCChannel
+
+    /// A client making its calls over `channel`.
+    public init(channel: GRPCChannel) {
         self.channel = channel
     }
 
     /// A call that no server should implement
-    public func unimplementedCall(_ request: Grpc_Testing_Empty, options: CallOptions = .defaults) async throws -> Grpc_Testing_Empty {
-        try await self.channel.unary(path: "/grpc.testing.UnimplementedService/UnimplementedCall", request: request, options: options)
+    public func unimplementedCall(_ request: Grpc_Testing_Empty, options: CallOptions) async throws -> Grpc_Testing_Empty {
+        try await self.channel.unary(Grpc_Testing_UnimplementedService.Method.unimplementedCall, request: request, options: options)
+    }
+
+    /// Like `unimplementedCall`, also returning the response's metadata and trailing metadata.
+    public func unimplementedCallWithMetadata(_ request: Grpc_Testing_Empty, options: CallOptions) async throws -> UnaryResponse<Grpc_Testing_Empty> {
+        try await self.channel.unaryWithMetadata(Grpc_Testing_UnimplementedService.Method.unimplementedCall, request: request, options: options)
     }
 }
 
 // MARK: - grpc.testing.ReconnectService
+
+/// The methods of `grpc.testing.ReconnectService`, as servers, clients and interceptors know them.
+public enum Grpc_Testing_ReconnectService {
+    /// The fully qualified name of the service.
+    public static let name = "grpc.testing.ReconnectService"
+
+    /// One descriptor per method.
+    public enum Method {
+        /// `grpc.testing.ReconnectService/Start`, unary.
+        public static let start = MethodDescriptor(service: "grpc.testing.ReconnectService", name: "Start", kind: .unary)
+
+        /// `grpc.testing.ReconnectService/Stop`, unary.
+        public static let stop = MethodDescriptor(service: "grpc.testing.ReconnectService", name: "Stop", kind: .unary)
+    }
+
+    /// Every method, in the order the .proto file declares them.
+    public static let methods: [MethodDescriptor] = [Method.start, Method.stop]
+}
 
 /// A service used to control reconnect server.
 ///
@@ -205,16 +514,17 @@ public protocol Grpc_Testing_ReconnectServiceProvider: GRPCService {
 
 extension Grpc_Testing_ReconnectServiceProvider {
     /// The fully qualified name of the service.
-    public static var serviceName: String { "grpc.testing.ReconnectService" }
+    public static var serviceName: String { Grpc_Testing_ReconnectService.name }
 
     /// The descriptors of this service's .proto file and its imports, for server reflection.
     public static var protoFileDescriptors: [ProtoFileDescriptor] { Grpc_Testing_Test_FileDescriptors.all }
 
+    /// Registers each method's handler with the router.
     public func register(with router: inout Router) {
-        router.unary("/grpc.testing.ReconnectService/Start") { (request: Grpc_Testing_ReconnectParams, context) in
+        router.unary(Grpc_Testing_ReconnectService.Method.start) { (request: Grpc_Testing_ReconnectParams, context) in
             try await self.start(request: request, context: context)
         }
-        router.unary("/grpc.testing.ReconnectService/Stop") { (request: Grpc_Testing_Empty, context) in
+        router.unary(Grpc_Testing_ReconnectService.Method.stop) { (request: Grpc_Testing_Empty, context) in
             try await self.stop(request: request, context: context)
         }
     }
@@ -222,25 +532,106 @@ extension Grpc_Testing_ReconnectServiceProvider {
 
 /// A service used to control reconnect server.
 ///
-/// The client side of `grpc.testing.ReconnectService`: calls its methods over a `Channel`.
-public struct Grpc_Testing_ReconnectServiceClient: Sendable {
-    /// The channel the calls go over.
-    public let channel: Channel
+/// The client side of `grpc.testing.ReconnectService`, as a protocol: `Grpc_Testing_ReconnectServiceClient` makes the calls
+/// over a channel; a fake conforming to it stands in for the server in tests.
+public protocol Grpc_Testing_ReconnectServiceClientProtocol: Sendable {
+    func start(_ request: Grpc_Testing_ReconnectParams, options: CallOptions) async throws -> Grpc_Testing_Empty
 
-    public init(channel: Channel) {
+    /// Like `start`, also returning the response's metadata and trailing metadata.
+    func startWithMetadata(_ request: Grpc_Testing_ReconnectParams, options: CallOptions) async throws -> UnaryResponse<Grpc_Testing_Empty>
+
+    func stop(_ request: Grpc_Testing_Empty, options: CallOptions) async throws -> Grpc_Testing_ReconnectInfo
+
+    /// Like `stop`, also returning the response's metadata and trailing metadata.
+    func stopWithMetadata(_ request: Grpc_Testing_Empty, options: CallOptions) async throws -> UnaryResponse<Grpc_Testing_ReconnectInfo>
+}
+
+extension Grpc_Testing_ReconnectServiceClientProtocol {
+    /// `start` with the default call options.
+    public func start(_ request: Grpc_Testing_ReconnectParams) async throws -> Grpc_Testing_Empty {
+        try await self.start(request, options: .defaults)
+    }
+
+    /// `startWithMetadata` with the default call options.
+    public func startWithMetadata(_ request: Grpc_Testing_ReconnectParams) async throws -> UnaryResponse<Grpc_Testing_Empty> {
+        try await self.startWithMetadata(request, options: .defaults)
+    }
+
+    /// The response without metadata: what a fake that only implements `start` returns.
+    public func startWithMetadata(_ request: Grpc_Testing_ReconnectParams, options: CallOptions) async throws -> UnaryResponse<Grpc_Testing_Empty> {
+        UnaryResponse(message: try await self.start(request, options: options))
+    }
+
+    /// `stop` with the default call options.
+    public func stop(_ request: Grpc_Testing_Empty) async throws -> Grpc_Testing_ReconnectInfo {
+        try await self.stop(request, options: .defaults)
+    }
+
+    /// `stopWithMetadata` with the default call options.
+    public func stopWithMetadata(_ request: Grpc_Testing_Empty) async throws -> UnaryResponse<Grpc_Testing_ReconnectInfo> {
+        try await self.stopWithMetadata(request, options: .defaults)
+    }
+
+    /// The response without metadata: what a fake that only implements `stop` returns.
+    public func stopWithMetadata(_ request: Grpc_Testing_Empty, options: CallOptions) async throws -> UnaryResponse<Grpc_Testing_ReconnectInfo> {
+        UnaryResponse(message: try await self.stop(request, options: options))
+    }
+}
+
+/// A service used to control reconnect server.
+///
+/// The client side of `grpc.testing.ReconnectService`: calls its methods over a `GRPCChannel`.
+public struct Grpc_Testing_ReconnectServiceClient: Grpc_Testing_ReconnectServiceClientProtocol {
+    /// The channel the calls go over.
+    public let channel: GRPCChannel
+
+    /// A client making its calls over `channel`.
+    public init(channel: GRPCChannel) {
         self.channel = channel
     }
 
-    public func start(_ request: Grpc_Testing_ReconnectParams, options: CallOptions = .defaults) async throws -> Grpc_Testing_Empty {
-        try await self.channel.unary(path: "/grpc.testing.ReconnectService/Start", request: request, options: options)
+    public func start(_ request: Grpc_Testing_ReconnectParams, options: CallOptions) async throws -> Grpc_Testing_Empty {
+        try await self.channel.unary(Grpc_Testing_ReconnectService.Method.start, request: request, options: options)
     }
 
-    public func stop(_ request: Grpc_Testing_Empty, options: CallOptions = .defaults) async throws -> Grpc_Testing_ReconnectInfo {
-        try await self.channel.unary(path: "/grpc.testing.ReconnectService/Stop", request: request, options: options)
+    /// Like `start`, also returning the response's metadata and trailing metadata.
+    public func startWithMetadata(_ request: Grpc_Testing_ReconnectParams, options: CallOptions) async throws -> UnaryResponse<Grpc_Testing_Empty> {
+        try await self.channel.unaryWithMetadata(Grpc_Testing_ReconnectService.Method.start, request: request, options: options)
+    }
+
+    public func stop(_ request: Grpc_Testing_Empty, options: CallOptions) async throws -> Grpc_Testing_ReconnectInfo {
+        try await self.channel.unary(Grpc_Testing_ReconnectService.Method.stop, request: request, options: options)
+    }
+
+    /// Like `stop`, also returning the response's metadata and trailing metadata.
+    public func stopWithMetadata(_ request: Grpc_Testing_Empty, options: CallOptions) async throws -> UnaryResponse<Grpc_Testing_ReconnectInfo> {
+        try await self.channel.unaryWithMetadata(Grpc_Testing_ReconnectService.Method.stop, request: request, options: options)
     }
 }
 
 // MARK: - grpc.testing.LoadBalancerStatsService
+
+/// The methods of `grpc.testing.LoadBalancerStatsService`, as servers, clients and interceptors know them.
+public enum Grpc_Testing_LoadBalancerStatsService {
+    /// The fully qualified name of the service.
+    public static let name = "grpc.testing.LoadBalancerStatsService"
+
+    /// One descriptor per method.
+    public enum Method {
+        /// Gets the backend distribution for RPCs sent by a test client.
+        ///
+        /// `grpc.testing.LoadBalancerStatsService/GetClientStats`, unary.
+        public static let getClientStats = MethodDescriptor(service: "grpc.testing.LoadBalancerStatsService", name: "GetClientStats", kind: .unary)
+
+        /// Gets the accumulated stats for RPCs sent by a test client.
+        ///
+        /// `grpc.testing.LoadBalancerStatsService/GetClientAccumulatedStats`, unary.
+        public static let getClientAccumulatedStats = MethodDescriptor(service: "grpc.testing.LoadBalancerStatsService", name: "GetClientAccumulatedStats", kind: .unary)
+    }
+
+    /// Every method, in the order the .proto file declares them.
+    public static let methods: [MethodDescriptor] = [Method.getClientStats, Method.getClientAccumulatedStats]
+}
 
 /// A service used to obtain stats for verifying LB behavior.
 ///
@@ -256,16 +647,17 @@ public protocol Grpc_Testing_LoadBalancerStatsServiceProvider: GRPCService {
 
 extension Grpc_Testing_LoadBalancerStatsServiceProvider {
     /// The fully qualified name of the service.
-    public static var serviceName: String { "grpc.testing.LoadBalancerStatsService" }
+    public static var serviceName: String { Grpc_Testing_LoadBalancerStatsService.name }
 
     /// The descriptors of this service's .proto file and its imports, for server reflection.
     public static var protoFileDescriptors: [ProtoFileDescriptor] { Grpc_Testing_Test_FileDescriptors.all }
 
+    /// Registers each method's handler with the router.
     public func register(with router: inout Router) {
-        router.unary("/grpc.testing.LoadBalancerStatsService/GetClientStats") { (request: Grpc_Testing_LoadBalancerStatsRequest, context) in
+        router.unary(Grpc_Testing_LoadBalancerStatsService.Method.getClientStats) { (request: Grpc_Testing_LoadBalancerStatsRequest, context) in
             try await self.getClientStats(request: request, context: context)
         }
-        router.unary("/grpc.testing.LoadBalancerStatsService/GetClientAccumulatedStats") { (request: Grpc_Testing_LoadBalancerAccumulatedStatsRequest, context) in
+        router.unary(Grpc_Testing_LoadBalancerStatsService.Method.getClientAccumulatedStats) { (request: Grpc_Testing_LoadBalancerAccumulatedStatsRequest, context) in
             try await self.getClientAccumulatedStats(request: request, context: context)
         }
     }
@@ -273,27 +665,106 @@ extension Grpc_Testing_LoadBalancerStatsServiceProvider {
 
 /// A service used to obtain stats for verifying LB behavior.
 ///
-/// The client side of `grpc.testing.LoadBalancerStatsService`: calls its methods over a `Channel`.
-public struct Grpc_Testing_LoadBalancerStatsServiceClient: Sendable {
-    /// The channel the calls go over.
-    public let channel: Channel
+/// The client side of `grpc.testing.LoadBalancerStatsService`, as a protocol: `Grpc_Testing_LoadBalancerStatsServiceClient` makes the calls
+/// over a channel; a fake conforming to it stands in for the server in tests.
+public protocol Grpc_Testing_LoadBalancerStatsServiceClientProtocol: Sendable {
+    /// Gets the backend distribution for RPCs sent by a test client.
+    func getClientStats(_ request: Grpc_Testing_LoadBalancerStatsRequest, options: CallOptions) async throws -> Grpc_Testing_LoadBalancerStatsResponse
 
-    public init(channel: Channel) {
+    /// Like `getClientStats`, also returning the response's metadata and trailing metadata.
+    func getClientStatsWithMetadata(_ request: Grpc_Testing_LoadBalancerStatsRequest, options: CallOptions) async throws -> UnaryResponse<Grpc_Testing_LoadBalancerStatsResponse>
+
+    /// Gets the accumulated stats for RPCs sent by a test client.
+    func getClientAccumulatedStats(_ request: Grpc_Testing_LoadBalancerAccumulatedStatsRequest, options: CallOptions) async throws -> Grpc_Testing_LoadBalancerAccumulatedStatsResponse
+
+    /// Like `getClientAccumulatedStats`, also returning the response's metadata and trailing metadata.
+    func getClientAccumulatedStatsWithMetadata(_ request: Grpc_Testing_LoadBalancerAccumulatedStatsRequest, options: CallOptions) async throws -> UnaryResponse<Grpc_Testing_LoadBalancerAccumulatedStatsResponse>
+}
+
+extension Grpc_Testing_LoadBalancerStatsServiceClientProtocol {
+    /// `getClientStats` with the default call options.
+    public func getClientStats(_ request: Grpc_Testing_LoadBalancerStatsRequest) async throws -> Grpc_Testing_LoadBalancerStatsResponse {
+        try await self.getClientStats(request, options: .defaults)
+    }
+
+    /// `getClientStatsWithMetadata` with the default call options.
+    public func getClientStatsWithMetadata(_ request: Grpc_Testing_LoadBalancerStatsRequest) async throws -> UnaryResponse<Grpc_Testing_LoadBalancerStatsResponse> {
+        try await self.getClientStatsWithMetadata(request, options: .defaults)
+    }
+
+    /// The response without metadata: what a fake that only implements `getClientStats` returns.
+    public func getClientStatsWithMetadata(_ request: Grpc_Testing_LoadBalancerStatsRequest, options: CallOptions) async throws -> UnaryResponse<Grpc_Testing_LoadBalancerStatsResponse> {
+        UnaryResponse(message: try await self.getClientStats(request, options: options))
+    }
+
+    /// `getClientAccumulatedStats` with the default call options.
+    public func getClientAccumulatedStats(_ request: Grpc_Testing_LoadBalancerAccumulatedStatsRequest) async throws -> Grpc_Testing_LoadBalancerAccumulatedStatsResponse {
+        try await self.getClientAccumulatedStats(request, options: .defaults)
+    }
+
+    /// `getClientAccumulatedStatsWithMetadata` with the default call options.
+    public func getClientAccumulatedStatsWithMetadata(_ request: Grpc_Testing_LoadBalancerAccumulatedStatsRequest) async throws -> UnaryResponse<Grpc_Testing_LoadBalancerAccumulatedStatsResponse> {
+        try await self.getClientAccumulatedStatsWithMetadata(request, options: .defaults)
+    }
+
+    /// The response without metadata: what a fake that only implements `getClientAccumulatedStats` returns.
+    public func getClientAccumulatedStatsWithMetadata(_ request: Grpc_Testing_LoadBalancerAccumulatedStatsRequest, options: CallOptions) async throws -> UnaryResponse<Grpc_Testing_LoadBalancerAccumulatedStatsResponse> {
+        UnaryResponse(message: try await self.getClientAccumulatedStats(request, options: options))
+    }
+}
+
+/// A service used to obtain stats for verifying LB behavior.
+///
+/// The client side of `grpc.testing.LoadBalancerStatsService`: calls its methods over a `GRPCChannel`.
+public struct Grpc_Testing_LoadBalancerStatsServiceClient: Grpc_Testing_LoadBalancerStatsServiceClientProtocol {
+    /// The channel the calls go over.
+    public let channel: GRPCChannel
+
+    /// A client making its calls over `channel`.
+    public init(channel: GRPCChannel) {
         self.channel = channel
     }
 
     /// Gets the backend distribution for RPCs sent by a test client.
-    public func getClientStats(_ request: Grpc_Testing_LoadBalancerStatsRequest, options: CallOptions = .defaults) async throws -> Grpc_Testing_LoadBalancerStatsResponse {
-        try await self.channel.unary(path: "/grpc.testing.LoadBalancerStatsService/GetClientStats", request: request, options: options)
+    public func getClientStats(_ request: Grpc_Testing_LoadBalancerStatsRequest, options: CallOptions) async throws -> Grpc_Testing_LoadBalancerStatsResponse {
+        try await self.channel.unary(Grpc_Testing_LoadBalancerStatsService.Method.getClientStats, request: request, options: options)
+    }
+
+    /// Like `getClientStats`, also returning the response's metadata and trailing metadata.
+    public func getClientStatsWithMetadata(_ request: Grpc_Testing_LoadBalancerStatsRequest, options: CallOptions) async throws -> UnaryResponse<Grpc_Testing_LoadBalancerStatsResponse> {
+        try await self.channel.unaryWithMetadata(Grpc_Testing_LoadBalancerStatsService.Method.getClientStats, request: request, options: options)
     }
 
     /// Gets the accumulated stats for RPCs sent by a test client.
-    public func getClientAccumulatedStats(_ request: Grpc_Testing_LoadBalancerAccumulatedStatsRequest, options: CallOptions = .defaults) async throws -> Grpc_Testing_LoadBalancerAccumulatedStatsResponse {
-        try await self.channel.unary(path: "/grpc.testing.LoadBalancerStatsService/GetClientAccumulatedStats", request: request, options: options)
+    public func getClientAccumulatedStats(_ request: Grpc_Testing_LoadBalancerAccumulatedStatsRequest, options: CallOptions) async throws -> Grpc_Testing_LoadBalancerAccumulatedStatsResponse {
+        try await self.channel.unary(Grpc_Testing_LoadBalancerStatsService.Method.getClientAccumulatedStats, request: request, options: options)
+    }
+
+    /// Like `getClientAccumulatedStats`, also returning the response's metadata and trailing metadata.
+    public func getClientAccumulatedStatsWithMetadata(_ request: Grpc_Testing_LoadBalancerAccumulatedStatsRequest, options: CallOptions) async throws -> UnaryResponse<Grpc_Testing_LoadBalancerAccumulatedStatsResponse> {
+        try await self.channel.unaryWithMetadata(Grpc_Testing_LoadBalancerStatsService.Method.getClientAccumulatedStats, request: request, options: options)
     }
 }
 
 // MARK: - grpc.testing.XdsUpdateHealthService
+
+/// The methods of `grpc.testing.XdsUpdateHealthService`, as servers, clients and interceptors know them.
+public enum Grpc_Testing_XdsUpdateHealthService {
+    /// The fully qualified name of the service.
+    public static let name = "grpc.testing.XdsUpdateHealthService"
+
+    /// One descriptor per method.
+    public enum Method {
+        /// `grpc.testing.XdsUpdateHealthService/SetServing`, unary.
+        public static let setServing = MethodDescriptor(service: "grpc.testing.XdsUpdateHealthService", name: "SetServing", kind: .unary)
+
+        /// `grpc.testing.XdsUpdateHealthService/SetNotServing`, unary.
+        public static let setNotServing = MethodDescriptor(service: "grpc.testing.XdsUpdateHealthService", name: "SetNotServing", kind: .unary)
+    }
+
+    /// Every method, in the order the .proto file declares them.
+    public static let methods: [MethodDescriptor] = [Method.setServing, Method.setNotServing]
+}
 
 /// A service to remotely control health status of an xDS test server.
 ///
@@ -307,16 +778,17 @@ public protocol Grpc_Testing_XdsUpdateHealthServiceProvider: GRPCService {
 
 extension Grpc_Testing_XdsUpdateHealthServiceProvider {
     /// The fully qualified name of the service.
-    public static var serviceName: String { "grpc.testing.XdsUpdateHealthService" }
+    public static var serviceName: String { Grpc_Testing_XdsUpdateHealthService.name }
 
     /// The descriptors of this service's .proto file and its imports, for server reflection.
     public static var protoFileDescriptors: [ProtoFileDescriptor] { Grpc_Testing_Test_FileDescriptors.all }
 
+    /// Registers each method's handler with the router.
     public func register(with router: inout Router) {
-        router.unary("/grpc.testing.XdsUpdateHealthService/SetServing") { (request: Grpc_Testing_Empty, context) in
+        router.unary(Grpc_Testing_XdsUpdateHealthService.Method.setServing) { (request: Grpc_Testing_Empty, context) in
             try await self.setServing(request: request, context: context)
         }
-        router.unary("/grpc.testing.XdsUpdateHealthService/SetNotServing") { (request: Grpc_Testing_Empty, context) in
+        router.unary(Grpc_Testing_XdsUpdateHealthService.Method.setNotServing) { (request: Grpc_Testing_Empty, context) in
             try await self.setNotServing(request: request, context: context)
         }
     }
@@ -324,25 +796,101 @@ extension Grpc_Testing_XdsUpdateHealthServiceProvider {
 
 /// A service to remotely control health status of an xDS test server.
 ///
-/// The client side of `grpc.testing.XdsUpdateHealthService`: calls its methods over a `Channel`.
-public struct Grpc_Testing_XdsUpdateHealthServiceClient: Sendable {
-    /// The channel the calls go over.
-    public let channel: Channel
+/// The client side of `grpc.testing.XdsUpdateHealthService`, as a protocol: `Grpc_Testing_XdsUpdateHealthServiceClient` makes the calls
+/// over a channel; a fake conforming to it stands in for the server in tests.
+public protocol Grpc_Testing_XdsUpdateHealthServiceClientProtocol: Sendable {
+    func setServing(_ request: Grpc_Testing_Empty, options: CallOptions) async throws -> Grpc_Testing_Empty
 
-    public init(channel: Channel) {
+    /// Like `setServing`, also returning the response's metadata and trailing metadata.
+    func setServingWithMetadata(_ request: Grpc_Testing_Empty, options: CallOptions) async throws -> UnaryResponse<Grpc_Testing_Empty>
+
+    func setNotServing(_ request: Grpc_Testing_Empty, options: CallOptions) async throws -> Grpc_Testing_Empty
+
+    /// Like `setNotServing`, also returning the response's metadata and trailing metadata.
+    func setNotServingWithMetadata(_ request: Grpc_Testing_Empty, options: CallOptions) async throws -> UnaryResponse<Grpc_Testing_Empty>
+}
+
+extension Grpc_Testing_XdsUpdateHealthServiceClientProtocol {
+    /// `setServing` with the default call options.
+    public func setServing(_ request: Grpc_Testing_Empty) async throws -> Grpc_Testing_Empty {
+        try await self.setServing(request, options: .defaults)
+    }
+
+    /// `setServingWithMetadata` with the default call options.
+    public func setServingWithMetadata(_ request: Grpc_Testing_Empty) async throws -> UnaryResponse<Grpc_Testing_Empty> {
+        try await self.setServingWithMetadata(request, options: .defaults)
+    }
+
+    /// The response without metadata: what a fake that only implements `setServing` returns.
+    public func setServingWithMetadata(_ request: Grpc_Testing_Empty, options: CallOptions) async throws -> UnaryResponse<Grpc_Testing_Empty> {
+        UnaryResponse(message: try await self.setServing(request, options: options))
+    }
+
+    /// `setNotServing` with the default call options.
+    public func setNotServing(_ request: Grpc_Testing_Empty) async throws -> Grpc_Testing_Empty {
+        try await self.setNotServing(request, options: .defaults)
+    }
+
+    /// `setNotServingWithMetadata` with the default call options.
+    public func setNotServingWithMetadata(_ request: Grpc_Testing_Empty) async throws -> UnaryResponse<Grpc_Testing_Empty> {
+        try await self.setNotServingWithMetadata(request, options: .defaults)
+    }
+
+    /// The response without metadata: what a fake that only implements `setNotServing` returns.
+    public func setNotServingWithMetadata(_ request: Grpc_Testing_Empty, options: CallOptions) async throws -> UnaryResponse<Grpc_Testing_Empty> {
+        UnaryResponse(message: try await self.setNotServing(request, options: options))
+    }
+}
+
+/// A service to remotely control health status of an xDS test server.
+///
+/// The client side of `grpc.testing.XdsUpdateHealthService`: calls its methods over a `GRPCChannel`.
+public struct Grpc_Testing_XdsUpdateHealthServiceClient: Grpc_Testing_XdsUpdateHealthServiceClientProtocol {
+    /// The channel the calls go over.
+    public let channel: GRPCChannel
+
+    /// A client making its calls over `channel`.
+    public init(channel: GRPCChannel) {
         self.channel = channel
     }
 
-    public func setServing(_ request: Grpc_Testing_Empty, options: CallOptions = .defaults) async throws -> Grpc_Testing_Empty {
-        try await self.channel.unary(path: "/grpc.testing.XdsUpdateHealthService/SetServing", request: request, options: options)
+    public func setServing(_ request: Grpc_Testing_Empty, options: CallOptions) async throws -> Grpc_Testing_Empty {
+        try await self.channel.unary(Grpc_Testing_XdsUpdateHealthService.Method.setServing, request: request, options: options)
     }
 
-    public func setNotServing(_ request: Grpc_Testing_Empty, options: CallOptions = .defaults) async throws -> Grpc_Testing_Empty {
-        try await self.channel.unary(path: "/grpc.testing.XdsUpdateHealthService/SetNotServing", request: request, options: options)
+    /// Like `setServing`, also returning the response's metadata and trailing metadata.
+    public func setServingWithMetadata(_ request: Grpc_Testing_Empty, options: CallOptions) async throws -> UnaryResponse<Grpc_Testing_Empty> {
+        try await self.channel.unaryWithMetadata(Grpc_Testing_XdsUpdateHealthService.Method.setServing, request: request, options: options)
+    }
+
+    public func setNotServing(_ request: Grpc_Testing_Empty, options: CallOptions) async throws -> Grpc_Testing_Empty {
+        try await self.channel.unary(Grpc_Testing_XdsUpdateHealthService.Method.setNotServing, request: request, options: options)
+    }
+
+    /// Like `setNotServing`, also returning the response's metadata and trailing metadata.
+    public func setNotServingWithMetadata(_ request: Grpc_Testing_Empty, options: CallOptions) async throws -> UnaryResponse<Grpc_Testing_Empty> {
+        try await self.channel.unaryWithMetadata(Grpc_Testing_XdsUpdateHealthService.Method.setNotServing, request: request, options: options)
     }
 }
 
 // MARK: - grpc.testing.XdsUpdateClientConfigureService
+
+/// The methods of `grpc.testing.XdsUpdateClientConfigureService`, as servers, clients and interceptors know them.
+public enum Grpc_Testing_XdsUpdateClientConfigureService {
+    /// The fully qualified name of the service.
+    public static let name = "grpc.testing.XdsUpdateClientConfigureService"
+
+    /// One descriptor per method.
+    public enum Method {
+        /// Update the tes client's configuration.
+        ///
+        /// `grpc.testing.XdsUpdateClientConfigureService/Configure`, unary.
+        public static let configure = MethodDescriptor(service: "grpc.testing.XdsUpdateClientConfigureService", name: "Configure", kind: .unary)
+    }
+
+    /// Every method, in the order the .proto file declares them.
+    public static let methods: [MethodDescriptor] = [Method.configure]
+}
 
 /// A service to dynamically update the configuration of an xDS test client.
 ///
@@ -355,13 +903,14 @@ public protocol Grpc_Testing_XdsUpdateClientConfigureServiceProvider: GRPCServic
 
 extension Grpc_Testing_XdsUpdateClientConfigureServiceProvider {
     /// The fully qualified name of the service.
-    public static var serviceName: String { "grpc.testing.XdsUpdateClientConfigureService" }
+    public static var serviceName: String { Grpc_Testing_XdsUpdateClientConfigureService.name }
 
     /// The descriptors of this service's .proto file and its imports, for server reflection.
     public static var protoFileDescriptors: [ProtoFileDescriptor] { Grpc_Testing_Test_FileDescriptors.all }
 
+    /// Registers each method's handler with the router.
     public func register(with router: inout Router) {
-        router.unary("/grpc.testing.XdsUpdateClientConfigureService/Configure") { (request: Grpc_Testing_ClientConfigureRequest, context) in
+        router.unary(Grpc_Testing_XdsUpdateClientConfigureService.Method.configure) { (request: Grpc_Testing_ClientConfigureRequest, context) in
             try await self.configure(request: request, context: context)
         }
     }
@@ -369,18 +918,53 @@ extension Grpc_Testing_XdsUpdateClientConfigureServiceProvider {
 
 /// A service to dynamically update the configuration of an xDS test client.
 ///
-/// The client side of `grpc.testing.XdsUpdateClientConfigureService`: calls its methods over a `Channel`.
-public struct Grpc_Testing_XdsUpdateClientConfigureServiceClient: Sendable {
-    /// The channel the calls go over.
-    public let channel: Channel
+/// The client side of `grpc.testing.XdsUpdateClientConfigureService`, as a protocol: `Grpc_Testing_XdsUpdateClientConfigureServiceClient` makes the calls
+/// over a channel; a fake conforming to it stands in for the server in tests.
+public protocol Grpc_Testing_XdsUpdateClientConfigureServiceClientProtocol: Sendable {
+    /// Update the tes client's configuration.
+    func configure(_ request: Grpc_Testing_ClientConfigureRequest, options: CallOptions) async throws -> Grpc_Testing_ClientConfigureResponse
 
-    public init(channel: Channel) {
+    /// Like `configure`, also returning the response's metadata and trailing metadata.
+    func configureWithMetadata(_ request: Grpc_Testing_ClientConfigureRequest, options: CallOptions) async throws -> UnaryResponse<Grpc_Testing_ClientConfigureResponse>
+}
+
+extension Grpc_Testing_XdsUpdateClientConfigureServiceClientProtocol {
+    /// `configure` with the default call options.
+    public func configure(_ request: Grpc_Testing_ClientConfigureRequest) async throws -> Grpc_Testing_ClientConfigureResponse {
+        try await self.configure(request, options: .defaults)
+    }
+
+    /// `configureWithMetadata` with the default call options.
+    public func configureWithMetadata(_ request: Grpc_Testing_ClientConfigureRequest) async throws -> UnaryResponse<Grpc_Testing_ClientConfigureResponse> {
+        try await self.configureWithMetadata(request, options: .defaults)
+    }
+
+    /// The response without metadata: what a fake that only implements `configure` returns.
+    public func configureWithMetadata(_ request: Grpc_Testing_ClientConfigureRequest, options: CallOptions) async throws -> UnaryResponse<Grpc_Testing_ClientConfigureResponse> {
+        UnaryResponse(message: try await self.configure(request, options: options))
+    }
+}
+
+/// A service to dynamically update the configuration of an xDS test client.
+///
+/// The client side of `grpc.testing.XdsUpdateClientConfigureService`: calls its methods over a `GRPCChannel`.
+public struct Grpc_Testing_XdsUpdateClientConfigureServiceClient: Grpc_Testing_XdsUpdateClientConfigureServiceClientProtocol {
+    /// The channel the calls go over.
+    public let channel: GRPCChannel
+
+    /// A client making its calls over `channel`.
+    public init(channel: GRPCChannel) {
         self.channel = channel
     }
 
     /// Update the tes client's configuration.
-    public func configure(_ request: Grpc_Testing_ClientConfigureRequest, options: CallOptions = .defaults) async throws -> Grpc_Testing_ClientConfigureResponse {
-        try await self.channel.unary(path: "/grpc.testing.XdsUpdateClientConfigureService/Configure", request: request, options: options)
+    public func configure(_ request: Grpc_Testing_ClientConfigureRequest, options: CallOptions) async throws -> Grpc_Testing_ClientConfigureResponse {
+        try await self.channel.unary(Grpc_Testing_XdsUpdateClientConfigureService.Method.configure, request: request, options: options)
+    }
+
+    /// Like `configure`, also returning the response's metadata and trailing metadata.
+    public func configureWithMetadata(_ request: Grpc_Testing_ClientConfigureRequest, options: CallOptions) async throws -> UnaryResponse<Grpc_Testing_ClientConfigureResponse> {
+        try await self.channel.unaryWithMetadata(Grpc_Testing_XdsUpdateClientConfigureService.Method.configure, request: request, options: options)
     }
 }
 

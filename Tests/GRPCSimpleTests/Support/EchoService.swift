@@ -42,7 +42,7 @@ struct EchoService: Grpcsimple_Echo_EchoProvider {
     }
 
     private func prepare(_ context: ServerContext) async throws {
-        self.probe.record("handling \(context.path)")
+        self.probe.record("handling \(context.method.path)")
         if context.metadata["echo-principal"] != nil {
             context.trailingMetadata.add("principal", context.principal ?? "none")
         }
@@ -72,11 +72,11 @@ struct EchoService: Grpcsimple_Echo_EchoProvider {
             context.trailingMetadata = trailing
         }
         if let sleep = context.metadata["sleep-ms"].flatMap({ Int($0) }) {
-            self.probe.record("sleeping \(context.path)")
+            self.probe.record("sleeping \(context.method.path)")
             do {
                 try await Task.sleep(for: .milliseconds(sleep))
             } catch {
-                self.probe.record("cancelled \(context.path)")
+                self.probe.record("cancelled \(context.method.path)")
                 throw error
             }
         }

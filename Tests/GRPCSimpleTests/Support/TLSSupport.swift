@@ -49,8 +49,8 @@ enum TLSFixtures {
         trusting certificates: TestCertificates,
         serverName: String? = nil,
         clientCertificate: TestCertificates? = nil
-    ) -> Channel.Configuration {
-        var configuration = Channel.Configuration()
+    ) -> GRPCChannel.Configuration {
+        var configuration = GRPCChannel.Configuration()
         configuration.tls = ClientTLSConfiguration(
             trustRoots: .pem(.file(path: certificates.caCertificatePath)),
             certificateChain: clientCertificate.map { .file(path: $0.clientCertificatePath) },

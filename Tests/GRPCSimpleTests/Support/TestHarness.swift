@@ -5,7 +5,7 @@ import TestServices
 /// A server on 127.0.0.1 with a port the system picked, and a channel to it.
 struct TestHarness {
     let server: Server
-    let channel: Channel
+    let channel: GRPCChannel
     let probe: ServiceProbe
     let port: Int
 
@@ -13,7 +13,7 @@ struct TestHarness {
 
     static func start(
         configuration: Server.Configuration = .init(),
-        channelConfiguration: Channel.Configuration = .init(),
+        channelConfiguration: GRPCChannel.Configuration = .init(),
         interceptors: [any ServerInterceptor] = [],
         host: String = "127.0.0.1"
     ) async throws -> TestHarness {
@@ -27,7 +27,7 @@ struct TestHarness {
         try await server.start(host: host, port: 0)
         guard let port = server.port else { throw RPCError(.internal, "server has no port") }
         let channelHost = host.contains(":") ? host : "127.0.0.1"
-        let channel = try Channel(host: channelHost, port: port, configuration: channelConfiguration)
+        let channel = try GRPCChannel(host: channelHost, port: port, configuration: channelConfiguration)
         return TestHarness(server: server, channel: channel, probe: probe, port: port)
     }
 
@@ -40,7 +40,7 @@ struct TestHarness {
 /// Runs `body` against a fresh harness and always stops it.
 func withHarness<T>(
     configuration: Server.Configuration = .init(),
-    channelConfiguration: Channel.Configuration = .init(),
+    channelConfiguration: GRPCChannel.Configuration = .init(),
     interceptors: [any ServerInterceptor] = [],
     host: String = "127.0.0.1",
     _ body: (TestHarness) async throws -> T

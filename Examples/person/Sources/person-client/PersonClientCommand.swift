@@ -42,7 +42,7 @@ struct PersonClientCommand: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            var configuration = Channel.Configuration()
+            var configuration = GRPCChannel.Configuration()
             if self.tls || self.caFile != nil || self.serverName != nil {
                 configuration.tls = ClientTLSConfiguration(
                     trustRoots: self.caFile.map { .pem(.file(path: $0)) } ?? .systemDefault,
@@ -52,7 +52,7 @@ struct PersonClientCommand: AsyncParsableCommand {
             if let token = self.authToken {
                 configuration.credentials = .bearerToken(token)
             }
-            let channel = try Channel(host: self.ip, port: self.port, configuration: configuration)
+            let channel = try GRPCChannel(host: self.ip, port: self.port, configuration: configuration)
             let client = AsillaServiceClient(channel: channel)
 
             guard let algorithm = CompressionAlgorithm.supported.first(where: { $0.name == self.compression }) else {

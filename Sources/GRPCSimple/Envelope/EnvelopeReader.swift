@@ -1,12 +1,13 @@
 import NIOCore
 
-/// Reassembles length-prefixed gRPC messages from the bytes of DATA frames.
+/// Takes envelopes (see `Envelope`) apart: reassembles messages from the bytes of DATA
+/// frames, and inflates compressed ones.
 ///
 /// A message may span frames and a frame may carry several messages. When a frame holds
 /// whole messages they are sliced out of it without copying; only a message split across
 /// frames is accumulated. The length prefix is checked against the limit before any
 /// memory is set aside for it.
-struct MessageDeframer {
+struct EnvelopeReader {
     /// Why the bytes received cannot be turned into messages.
     enum Failure: Error, Equatable {
         case messageTooLarge(length: Int, limit: Int)
@@ -64,31 +65,31 @@ struct MessageDeframer {
 
     /// The next complete message's payload, or nil if more bytes are needed.
     mutating func next() throws(Failure) -> ByteBuffer? {
-        guard var buffer = self.buffer, buffer.readableBytes >= MessageFramer.prefixLength else {
+        guard var buffer = self.buffer, buffer.readableBytes >= Envelope.prefixLength else {
             return nil
         }
         let start = buffer.readerIndex
         let flags = buffer.getInteger(at: start, as: UInt8.self)!
         let length = Int(buffer.getInteger(at: start + 1, as: UInt32.self)!)
-        switch flags {
-        case 0: break
-        case 1 where self.encoding == .identity: throw .compressedWithoutEncoding
-        case 1: break
+        switch Envelope.Flags(rawValue: flags) {
+        case []: break
+        case .compressed where self.encoding == .identity: throw .compressedWithoutEncoding
+        case .compressed: break
         default: throw .invalidFlags(flags)
         }
         if length > self.maximumMessageSize {
             throw .messageTooLarge(length: length, limit: self.maximumMessageSize)
         }
-        guard buffer.readableBytes >= MessageFramer.prefixLength + length else {
+        guard buffer.readableBytes >= Envelope.prefixLength + length else {
             return nil
         }
         self.buffer = nil
-        buffer.moveReaderIndex(forwardBy: MessageFramer.prefixLength)
+        buffer.moveReaderIndex(forwardBy: Envelope.prefixLength)
         let message = buffer.readSlice(length: length)!
         if buffer.readableBytes > 0 {
             self.buffer = buffer
         }
-        guard flags == 1 else { return message }
+        guard flags == Envelope.Flags.compressed.rawValue else { return message }
         do {
             return try self.encoding.decompress(message, limit: self.maximumMessageSize)
         } catch .tooLarge {

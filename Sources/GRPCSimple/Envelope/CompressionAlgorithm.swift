@@ -58,33 +58,17 @@ public struct CompressionAlgorithm: Hashable, Sendable, CustomStringConvertible 
         }
     }
 
-    /// Compresses one message's payload into a framed buffer: the 5-byte prefix with the
-    /// compressed flag set, then the compressed bytes.
-    func frame(compressing payload: ByteBuffer, allocator: ByteBufferAllocator) throws(RPCError) -> ByteBuffer {
+    /// Compresses one message's payload.
+    func compress(_ payload: ByteBuffer, allocator: ByteBufferAllocator) throws(RPCError) -> ByteBuffer {
         guard let zlib = self.zlibAlgorithm else {
             preconditionFailure("identity does not compress")
         }
         var input = payload
         do {
-            let compressed = try input.compress(with: zlib, allocator: allocator)
-            var framed = allocator.buffer(capacity: MessageFramer.prefixLength + compressed.readableBytes)
-            framed.writeInteger(UInt8(1))
-            framed.writeInteger(UInt32(compressed.readableBytes))
-            framed.writeImmutableBuffer(compressed)
-            return framed
+            return try input.compress(with: zlib, allocator: allocator)
         } catch {
             throw RPCError(.internal, "\(self.name) compression failed: \(error)")
         }
-    }
-
-    /// Compresses a message framed uncompressed (prefix and payload) into a framed,
-    /// compressed one.
-    func frame(compressingFramed framed: ByteBuffer, allocator: ByteBufferAllocator) throws(RPCError) -> ByteBuffer {
-        let payload = framed.getSlice(
-            at: framed.readerIndex + MessageFramer.prefixLength,
-            length: framed.readableBytes - MessageFramer.prefixLength
-        )!
-        return try self.frame(compressing: payload, allocator: allocator)
     }
 
     /// Why a compressed message could not be read.
