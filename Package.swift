@@ -42,7 +42,9 @@ let package = Package(
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
-            ]
+            ],
+            // google/rpc/status.proto: its generated code is in Wire/Generated.
+            exclude: ["Wire/Protos"]
         ),
         // grpc.health.v1.Health: Check and Watch, statuses set from code.
         .target(

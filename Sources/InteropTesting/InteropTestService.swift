@@ -1,5 +1,6 @@
 import Foundation
 import GRPCSimple
+import SwiftProtobuf
 
 /// `grpc.testing.TestService` as grpc/grpc `doc/interop-test-descriptions.md` says an
 /// interop server behaves: payloads of the requested sizes, echoed metadata and statuses,
@@ -108,9 +109,17 @@ public struct InteropTestService: Grpc_Testing_TestServiceProvider {
         }
     }
 
+    /// The status a request asks for (`response_status`). Beyond the interop
+    /// descriptions, the error also carries the `EchoStatus` itself as a rich error detail
+    /// (`grpc-status-details-bin`), so clients can check details end to end (the
+    /// `status_details` case); clients that do not read details are unaffected.
     static func throwRequestedStatus(_ status: Grpc_Testing_EchoStatus?) throws {
         guard let status, status.code != 0 else { return }
-        throw RPCError(StatusCode(wireValue: Int(status.code)), status.message)
+        throw RPCError(
+            StatusCode(wireValue: Int(status.code)),
+            status.message,
+            details: [try Google_Protobuf_Any(message: status)]
+        )
     }
 
     static func respond(

@@ -62,7 +62,7 @@ struct InteropClientCommand: AsyncParsableCommand {
     func run() async throws {
         let cases: [InteropTestCase]
         if self.testCase == "all" {
-            cases = InteropTestCase.allCases
+            cases = InteropTestCase.standard
         } else {
             // One name, or several separated by commas.
             cases = try self.testCase.split(separator: ",").map { name in

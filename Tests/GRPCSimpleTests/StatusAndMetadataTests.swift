@@ -1,4 +1,6 @@
-import GRPCSimple
+@testable import GRPCSimple
+import NIOHPACK
+import SwiftProtobuf
 import Testing
 import TestServices
 
@@ -16,6 +18,52 @@ import TestServices
             #expect(error?.trailingMetadata.binary("error-detail-bin") == [0, 1, 2, 255])
             #expect(error?.description.hasPrefix("NOT_FOUND: not here") == true)
         }
+    }
+
+    @Test func richErrorDetailsTravelBothWaysAndTheCauseStaysHome() async throws {
+        try await withHarness { harness in
+            let options = CallOptions(metadata: ["fail-code": "3", "fail-message": "bad name", "fail-detail": "name is empty"])
+            let unary = await expectRPCError { _ = try await harness.echo.get(.with { $0.text = "x" }, options: options) }
+            #expect(unary?.code == .invalidArgument)
+            #expect(unary?.message == "bad name")
+            #expect(unary?.details.count == 1)
+            #expect(unary?.detail(Google_Protobuf_StringValue.self)?.value == "name is empty")
+            #expect(unary?.detail(Google_Protobuf_Int32Value.self) == nil)
+            #expect(unary?.cause == nil, "the server's cause is not sent")
+            #expect(unary?.trailingMetadata[StatusDetails.headerName] == nil, "details are not metadata")
+            // Trailers after messages carry them too.
+            let streaming = await expectRPCError {
+                for try await _ in harness.echo.expand(.with { $0.text = "a b" }, options: options) {}
+            }
+            #expect(streaming?.detail(Google_Protobuf_StringValue.self)?.value == "name is empty")
+        }
+    }
+
+    @Test func statusDetailsOnTheWire() throws {
+        let detail = try Google_Protobuf_Any(message: Google_Protobuf_StringValue("why"))
+        let status = Status(code: .notFound, message: "gone", details: [detail])
+        let trailers = GRPCHeaders.trailers(status: status, metadata: [:])
+        let encoded = try #require(trailers.first(name: "grpc-status-details-bin"))
+        let decoded = try Google_Rpc_Status(serializedBytes: Base64.decode(Substring(encoded)) ?? [])
+        #expect(decoded.code == 5 && decoded.message == "gone")
+        #expect(decoded.details.map(\.typeURL) == ["type.googleapis.com/google.protobuf.StringValue"])
+        let (read, _) = GRPCHeaders.status(from: trailers)
+        #expect(read.code == .notFound && read.message == "gone")
+        #expect(read.details.count == 1)
+        #expect(try Google_Protobuf_StringValue(unpackingAny: read.details[0]).value == "why")
+        // No details: no trailer.
+        #expect(GRPCHeaders.trailers(status: Status(code: .notFound), metadata: [:]).first(name: "grpc-status-details-bin") == nil)
+        // Malformed details are the server's fault: INTERNAL, naming the trailer.
+        let malformed: HPACKHeaders = ["grpc-status": "5", "grpc-status-details-bin": "AAAA-not-base64!"]
+        let (status2, _) = GRPCHeaders.status(from: malformed)
+        #expect(status2.code == .internal)
+        #expect(status2.message.contains("grpc-status-details-bin"))
+        let notAStatus: HPACKHeaders = ["grpc-status": "5", "grpc-status-details-bin": Base64.encode([0xFF, 0xFF])]
+        #expect(GRPCHeaders.status(from: notAStatus).0.code == .internal)
+        // It is reserved: not sendable as metadata.
+        var reserved = Metadata()
+        reserved.add("grpc-status-details-bin", binary: [1])
+        #expect(GRPCHeaders.firstInvalidEntry(in: reserved) != nil)
     }
 
     @Test func otherErrorsBecomeUnknownWithoutDetails() async throws {

@@ -50,6 +50,9 @@ import time
 from concurrent import futures
 
 import grpc
+from google.protobuf import any_pb2
+from google.rpc import status_pb2
+from grpc_status import rpc_status
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import interop_stubs  # noqa: E402
@@ -91,11 +94,19 @@ class TestService(test_pb2_grpc.TestServiceServicer):
             context.set_trailing_metadata(trailing)
 
     def _echo_status(self, status, context):
-        """Echo Status: ends the call with the requested code and message."""
+        """Echo Status: ends the call with the requested code and message.
+
+        Beyond the interop descriptions (as our Swift interop-server does), the
+        EchoStatus itself goes along as a rich error detail: a google.rpc.Status
+        in grpc-status-details-bin, written by grpcio-status, which our client's
+        `status_details` case reads."""
         if status.code != 0:
             code = STATUS_BY_CODE.get(status.code, grpc.StatusCode.UNKNOWN)
             log("  -> echo status %s %r" % (code.name, status.message))
-            context.abort(code, status.message)
+            detail = any_pb2.Any()
+            detail.Pack(status)
+            context.abort_with_status(rpc_status.to_status(status_pb2.Status(
+                code=status.code, message=status.message, details=[detail])))
 
     def _check_type(self, response_type, context):
         if response_type not in SUPPORTED_TYPES:

@@ -362,6 +362,47 @@ def test_swift_client_python_server(python_server, case):
     assert re.search(r"^1 passed, 0 failed$", result.stdout, re.M), details
 
 
+def test_swift_client_reads_grpcio_status_details(python_server):
+    """Not an interop case: interop_server.py attaches the requested EchoStatus as a
+    google.rpc.Status detail with grpcio-status; our client reads it."""
+    result = run([binary("INTEROP_CLIENT"), "--server_host", "127.0.0.1",
+                  "--server_port", str(python_server.port), "--test_case", "status_details"])
+    details = "%s\n%s" % (describe(result), python_server.describe())
+    assert result.returncode == 0, details
+    assert re.search(r"^PASS status_details", result.stdout, re.M), details
+
+
+def test_grpcio_status_reads_swift_status_details(stubs_dir, swift_server):
+    """grpcio-status's rpc_status.from_call reads the details our interop-server sends
+    (the requested EchoStatus, packed in a google.rpc.Status)."""
+    sys.path.insert(0, stubs_dir)
+    import grpc
+    from grpc_status import rpc_status
+    import messages_pb2
+    import test_pb2_grpc
+
+    with grpc.insecure_channel("127.0.0.1:%d" % swift_server.port) as channel:
+        stub = test_pb2_grpc.TestServiceStub(channel)
+        requested = messages_pb2.EchoStatus(code=9, message="details please")
+        for call in ("unary", "stream"):
+            with pytest.raises(grpc.RpcError) as raised:
+                if call == "unary":
+                    stub.UnaryCall(messages_pb2.SimpleRequest(response_status=requested), timeout=10)
+                else:
+                    list(stub.FullDuplexCall(
+                        iter([messages_pb2.StreamingOutputCallRequest(response_status=requested)]), timeout=10))
+            error = raised.value
+            assert error.code() == grpc.StatusCode.FAILED_PRECONDITION, call
+            assert error.details() == "details please", call
+            status = rpc_status.from_call(error)
+            assert status is not None, "%s: no grpc-status-details-bin" % call
+            assert (status.code, status.message) == (9, "details please"), call
+            assert len(status.details) == 1, call
+            echoed = messages_pb2.EchoStatus()
+            assert status.details[0].Unpack(echoed), call
+            assert echoed == requested, call
+
+
 # --------------------------------------------------------------------------
 # (b-tls) Python client -> Swift interop-server, over TLS
 # --------------------------------------------------------------------------

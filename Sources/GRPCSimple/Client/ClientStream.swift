@@ -193,7 +193,10 @@ final class ClientStream: GatheringStream {
         if status.code == .ok {
             self.finish(.success(metadata), resetStream: false)
         } else {
-            self.finish(.failure(RPCError(status.code, status.message, trailingMetadata: metadata)), resetStream: false)
+            self.finish(
+                .failure(RPCError(status.code, status.message, trailingMetadata: metadata, details: status.details)),
+                resetStream: false
+            )
         }
     }
 

@@ -189,11 +189,12 @@ final class ConnectionManager {
         guard case .connecting(let waiters) = self.state else { return }
         let failure: RPCError
         if let tlsError = error as? TLSHandshakeError {
-            failure = RPCError(.unavailable, "failed to connect to \(self.target): \(tlsError)")
+            failure = RPCError(.unavailable, "failed to connect to \(self.target): \(tlsError)", cause: error)
         } else {
             failure = RPCError(
                 .unavailable,
-                "failed to connect to \(self.target): \(NetworkDescription.error(error)); check that the server is running and listening on that address"
+                "failed to connect to \(self.target): \(NetworkDescription.error(error)); check that the server is running and listening on that address",
+                cause: error
             )
         }
         var stillWaiting: [Waiter] = []

@@ -20,7 +20,8 @@ enum ResponseHead: Equatable {
             let hasGRPCStatus = headers.first(name: "grpc-status") != nil
             let message = hasGRPCStatus ? status.message : "the server answered HTTP \(httpStatus), not gRPC"
             let code = hasGRPCStatus ? status.code : StatusCode(httpStatus: httpStatus)
-            return .invalid(RPCError(code, message, trailingMetadata: metadata), resetStream: !endStream)
+            let details = hasGRPCStatus ? status.details : []
+            return .invalid(RPCError(code, message, trailingMetadata: metadata, details: details), resetStream: !endStream)
         }
         if endStream {
             let (status, metadata) = GRPCHeaders.status(from: headers)

@@ -119,6 +119,6 @@ struct ClientInterception: Sendable {
     static func status(of error: any Error, path: String) -> RPCError {
         if let error = error as? RPCError { return error }
         if error is CancellationError { return RPCError(.cancelled, "the call was cancelled by the client") }
-        return RPCError(.unknown, "a client interceptor of \(path) failed: \(error)")
+        return RPCError(.unknown, "a client interceptor of \(path) failed: \(error)", cause: error)
     }
 }

@@ -72,13 +72,20 @@ struct ServerCallExecutor {
     }
 
     /// The status and trailers a handler's error ends its call with:
-    /// - an `RPCError`: its code and message, its trailing metadata after the context's;
+    /// - an `RPCError`: its code, message and details, its trailing metadata after the
+    ///   context's; its `cause`, if any, is logged and goes no further;
     /// - cancellation (the client went away, the deadline passed): CANCELLED;
     /// - anything else: UNKNOWN with a message that names the method but not the error,
     ///   which may hold internals; the server's log has it.
     static func status(of error: any Error, context: ServerContext, logger: Logger) -> (Status, Metadata) {
         switch error {
         case let error as RPCError:
+            if let cause = error.cause {
+                logger.warning(
+                    "handler failed",
+                    metadata: ["path": "\(context.method.path)", "status": "\(error.code)", "cause": "\(cause)"]
+                )
+            }
             var trailers = context.trailingMetadata
             trailers.merge(error.trailingMetadata)
             return (Status(error), trailers)

@@ -224,7 +224,7 @@ final class ServerStream: GatheringStream {
     /// the client is still sending, and cancels the handler.
     func abort(status: Status) {
         self.writeStatus(status, trailers: [:])
-        self.cancel(RPCError(code: status.code, message: status.message))
+        self.cancel(RPCError(status.code, status.message))
     }
 
     func deadlineExpired() {

@@ -152,13 +152,19 @@ enum GRPCHeaders {
         return nil
     }
 
+    /// The trailers of a call ending with `status`: `grpc-status`, `grpc-message`
+    /// (percent-encoded), `grpc-status-details-bin` when the status has details, then the
+    /// trailing metadata.
     static func trailers(status: Status, metadata: Metadata) -> HPACKHeaders {
-        if status.code == .ok, status.message.isEmpty, metadata.isEmpty { return self.okTrailers }
+        if status.code == .ok, status.message.isEmpty, status.details.isEmpty, metadata.isEmpty { return self.okTrailers }
         var headers = HPACKHeaders()
-        headers.reserveCapacity(2 + metadata.count)
+        headers.reserveCapacity(3 + metadata.count)
         headers.add(name: "grpc-status", value: String(status.code.rawValue))
         if !status.message.isEmpty {
             headers.add(name: "grpc-message", value: PercentEncoding.encode(status.message))
+        }
+        if let details = StatusDetails.encode(status) {
+            headers.add(name: StatusDetails.headerName, value: details)
         }
         self.append(metadata, to: &headers)
         return headers
@@ -177,6 +183,15 @@ enum GRPCHeaders {
             return (Status(code: .unknown, message: "invalid grpc-status '\(rawStatus)'"), metadata)
         }
         let message = trailers.first(name: "grpc-message").map(PercentEncoding.decode) ?? ""
-        return (Status(code: StatusCode(wireValue: code), message: message), metadata)
+        var status = Status(code: StatusCode(wireValue: code), message: message)
+        if status.code != .ok, let encoded = trailers.first(name: StatusDetails.headerName) {
+            switch StatusDetails.decode(encoded) {
+            case .success(let details):
+                status.details = details
+            case .failure(let problem):
+                return (Status(code: .internal, message: "the server sent a malformed \(StatusDetails.headerName): \(problem)"), metadata)
+            }
+        }
+        return (status, metadata)
     }
 }

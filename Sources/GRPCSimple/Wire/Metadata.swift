@@ -140,24 +140,12 @@ extension Metadata {
         case 16: return key == "proxy-connection"
         case 17: return key == "transfer-encoding"
         case 20: return key == "grpc-accept-encoding"
+        case 23: return key == "grpc-status-details-bin"
         default: return false
         }
     }
 
     static func isValidASCIIValue(_ value: String) -> Bool {
         value.utf8.allSatisfy { $0 >= 0x20 && $0 <= 0x7E }
-    }
-}
-
-/// One metadata value: a string for ordinary keys, bytes for `-bin` keys.
-public enum MetadataValue: Sendable, Hashable, CustomStringConvertible {
-    case string(String)
-    case binary([UInt8])
-
-    public var description: String {
-        switch self {
-        case .string(let string): string
-        case .binary(let bytes): "<\(bytes.count) bytes>"
-        }
     }
 }

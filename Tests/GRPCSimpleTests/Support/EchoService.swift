@@ -1,5 +1,6 @@
 import GRPCSimple
 import NIOConcurrencyHelpers
+import SwiftProtobuf
 import TestServices
 
 /// What the test echo service saw, for tests to assert on.
@@ -23,6 +24,7 @@ final class ServiceProbe: Sendable {
 /// The echo service of the tests. Request metadata steers it:
 /// - `sleep-ms`: sleep before answering (cancellable);
 /// - `fail-code` / `fail-message` (or `fail-message-bin` for UTF-8): throw an RPCError with that code and message;
+/// - `fail-detail`: with `fail-code`, attach this text as a `google.protobuf.StringValue` detail;
 /// - `fail-plain`: throw an error that is not an RPCError;
 /// - `echo-request-headers`: report the user-agent and whether a deadline came;
 /// - `echo-metadata`: copy request metadata `x-*` keys into initial and trailing metadata;
@@ -84,7 +86,16 @@ struct EchoService: Grpcsimple_Echo_EchoProvider {
             var trailers = Metadata()
             trailers.add("error-detail-bin", binary: [0, 1, 2, 255])
             let message = context.metadata.binary("fail-message-bin").map { String(decoding: $0, as: UTF8.self) }
-            throw RPCError(StatusCode(wireValue: code), message ?? context.metadata["fail-message"] ?? "", trailingMetadata: trailers)
+            let details = try context.metadata["fail-detail"].map { text in
+                [try Google_Protobuf_Any(message: Google_Protobuf_StringValue(text))]
+            }
+            throw RPCError(
+                StatusCode(wireValue: code),
+                message ?? context.metadata["fail-message"] ?? "",
+                trailingMetadata: trailers,
+                details: details ?? [],
+                cause: PlainError()
+            )
         }
         if context.metadata["fail-plain"] != nil {
             throw PlainError()

@@ -1,0 +1,12 @@
+/// One metadata value: a string for ordinary keys, bytes for `-bin` keys.
+public enum MetadataValue: Sendable, Hashable, CustomStringConvertible {
+    case string(String)
+    case binary([UInt8])
+
+    public var description: String {
+        switch self {
+        case .string(let string): string
+        case .binary(let bytes): "<\(bytes.count) bytes>"
+        }
+    }
+}
