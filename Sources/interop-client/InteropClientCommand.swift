@@ -11,19 +11,35 @@ struct InteropClientCommand: AsyncParsableCommand {
         abstract: "Runs gRPC interop test cases against a grpc.testing.TestService server."
     )
 
+    /// Reads grpc-go's boolean flag forms (`--use_tls`, `--use_tls true`, ...) before
+    /// parsing; see `BooleanFlagArguments`.
+    static func main() async {
+        let arguments = BooleanFlagArguments.normalize(Array(CommandLine.arguments.dropFirst()), flags: ["use_tls", "use_test_ca"])
+        do {
+            var command = try Self.parseAsRoot(arguments)
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            Self.exit(withError: error)
+        }
+    }
+
     @Option(name: .customLong("server_host"), help: "Server host.")
     var serverHost = "127.0.0.1"
 
     @Option(name: .customLong("server_port"), help: "Server port.")
     var serverPort = 10000
 
-    @Option(name: .customLong("test_case"), help: "A case name, several separated by commas, or `all`.")
+    @Option(name: .customLong("test_case"), help: "A case name, several separated by commas, or `all` (grpc's cases; status_details is ours and runs only by name).")
     var testCase = "large_unary"
 
     @Option(name: .customLong("soak_iterations"), help: "Iterations of rpc_soak and channel_soak.")
     var soakIterations = 10
 
-    @Option(name: .customLong("use_tls"), help: "Use TLS (true or false).")
+    @Option(name: .customLong("use_tls"), help: "Use TLS: --use_tls, --use_tls=true|false or --use_tls true|false.")
     var useTLS = "false"
 
     @Option(name: .customLong("use_test_ca"), help: "Trust the test CA (with --use_tls): the one interop-server makes with openssl, unless --ca_file names another.")

@@ -19,10 +19,26 @@ struct InteropServerCommand: AsyncParsableCommand {
         abstract: "Serves grpc.testing.TestService for the gRPC interop test cases."
     )
 
+    /// Reads grpc-go's boolean flag forms (`--use_tls`, `--use_tls true`, ...) before
+    /// parsing; see `BooleanFlagArguments`.
+    static func main() async {
+        let arguments = BooleanFlagArguments.normalize(Array(CommandLine.arguments.dropFirst()), flags: ["use_tls"])
+        do {
+            var command = try Self.parseAsRoot(arguments)
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            Self.exit(withError: error)
+        }
+    }
+
     @Option(help: "Port to listen on (0: pick a free one, printed on start).")
     var port = 10000
 
-    @Option(name: .customLong("use_tls"), help: "Serve over TLS (true or false).")
+    @Option(name: .customLong("use_tls"), help: "Serve over TLS: --use_tls, --use_tls=true|false or --use_tls true|false.")
     var useTLS = "false"
 
     @Option(name: .customLong("tls_cert_file"), help: "The server's PEM certificate chain (with --use_tls; default: a test certificate made with openssl, for localhost, 127.0.0.1 and *.test.google.fr).")

@@ -24,3 +24,26 @@ import Testing
         await server.shutdown(gracePeriod: .seconds(1))
     }
 }
+
+/// The interop binaries read boolean flags in every form grpc's runners pass.
+@Suite struct InteropFlagTests {
+    static let flags: Set<String> = ["use_tls", "use_test_ca"]
+
+    @Test(arguments: [
+        (["--use_tls"], ["--use_tls=true"]),
+        (["--use_tls=true"], ["--use_tls=true"]),
+        (["--use_tls", "true"], ["--use_tls=true"]),
+        (["--use_tls=false"], ["--use_tls=false"]),
+        (["--use_tls", "false"], ["--use_tls=false"]),
+        (["-use_tls", "1"], ["--use_tls=true"]),
+        (["--use_tls=F"], ["--use_tls=false"]),
+        (["--use_tls", "--use_test_ca", "--port", "1"], ["--use_tls=true", "--use_test_ca=true", "--port", "1"]),
+        (["--use_tls", "--port=1"], ["--use_tls=true", "--port=1"]),
+        (["--use_tls=maybe"], ["--use_tls=maybe"]),
+        (["--port", "true"], ["--port", "true"]),
+    ])
+    func booleanFlagForms(arguments: [String], expected: [String]) {
+        #expect(BooleanFlagArguments.normalize(arguments, flags: Self.flags) == expected)
+    }
+}
+

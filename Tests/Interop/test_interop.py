@@ -452,6 +452,26 @@ def test_swift_tls_defaults_use_the_shared_test_certificates(tmp_path):
         server.kill()
 
 
+@pytest.mark.parametrize("form", [["--use_tls"], ["--use_tls=true"], ["--use_tls", "true"],
+                                  ["--use_tls=false"], ["--use_tls", "false"]])
+def test_swift_binaries_take_every_boolean_flag_form(form, tmp_path):
+    """grpc's interop runners pass boolean flags every way grpc-go reads them; both
+    interop binaries take each form, and the pair agrees on TLS or plaintext."""
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    server = Server([binary("INTEROP_SERVER"), "--port", "0"] + form, env=env)
+    try:
+        server.wait_listening()
+        tls = form in (["--use_tls"], ["--use_tls=true"], ["--use_tls", "true"])
+        extra = ["--use_test_ca", "--server_host_override", tls_certs.SERVER_NAME_OVERRIDE] if tls else []
+        result = run([binary("INTEROP_CLIENT"), "--server_port", str(server.port)] + form + extra
+                     + ["--test_case", "empty_unary"], env=env)
+        details = "%s\n%s" % (describe(result), server.describe())
+        assert result.returncode == 0, details
+        assert re.search(r"^1 passed, 0 failed$", result.stdout, re.M), details
+    finally:
+        server.kill()
+
+
 def test_swift_client_rejects_an_untrusted_server(stubs_dir, certs, tmp_path):
     """A CA that did not sign the server's certificate: UNAVAILABLE, saying TLS and why."""
     other = tmp_path / "other"
