@@ -39,6 +39,32 @@ let package = Package(
                 .product(name: "NIOHPACK", package: "swift-nio-http2"),
             ]
         ),
+        // The spike of the Performance issue's step 1: an HTTP/2 server codec of our own (no
+        // NIOHTTP2; NIOHPACK for header compression) answering like raw-frame-server.
+        .target(
+            name: "OwnedHTTP2",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+            ]
+        ),
+        .executableTarget(
+            name: "owned-frame-server",
+            dependencies: [
+                "OwnedHTTP2",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+            ]
+        ),
+        .testTarget(
+            name: "OwnedHTTP2Tests",
+            dependencies: [
+                "OwnedHTTP2",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+            ]
+        ),
 
         // The workloads, written once against a small client-agnostic protocol.
         .target(name: "LoadDriver"),

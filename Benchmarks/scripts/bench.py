@@ -7,6 +7,11 @@ core 1 (taskset), servers alternated A B A B, median of the rounds, a warm-up fi
 rewrites the generated part of docs/BENCHMARKS.md (between `<!-- bench:begin -->` and
 `<!-- bench:end -->`) and saves the per-run lines under docs/benchmarks/.
 
+`--only SECTIONS` and `--servers NAMES` run part of it (printing the tables, leaving the page
+alone); `--spike` is the Performance issue's step 1: owned-frame-server against raw-frame-server
+and go-server, unary and Echo with h2load, and allocations
+(`python3 Benchmarks/scripts/bench.py --spike [--quick] [--no-build]`).
+
 Only the standard library; Linux only (/proc, taskset).
 """
 
@@ -42,15 +47,32 @@ SERVERS = {
     "peer-server": [os.path.join(BIN, "peer-server")],
     "raw-frame-server": [os.path.join(BIN, "raw-frame-server")],
     "raw-child-server": [os.path.join(BIN, "raw-child-server")],
+    # The Performance issue's step-1 spike: our own HTTP/2 codec (no NIOHTTP2), canned answers.
+    "owned-frame-server": [os.path.join(BIN, "owned-frame-server")],
+    # raw-frame-server answering Echo calls with a verbatim echo (the streaming table).
+    "raw-frame-server-echo": [os.path.join(BIN, "raw-frame-server"), "--echo"],
     # Optional: built by Benchmarks/Peers/go/build when Debian's Go packages are installed.
     "go-server": [os.path.join(BENCH, ".build", "go-server")],
 }
 OPTIONAL_PEERS = []  # the optional servers built for this run
+# Sections of the run (`--only`) and the servers of the h2load tables (`--servers`).
+SECTIONS = ["unary-h2load", "stream-h2load", "unary", "unary-payloads", "stream", "pingpong", "idle", "streams",
+            "client", "allocations"]
+SERVER_FILTER = None  # None: all; else the set of names given to --servers
+
+
+def selected(names):
+    """`names` restricted to --servers (raw-frame-server-echo goes with raw-frame-server)."""
+    if SERVER_FILTER is None:
+        return names
+    return [n for n in names if n in SERVER_FILTER or (n == "raw-frame-server-echo" and "raw-frame-server" in SERVER_FILTER)]
 LABEL = {
     "bench-server": "gRPC Simple (bench-server)",
     "peer-server": "grpc-swift-2 (peer-server)",
     "raw-frame-server": "raw NIO, frames on the connection (ceiling)",
     "raw-child-server": "raw NIO, child channel per stream (ceiling)",
+    "owned-frame-server": "owned HTTP/2 codec, no gRPC layer (spike, owned-frame-server)",
+    "raw-frame-server-echo": "raw NIO, frames on the connection, verbatim echo (ceiling)",
     "go-server": "grpc-go, Debian (go-server, optional peer)",
     "bench-client": "gRPC Simple (bench-client)",
     "peer-client": "grpc-swift-2 (peer-client)",
@@ -279,8 +301,9 @@ def quantile(sorted_values, q):
 
 
 class Bench:
-    def __init__(self, quick):
+    def __init__(self, quick, only=None):
         self.quick = quick
+        self.only = only                      # None: every section; else the sections to run
         self.rounds = 3 if quick else 5
         self.seconds = 1.5 if quick else 5    # measured phase of each timed run
         self.warmup = 0.3 if quick else 1     # warm-up inside each client run
@@ -316,7 +339,8 @@ class Bench:
     # -- server side -----------------------------------------------------------------------
 
     def unary_h2load(self):
-        names = ["bench-server", "peer-server", "raw-frame-server", "raw-child-server"] + OPTIONAL_PEERS
+        names = selected(["bench-server", "peer-server", "raw-frame-server", "owned-frame-server",
+                          "raw-child-server"] + OPTIONAL_PEERS)
         servers = {n: Server(n, self.tmp) for n in names}
         try:
             for name in names:  # warm-up
@@ -335,7 +359,7 @@ class Bench:
     def stream_h2load(self):
         """Echo throughput with h2load: each request carries ECHO_MESSAGES messages, each
         response must carry them all back (checked by the DATA bytes received)."""
-        names = ["bench-server", "peer-server"] + OPTIONAL_PEERS
+        names = selected(["bench-server", "peer-server", "raw-frame-server-echo", "owned-frame-server"] + OPTIONAL_PEERS)
         servers = {n: Server(n, self.tmp) for n in names}
         shape = dict(path=ECHO_PATH, connections=1, streams=1)
         try:
@@ -367,6 +391,9 @@ class Bench:
 
     def client_runs(self, section, client, workload, args, names=("bench-server", "peer-server"), timeout=None):
         """Alternates `client workload args` against each named server (one process each)."""
+        names = selected(list(names))
+        if not names:
+            return
         servers = {n: Server(n, self.tmp) for n in names}
         timeout = timeout or self.seconds + self.warmup + 60
         timing = ["--duration", self.seconds, "--warmup", self.warmup]
@@ -390,7 +417,7 @@ class Bench:
     def idle(self, connections=1000, base=100):
         """RSS per idle connection: (RSS at `connections` - RSS at `base`) / the difference."""
         for r in range(1, self.rounds + 1):
-            for name in ("bench-server", "peer-server"):
+            for name in selected(["bench-server", "peer-server"]):
                 server = Server(name, self.tmp)
                 command = ["taskset", "-c", LOAD_CORE, os.path.join(BIN, "bench-client"), "idle",
                            "--port", str(server.port), "--connections", str(connections), "--base", str(base)]
@@ -428,7 +455,7 @@ class Bench:
     def many_streams(self, streams=10000, connections=100):
         """10,000 concurrent Echo streams, one fresh server per run: errors, time, peak RSS."""
         for r in range(1, self.rounds + 1):
-            for name in ("bench-server", "peer-server"):
+            for name in selected(["bench-server", "peer-server"]):
                 server = Server(name, self.tmp)
                 try:
                     result = run_client("bench-client", "streams", server,
@@ -443,9 +470,13 @@ class Bench:
     def allocations(self):
         """Allocations per RPC / message, in separate runs under the malloc counter."""
         requests = 20000 if self.quick else 50000
-        for name in ("bench-server", "peer-server", "raw-frame-server", "raw-child-server"):
+        for name in selected(["bench-server", "peer-server", "raw-frame-server", "raw-child-server",
+                              "owned-frame-server", "raw-frame-server-echo"]):
             server = Server(name, self.tmp, preload=MALLOC_LIB)
             try:
+                if name == "raw-frame-server-echo":
+                    self.echo_allocations(server)
+                    continue
                 subprocess.run(h2load_command(server, requests=5000, body=self.body), capture_output=True, timeout=120)
                 before = server.allocations()
                 command = h2load_command(server, requests=requests, body=self.body)
@@ -460,18 +491,10 @@ class Bench:
                 self.note_command("allocations: h2load, with `kill -USR2 PID` before and after",
                                   shlex.join(command).replace(str(server.port), "PORT"))
                 self.record("allocs-unary-h2load", name, result, 1)
+                if name == "owned-frame-server":
+                    self.echo_allocations(server)
                 if name in ("bench-server", "peer-server"):
-                    echo_calls = 100 if self.quick else 300
-                    shape = dict(path=ECHO_PATH, connections=1, streams=1, body=self.echo_body)
-                    subprocess.run(h2load_command(server, requests=20, **shape), capture_output=True, timeout=120)
-                    before = server.allocations()
-                    done = subprocess.run(h2load_command(server, requests=echo_calls, **shape), capture_output=True,
-                                          text=True, timeout=300)
-                    after = server.allocations()
-                    result = parse_h2load(done.stdout)
-                    if result.get("completed"):
-                        result["server_allocs_per_item"] = (after - before) / (result["completed"] * ECHO_MESSAGES)
-                    self.record("allocs-stream-h2load", name, result, 1)
+                    self.echo_allocations(server)
                     for section, workload, args in (
                             ("allocs-unary-client", "unary", []),
                             ("allocs-stream", "stream", []),
@@ -483,25 +506,47 @@ class Bench:
             finally:
                 server.stop()
 
+    def echo_allocations(self, server):
+        """Allocations per echoed message, h2load Echo (one call per request of ECHO_MESSAGES)."""
+        echo_calls = 100 if self.quick else 300
+        shape = dict(path=ECHO_PATH, connections=1, streams=1, body=self.echo_body)
+        subprocess.run(h2load_command(server, requests=20, **shape), capture_output=True, timeout=120)
+        before = server.allocations()
+        done = subprocess.run(h2load_command(server, requests=echo_calls, **shape), capture_output=True,
+                              text=True, timeout=300)
+        after = server.allocations()
+        result = parse_h2load(done.stdout)
+        if result.get("completed"):
+            result["server_allocs_per_item"] = (after - before) / (result["completed"] * ECHO_MESSAGES)
+        self.record("allocs-stream-h2load", server.name, result, 1)
+
     # -- all of it ---------------------------------------------------------------------------
 
     def run(self):
         started = time.time()
         s = self.seconds
         log(f"{'quick' if self.quick else 'full'} run: {self.rounds} alternated rounds, {s} s measured per run")
-        self.unary_h2load()
-        self.stream_h2load()
-        self.client_runs("unary", "bench-client", "unary", [])
+        wants = lambda section: self.only is None or section in self.only  # noqa: E731
+        if wants("unary-h2load"):
+            self.unary_h2load()
+        if wants("stream-h2load"):
+            self.stream_h2load()
+        if wants("unary"):
+            self.client_runs("unary", "bench-client", "unary", [])
         payload_shapes = ((1024, 4, 100), (65536, 4, 8), (1048576, 2, 2))
-        for payload, connections, concurrency in payload_shapes:
+        for payload, connections, concurrency in payload_shapes if wants("unary-payloads") else ():
             self.client_runs(f"unary-{payload_name(payload)}", "bench-client", "unary",
                              ["--payload", payload, "--connections", connections, "--concurrency", concurrency])
-        self.client_runs("stream", "bench-client", "stream", [])
-        self.client_runs("pingpong", "bench-client", "pingpong", [])
-        self.idle()
-        self.many_streams()
+        if wants("stream"):
+            self.client_runs("stream", "bench-client", "stream", [])
+        if wants("pingpong"):
+            self.client_runs("pingpong", "bench-client", "pingpong", [])
+        if wants("idle"):
+            self.idle()
+        if wants("streams"):
+            self.many_streams()
         # Client side: both clients against one bench-server.
-        for workload in ("unary", "stream"):
+        for workload in ("unary", "stream") if wants("client") else ():
             server = Server("bench-server", self.tmp)
             try:
                 section = f"client-{workload}"
@@ -516,7 +561,8 @@ class Bench:
                         self.record(section, client, result, r)
             finally:
                 server.stop()
-        self.allocations()
+        if wants("allocations"):
+            self.allocations()
         self.elapsed = time.time() - started
         log(f"benchmark done in {self.elapsed:.0f} s")
 
@@ -650,42 +696,50 @@ def render(bench, info, raw_name):
     pp_ok = None
     if None not in pp["p50_us"] + pp["p99_us"]:
         pp_ok = pp["p50_us"][0] < pp["p50_us"][1] and pp["p99_us"][0] < pp["p99_us"][1]
-    add("### Targets of the Performance issue")
-    add("")
-    add("| target | figure | status |")
-    add("|---|---|---|")
-    cpu_unary = (med("unary-h2load", "bench-server", "server_cpu_us_per_item"),
-                 med("unary-h2load", "peer-server", "server_cpu_us_per_item"))
-    add(f"| unary req/s ≥ 3× grpc-swift-2 (h2load) | {num(unary_ours)} vs {num(unary_peer)} req/s = "
-        f"{num(unary_ratio, 2)}×{noisy('unary-h2load')} (server CPU per RPC {num(cpu_unary[0], 1)} vs "
-        f"{num(cpu_unary[1], 1)} µs = {num(ratio(cpu_unary[1], cpu_unary[0]), 2)}× less) | "
-        f"{verdict(at_least(unary_ratio, 3))} |")
-    add(f"| goal: unary ≥ 90 % of the raw frame-level server | {num(unary_ours)} vs {num(frame)} req/s = "
-        f"{num(100 * ratio(unary_ours, frame) if frame else None, 0)} % | "
-        f"{verdict(at_least(ratio(unary_ours, frame), 0.9))} |")
-    add(f"| streaming msgs/s ≥ 5× grpc-swift-2 (Echo, h2load) | {num(stream_ours)} vs {num(stream_peer)} msgs/s = "
-        f"{num(stream_ratio, 2)}×{noisy('stream-h2load')} (driven by bench-client instead: {num(client_stream[0])} vs "
-        f"{num(client_stream[1])} = {num(ratio(*client_stream), 2)}×, client core busy "
-        f"{num(med('stream', 'bench-server', 'client_core_busy'), 2)}) | {verdict(at_least(stream_ratio, 5))} |")
-    add(f"| ping-pong p50 and p99 below grpc-swift-2 | p50 {num(pp['p50_us'][0])} vs {num(pp['p50_us'][1])} µs, "
-        f"p99 {num(pp['p99_us'][0])} vs {num(pp['p99_us'][1])} µs{noisy('pingpong')} | {verdict(pp_ok)} |")
-    add(f"| ≤ 40 allocations per unary RPC (server, h2load) | {num(allocs, 1)} | {verdict(at_most(allocs, 40))} |")
-    add(f"| ≤ 64 KiB RSS per idle connection (1,000 connections) | {num(idle_ours, 1)} KiB | "
-        f"{verdict(at_most(idle_ours, 64))} |")
-    add(f"| 10,000 concurrent streams without errors | {len(streams_runs)} runs, {streams_errors} errors | "
-        f"{verdict(None if not streams_runs else streams_errors == 0)} |")
-    cpu_ours = med("client-unary", "bench-client", "client_cpu_us_per_item")
-    cpu_peer = med("client-unary", "peer-client", "client_cpu_us_per_item")
-    add(f"| our client ≥ 3× grpc-swift-2's client (unary, against bench-server) | {num(client_ours)} vs "
-        f"{num(client_peer)} req/s = {num(client_ratio, 2)}× (client CPU per call {num(cpu_ours, 1)} vs "
-        f"{num(cpu_peer, 1)} µs = {num(ratio(cpu_peer, cpu_ours), 2)}× less; the req/s ratio is capped by "
-        f"bench-server's own limit on its one core){noisy('client-unary')} | {verdict(at_least(client_ratio, 3))} |")
-    add("")
+    partial = bench.only is not None or SERVER_FILTER is not None
+    if partial:
+        add(f"Partial run (`--only {','.join(bench.only or SECTIONS)}`"
+            f"{' --servers ' + ','.join(sorted(SERVER_FILTER)) if SERVER_FILTER else ''}): the targets are not assessed.")
+        add("")
+    if not partial:
+        add("### Targets of the Performance issue")
+        add("")
+        add("| target | figure | status |")
+        add("|---|---|---|")
+        cpu_unary = (med("unary-h2load", "bench-server", "server_cpu_us_per_item"),
+                     med("unary-h2load", "peer-server", "server_cpu_us_per_item"))
+        add(f"| unary req/s ≥ 3× grpc-swift-2 (h2load) | {num(unary_ours)} vs {num(unary_peer)} req/s = "
+            f"{num(unary_ratio, 2)}×{noisy('unary-h2load')} (server CPU per RPC {num(cpu_unary[0], 1)} vs "
+            f"{num(cpu_unary[1], 1)} µs = {num(ratio(cpu_unary[1], cpu_unary[0]), 2)}× less) | "
+            f"{verdict(at_least(unary_ratio, 3))} |")
+        add(f"| goal: unary ≥ 90 % of the raw frame-level server | {num(unary_ours)} vs {num(frame)} req/s = "
+            f"{num(100 * ratio(unary_ours, frame) if frame else None, 0)} % | "
+            f"{verdict(at_least(ratio(unary_ours, frame), 0.9))} |")
+        add(f"| streaming msgs/s ≥ 5× grpc-swift-2 (Echo, h2load) | {num(stream_ours)} vs {num(stream_peer)} msgs/s = "
+            f"{num(stream_ratio, 2)}×{noisy('stream-h2load')} (driven by bench-client instead: {num(client_stream[0])} vs "
+            f"{num(client_stream[1])} = {num(ratio(*client_stream), 2)}×, client core busy "
+            f"{num(med('stream', 'bench-server', 'client_core_busy'), 2)}) | {verdict(at_least(stream_ratio, 5))} |")
+        add(f"| ping-pong p50 and p99 below grpc-swift-2 | p50 {num(pp['p50_us'][0])} vs {num(pp['p50_us'][1])} µs, "
+            f"p99 {num(pp['p99_us'][0])} vs {num(pp['p99_us'][1])} µs{noisy('pingpong')} | {verdict(pp_ok)} |")
+        add(f"| ≤ 40 allocations per unary RPC (server, h2load) | {num(allocs, 1)} | {verdict(at_most(allocs, 40))} |")
+        add(f"| ≤ 64 KiB RSS per idle connection (1,000 connections) | {num(idle_ours, 1)} KiB | "
+            f"{verdict(at_most(idle_ours, 64))} |")
+        add(f"| 10,000 concurrent streams without errors | {len(streams_runs)} runs, {streams_errors} errors | "
+            f"{verdict(None if not streams_runs else streams_errors == 0)} |")
+        cpu_ours = med("client-unary", "bench-client", "client_cpu_us_per_item")
+        cpu_peer = med("client-unary", "peer-client", "client_cpu_us_per_item")
+        add(f"| our client ≥ 3× grpc-swift-2's client (unary, against bench-server) | {num(client_ours)} vs "
+            f"{num(client_peer)} req/s = {num(client_ratio, 2)}× (client CPU per call {num(cpu_ours, 1)} vs "
+            f"{num(cpu_peer, 1)} µs = {num(ratio(cpu_peer, cpu_ours), 2)}× less; the req/s ratio is capped by "
+            f"bench-server's own limit on its one core){noisy('client-unary')} | {verdict(at_least(client_ratio, 3))} |")
+        add("")
 
-    def table(title, section, subjects, unit, note, reference=None, latency=True, extra=()):
+    def table(title, section, subjects, unit, note, reference=None, latency=True, extra=(), cpu_digits=1):
         runs_by = R.get(section, {})
         if not runs_by:
             return
+        if reference and reference[0] not in runs_by:  # a partial run without the peer: against the ceiling
+            reference = next(((alt, alt) for alt in ("raw-frame-server", "raw-frame-server-echo") if alt in runs_by), None)
         add(f"### {title}")
         add("")
         if note:
@@ -710,7 +764,8 @@ def render(bench, info, raw_name):
                 row.append(num(ratio(rate, ref_value), 2))
             if latency:
                 row += [num(median_of(runs, "p50_us")), num(median_of(runs, "p99_us"))]
-            row += [num(median_of(runs, "server_cpu_us_per_item"), 1), num(median_of(runs, "client_cpu_us_per_item"), 1)]
+            row += [num(median_of(runs, "server_cpu_us_per_item"), cpu_digits),
+                    num(median_of(runs, "client_cpu_us_per_item"), cpu_digits)]
             row += [num(median_of(runs, e[0]), e[2]) for e in extra]
             other = median_of(runs, "other_load_on_server_core")
             row.append("–" if other is None else f"{100 * other:.0f} %")
@@ -722,13 +777,15 @@ def render(bench, info, raw_name):
     client_busy = ("client_core_busy", "client core busy", 2)
     busy = ("server_cpu_share", "server core busy", 2)
     table("Unary getInfor, h2load (server side)", "unary-h2load",
-          ["bench-server", "peer-server", "raw-frame-server", "raw-child-server"] + OPTIONAL_PEERS, "req/s",
+          ["bench-server", "peer-server", "raw-frame-server", "owned-frame-server", "raw-child-server"]
+          + OPTIONAL_PEERS, "req/s",
           "`h2load -c 4 -m 100`, the body a 5-byte gRPC prefix + `RequestInforPerson(name: \"trung\")`; "
           "latency from h2load's per-request log. The raw servers answer a canned response "
           "(no gRPC layer): they are ceilings. \"Server core busy\" is server CPU time / wall time "
           "(1.00: the server core was the limit). Peak RSS is the server's VmHWM after all rounds.",
           reference=("peer-server", "peer"), extra=[busy, peak])
-    if R.get("unary-h2load", {}).get("raw-frame-server"):
+    spike_summary(R, add)
+    if R.get("unary-h2load", {}).get("raw-frame-server") and unary_ours:
         add(f"gRPC Simple as a fraction of the ceilings: {num(100 * ratio(unary_ours, frame) if frame else None)} % "
             f"of raw-frame-server, {num(100 * (ratio(unary_ours, med('unary-h2load', 'raw-child-server', 'rate')) or 0))} % "
             "of raw-child-server.")
@@ -744,13 +801,15 @@ def render(bench, info, raw_name):
               "echoed back, so each call moves the payload both ways.", reference=("peer-server", "peer"),
               extra=[("mb_per_s", "MB/s (one way)", 1), client_busy, peak])
     table("Streaming: StreamBench.Echo throughput with h2load (server side)", "stream-h2load",
-          ["bench-server", "peer-server"] + OPTIONAL_PEERS, "msgs/s",
+          ["bench-server", "peer-server", "raw-frame-server-echo", "owned-frame-server"] + OPTIONAL_PEERS, "msgs/s",
           f"`h2load -c 1 -m 1`, each request one Echo call whose body is {ECHO_MESSAGES} framed `Person` messages "
           f"(16-byte names, {bench.echo_body_size:,} bytes); the server echoes them all, then ends when the "
           "request ends. msgs/s = calls/s × 1000; a run counts as failed unless the DATA bytes received equal "
-          "the bytes sent. This is the streaming figure for the targets: h2load costs the load core little.",
+          "the bytes sent. This is the streaming figure for the targets: h2load costs the load core little. "
+          "raw-frame-server (`--echo`) and owned-frame-server echo the DATA verbatim, without reading the "
+          "messages: ceilings, not comparable with the gRPC servers' per-message work.",
           reference=("peer-server", "peer"), latency=False,
-          extra=[("mb_per_s", "MB/s (one way)", 1), busy, peak])
+          extra=[("mb_per_s", "MB/s (one way)", 1), busy, peak], cpu_digits=2)
     table("Streaming: StreamBench.Echo throughput with bench-client (server side)", "stream", ["bench-server", "peer-server"], "msgs/s",
           "bench-client, 1 connection, 1 Echo call keeping 100 messages (16-byte names) in flight; a message "
           "is counted when its echo arrives. Where \"client core busy\" nears 1.00 the client is the limit, "
@@ -813,12 +872,15 @@ def render(bench, info, raw_name):
             "`Benchmarks/MallocCounter`): allocations between two reports, divided by the calls or messages "
             "completed in between; one run each.")
         add("")
-        subjects = ["bench-server", "peer-server", "raw-frame-server", "raw-child-server"]
+        subjects = [s for s in ("bench-server", "peer-server", "raw-frame-server", "raw-child-server",
+                                "owned-frame-server", "raw-frame-server-echo")
+                    if any(s in R[section] for section, _ in alloc_rows)]
         add("| workload | " + " | ".join(LABEL[s] for s in subjects) + " |")
         add("|---|" + "---:|" * len(subjects))
         for section, title in alloc_rows:
+            digits = 2 if "per message" in title else 1
             add(f"| {title} | " + " | ".join(
-                num(median_of(R[section].get(s, []), "server_allocs_per_item"), 1) for s in subjects) + " |")
+                num(median_of(R[section].get(s, []), "server_allocs_per_item"), digits) for s in subjects) + " |")
         add("")
 
     add("### Commands")
@@ -829,7 +891,8 @@ def render(bench, info, raw_name):
         "messages (Benchmarks/scripts/bench.py, echo_body)")
     add("(cd Benchmarks && swift build -c release)")
     add(f"gcc -O2 -shared -fPIC -o Benchmarks/.build/libmalloc_counter.so Benchmarks/MallocCounter/malloc_counter.c")
-    add("taskset -c 0 Benchmarks/.build/release/SERVER --port 0   # bench-server, peer-server, raw-frame-server, raw-child-server")
+    add("taskset -c 0 Benchmarks/.build/release/SERVER --port 0   # bench-server, peer-server, raw-frame-server, "
+        "raw-child-server, owned-frame-server (raw-frame-server --echo in the streaming table)")
     if OPTIONAL_PEERS:
         add("Benchmarks/Peers/go/build && taskset -c 0 Benchmarks/.build/go-server --port 0   # optional peer")
     for what, command in bench.commands:
@@ -841,6 +904,41 @@ def render(bench, info, raw_name):
     add(f"Errors over all runs: {all_errors}." + ("" if not all_errors else
         " See the per-run file for the first error of each failing run."))
     return "\n".join(lines)
+
+
+def spike_summary(R, add):
+    """The Performance issue's step 1: owned-frame-server against raw-frame-server (and go-server),
+    as ratios of medians and round by round (servers alternate within a round, so a round's ratio
+    shares its noise)."""
+    unary = R.get("unary-h2load", {})
+    owned, raw = unary.get("owned-frame-server"), unary.get("raw-frame-server")
+    if not owned or not raw:
+        return
+
+    def per_round(a, b, key):
+        return [ratio(x.get(key), y.get(key)) for x, y in zip(a, b)]
+
+    def describe(a, b, key, digits=2):
+        rounds = [r for r in per_round(a, b, key) if r is not None]
+        med = ratio(median_of(a, key), median_of(b, key))
+        return (f"{num(med, digits)} (median of rounds {num(statistics.median(rounds), digits) if rounds else '–'}; "
+                f"rounds {' · '.join(num(r, digits) for r in rounds)})")
+    cpu = ratio(median_of(owned, "server_cpu_us_per_item"), median_of(raw, "server_cpu_us_per_item"))
+    add("Spike (Performance issue, step 1; adopt the owned codec at ≤ 0.60× raw-frame-server's CPU per RPC): "
+        f"owned-frame-server / raw-frame-server, server CPU per RPC {describe(owned, raw, 'server_cpu_us_per_item')}"
+        f"{' — **≤ 0.60**' if cpu is not None and cpu <= 0.6 else (' — **> 0.60**' if cpu is not None else '')}; "
+        f"req/s {describe(owned, raw, 'rate')}; p99 {describe(owned, raw, 'p99_us')}.")
+    go = unary.get("go-server")
+    if go:
+        add(f"Against go-server: server CPU per RPC {describe(owned, go, 'server_cpu_us_per_item')}; "
+            f"req/s {describe(owned, go, 'rate')}.")
+    stream = R.get("stream-h2load", {})
+    s_owned, s_raw, s_go = stream.get("owned-frame-server"), stream.get("raw-frame-server-echo"), stream.get("go-server")
+    if s_owned and s_raw:
+        add(f"Streaming (Echo, verbatim): owned / raw-frame-server --echo, server CPU per message "
+            f"{describe(s_owned, s_raw, 'server_cpu_us_per_item')}; msgs/s {describe(s_owned, s_raw, 'rate')}"
+            + (f"; owned / go-server msgs/s {describe(s_owned, s_go, 'rate')}" if s_go else "") + ".")
+    add("")
 
 
 def rewrite_doc(generated):
@@ -885,7 +983,32 @@ def main():
     parser.add_argument("--quick", action="store_true", help="shorter runs (3 rounds of 2 s), under 5 minutes")
     parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/BENCHMARKS.md or save the runs")
     parser.add_argument("--no-build", action="store_true", help="use the binaries already built")
+    parser.add_argument("--only", metavar="SECTIONS",
+                        help=f"run only these sections (comma-separated: {', '.join(SECTIONS)}); implies --no-doc")
+    parser.add_argument("--servers", metavar="NAMES",
+                        help="only these servers in the tables (comma-separated: " + ", ".join(
+                            n for n in SERVERS if n != "raw-frame-server-echo") + "); implies --no-doc")
+    parser.add_argument("--spike", action="store_true",
+                        help="the Performance issue's step 1: --only unary-h2load,stream-h2load,allocations "
+                             "--servers raw-frame-server,owned-frame-server,go-server")
     options = parser.parse_args()
+    if options.spike:
+        options.only = options.only or "unary-h2load,stream-h2load,allocations"
+        options.servers = options.servers or "raw-frame-server,owned-frame-server,go-server"
+    only = None
+    if options.only:
+        only = [x.strip() for x in options.only.split(",") if x.strip()]
+        unknown = [x for x in only if x not in SECTIONS]
+        if unknown:
+            sys.exit(f"error: unknown sections {unknown} (known: {', '.join(SECTIONS)})")
+    if options.servers:
+        global SERVER_FILTER
+        SERVER_FILTER = {x.strip() for x in options.servers.split(",") if x.strip()}
+        unknown = SERVER_FILTER - set(SERVERS)
+        if unknown:
+            sys.exit(f"error: unknown servers {sorted(unknown)} (known: {', '.join(SERVERS)})")
+    if only is not None or SERVER_FILTER is not None:
+        options.no_doc = True  # a partial run must not replace the full run's section of the page
     for tool in ("taskset", "h2load", "gcc"):
         if subprocess.run(["sh", "-c", f"command -v {tool}"], capture_output=True).returncode != 0:
             sys.exit(f"error: {tool} not found (apt-get install util-linux nghttp2-client gcc)")
@@ -899,10 +1022,13 @@ def main():
         sys.exit("error: needs at least 4096 open files (ulimit -n)")
     if not options.no_build:
         build()
-    elif os.access(SERVERS["go-server"][0], os.X_OK):
-        OPTIONAL_PEERS.append("go-server")
+    else:
+        if not os.access(MALLOC_LIB, os.R_OK):
+            subprocess.run(["gcc", "-O2", "-shared", "-fPIC", "-o", MALLOC_LIB, MALLOC_SRC], check=True)
+        if os.access(SERVERS["go-server"][0], os.X_OK):
+            OPTIONAL_PEERS.append("go-server")
     info = machine()
-    bench = Bench(options.quick)
+    bench = Bench(options.quick, only)
     try:
         bench.run()
     finally:

@@ -3,7 +3,10 @@
 // sees END_STREAM, with a canned gRPC unary response (Person{name:"trung", id:5,
 // married:false}), flushes once per channelReadComplete, and sends connection- and
 // stream-level WINDOW_UPDATEs itself.
-// Usage: raw-frame-server [--port P]   (P = 0 picks a free port)
+// With --echo, every request gets a verbatim echo instead (for the streaming table, beside
+// owned-frame-server): each DATA frame's bytes back on its stream as they arrive, response
+// HEADERS before the first, trailers at the request's end. Without it nothing changes.
+// Usage: raw-frame-server [--port P] [--echo]   (P = 0 picks a free port)
 import NIOCore
 import NIOHPACK
 import NIOHTTP2
@@ -29,12 +32,20 @@ final class FrameHandler: ChannelInboundHandler {
     private var connectionReceived = 0
     private var streamReceived: [HTTP2StreamID: Int] = [:]
     private var needsFlush = false
+    /// --echo: streams whose response HEADERS are out.
+    private var echoing: Set<HTTP2StreamID> = []
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = self.unwrapInboundIn(data)
         switch frame.payload {
         case .headers(let headers):
-            if headers.endStream { self.respond(context: context, streamID: frame.streamID) }
+            if headers.endStream {
+                if echoMode {
+                    self.echo(context: context, streamID: frame.streamID, data: nil, end: true)
+                } else {
+                    self.respond(context: context, streamID: frame.streamID)
+                }
+            }
         case .data(let body):
             // Flow-controlled length: payload plus padding (and its length byte).
             let padding = body.paddingBytes.map { $0 + 1 } ?? 0
@@ -44,9 +55,12 @@ final class FrameHandler: ChannelInboundHandler {
                 self.sendWindowUpdate(context: context, streamID: .rootStream, increment: self.connectionReceived)
                 self.connectionReceived = 0
             }
+            if echoMode {
+                self.echo(context: context, streamID: frame.streamID, data: body.data, end: body.endStream)
+            }
             if body.endStream {
                 self.streamReceived.removeValue(forKey: frame.streamID)
-                self.respond(context: context, streamID: frame.streamID)
+                if !echoMode { self.respond(context: context, streamID: frame.streamID) }
             } else if length > 0 {
                 let received = self.streamReceived[frame.streamID, default: 0] + length
                 if received >= windowUpdateThreshold {
@@ -58,6 +72,7 @@ final class FrameHandler: ChannelInboundHandler {
             }
         case .rstStream:
             self.streamReceived.removeValue(forKey: frame.streamID)
+            self.echoing.remove(frame.streamID)
         default:
             break
         }
@@ -85,6 +100,26 @@ final class FrameHandler: ChannelInboundHandler {
         self.needsFlush = true
     }
 
+    private func echo(context: ChannelHandlerContext, streamID: HTTP2StreamID, data: IOData?, end: Bool) {
+        if let data, data.readableBytes > 0 {
+            if self.echoing.insert(streamID).inserted {
+                context.write(self.wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: .headers(.init(headers: responseHeaders)))), promise: nil)
+            }
+            context.write(self.wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: .data(.init(data: data)))), promise: nil)
+            self.needsFlush = true
+        }
+        if end {
+            if self.echoing.remove(streamID) == nil {
+                context.write(self.wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: .headers(.init(headers: responseHeaders)))), promise: nil)
+            }
+            context.write(
+                self.wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: .headers(.init(headers: responseTrailers, endStream: true)))),
+                promise: nil
+            )
+            self.needsFlush = true
+        }
+    }
+
     private func sendWindowUpdate(context: ChannelHandlerContext, streamID: HTTP2StreamID, increment: Int) {
         context.write(self.wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: .windowUpdate(windowSizeIncrement: increment))), promise: nil)
         self.needsFlush = true
@@ -92,12 +127,15 @@ final class FrameHandler: ChannelInboundHandler {
 }
 
 var port = 0
+var echoArgument = false
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let argument = arguments.next() {
     if argument == "--port", let value = arguments.next(), let parsed = Int(value) {
         port = parsed
+    } else if argument == "--echo" {
+        echoArgument = true
     } else {
-        print("usage: raw-frame-server [--port P]")
+        print("usage: raw-frame-server [--port P] [--echo]")
         exit(2)
     }
 }
@@ -110,6 +148,7 @@ connectionConfiguration.initialSettings = [
 ]
 var streamConfiguration = NIOHTTP2Handler.StreamConfiguration()
 streamConfiguration.targetWindowSize = 1024 * 1024
+let echoMode = echoArgument
 let connection = connectionConfiguration
 let stream = streamConfiguration
 
