@@ -26,6 +26,8 @@ let package = Package(
         // TLS. PeerCertificate and ServerNameCheck read subject alternative names with its
         // underscored `_subjectAlternativeNames()`, which a minor release may change.
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        // `swift package generate-documentation`: the DocC catalog of GRPCSimple.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin.git", from: "1.5.0"),
     ],
     targets: [
         // The library: wire protocol, server and client runtimes.

@@ -13,6 +13,7 @@ import Synchronization
 /// let server = Server(services: [PersonServer(), health])
 /// ```
 public final class HealthService: Grpc_Health_V1_HealthProvider {
+    /// A serving status: `.serving`, `.notServing`, `.serviceUnknown` (Watch only) or `.unknown`.
     public typealias Status = Grpc_Health_V1_HealthCheckResponse.ServingStatus
 
     private struct Watcher {
@@ -29,6 +30,7 @@ public final class HealthService: Grpc_Health_V1_HealthProvider {
 
     private let state = Mutex(State())
 
+    /// A health service in which the whole server (`""`) is SERVING and no other service is known yet.
     public init() {}
 
     /// Sets the status of `service` (`""`: the whole server) and tells its watchers.
@@ -54,6 +56,7 @@ public final class HealthService: Grpc_Health_V1_HealthProvider {
         self.state.withLock { $0.statuses[service] }
     }
 
+    /// Turns every status NOT_SERVING and ends every Watch: the server is shutting down.
     public func serverWillShutDown() {
         self.state.withLock { state in
             state.shuttingDown = true
@@ -77,6 +80,7 @@ public final class HealthService: Grpc_Health_V1_HealthProvider {
 
     // MARK: The service
 
+    /// `grpc.health.v1.Health/Check`: the status of `request.service`; NOT_FOUND for a service never set.
     public func check(
         request: Grpc_Health_V1_HealthCheckRequest,
         context: ServerContext
@@ -87,6 +91,7 @@ public final class HealthService: Grpc_Health_V1_HealthProvider {
         return .with { $0.status = status }
     }
 
+    /// `grpc.health.v1.Health/Watch`: the status of `request.service` now and at every change.
     public func watch(
         request: Grpc_Health_V1_HealthCheckRequest,
         responses: ResponseWriter<Grpc_Health_V1_HealthCheckResponse>,

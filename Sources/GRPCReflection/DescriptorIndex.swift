@@ -30,7 +30,8 @@ struct DescriptorIndex: Sendable {
         for descriptor in descriptors where self.files[descriptor.name] == nil {
             guard let proto = try? Google_Protobuf_FileDescriptorProto(serializedBytes: descriptor.serializedBytes)
             else { continue }
-            self.files[descriptor.name] = File(serializedBytes: Data(descriptor.serializedBytes), dependencies: proto.dependency)
+            self.files[descriptor.name] = File(
+                serializedBytes: Data(descriptor.serializedBytes), dependencies: proto.dependency)
             self.add(proto, named: descriptor.name)
         }
     }

@@ -22,8 +22,10 @@ import SwiftProtobuf
 /// extensions declared in those files. Anything not known gets an `error_response` with
 /// NOT_FOUND on the same stream, which stays open for the next request.
 public struct ReflectionService: GRPCService {
+    /// The v1 service's name; the service also serves v1alpha.
     public static var serviceName: String { V1.serviceName }
 
+    /// Reflection's own descriptors (v1 and v1alpha), so it describes itself too.
     public static var protoFileDescriptors: [ProtoFileDescriptor] {
         Grpc_Reflection_V1_Reflection_FileDescriptors.all + Grpc_Reflection_V1alpha_Reflection_FileDescriptors.all
     }
@@ -40,6 +42,7 @@ public struct ReflectionService: GRPCService {
         )
     }
 
+    /// Registers `ServerReflectionInfo` of both grpc.reflection.v1 and v1alpha.
     public func register(with router: inout Router) {
         V1(responder: self.responder).register(with: &router)
         V1Alpha(responder: self.responder).register(with: &router)

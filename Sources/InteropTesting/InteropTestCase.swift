@@ -58,15 +58,19 @@ public enum InteropTestCase: String, CaseIterable, Sendable {
             for compressed in [true, false] {
                 var request = Self.largeRequest
                 request.expectCompressed = .with { $0.value = compressed }
-                let response = try await client.unaryCall(request, options: CallOptions(compression: compressed ? .gzip : .identity))
-                try check(response.payload.body == zeros(314_159), "compressed=\(compressed): a 314159-byte zero payload")
+                let response = try await client.unaryCall(
+                    request, options: CallOptions(compression: compressed ? .gzip : .identity))
+                try check(
+                    response.payload.body == zeros(314_159), "compressed=\(compressed): a 314159-byte zero payload")
             }
         case .serverCompressedUnary:
             for compressed in [true, false] {
                 var request = Self.largeRequest
                 request.responseCompressed = .with { $0.value = compressed }
                 let response = try await client.unaryCall(request)
-                try check(response.payload.body == zeros(314_159), "response_compressed=\(compressed): a 314159-byte zero payload")
+                try check(
+                    response.payload.body == zeros(314_159),
+                    "response_compressed=\(compressed): a 314159-byte zero payload")
             }
         case .clientStreaming:
             let response = try await client.streamingInputCall { requests in
@@ -74,27 +78,34 @@ public enum InteropTestCase: String, CaseIterable, Sendable {
                     try await requests.write(.with { $0.payload = Self.payload(size) })
                 }
             }
-            try check(response.aggregatedPayloadSize == 74922, "aggregated_payload_size 74922, got \(response.aggregatedPayloadSize)")
+            try check(
+                response.aggregatedPayloadSize == 74922,
+                "aggregated_payload_size 74922, got \(response.aggregatedPayloadSize)")
         case .clientCompressedStreaming:
             try await expectStatus(.invalidArgument, "the uncompressed probe") {
                 _ = try await client.streamingInputCall { requests in
-                    try await requests.write(.with {
-                        $0.expectCompressed = .with { $0.value = true }
-                        $0.payload = Self.payload(27182)
-                    })
+                    try await requests.write(
+                        .with {
+                            $0.expectCompressed = .with { $0.value = true }
+                            $0.payload = Self.payload(27182)
+                        })
                 }
             }
             let response = try await client.streamingInputCall(options: CallOptions(compression: .gzip)) { requests in
-                try await requests.write(.with {
-                    $0.expectCompressed = .with { $0.value = true }
-                    $0.payload = Self.payload(27182)
-                })
-                try await requests.write(.with {
-                    $0.expectCompressed = .with { $0.value = false }
-                    $0.payload = Self.payload(45904)
-                }, compress: false)
+                try await requests.write(
+                    .with {
+                        $0.expectCompressed = .with { $0.value = true }
+                        $0.payload = Self.payload(27182)
+                    })
+                try await requests.write(
+                    .with {
+                        $0.expectCompressed = .with { $0.value = false }
+                        $0.payload = Self.payload(45904)
+                    }, compress: false)
             }
-            try check(response.aggregatedPayloadSize == 73086, "aggregated_payload_size 73086, got \(response.aggregatedPayloadSize)")
+            try check(
+                response.aggregatedPayloadSize == 73086,
+                "aggregated_payload_size 73086, got \(response.aggregatedPayloadSize)")
         case .serverStreaming:
             let sizes = [31415, 9, 2653, 58979]
             var received: [Int] = []
@@ -109,8 +120,14 @@ public enum InteropTestCase: String, CaseIterable, Sendable {
         case .serverCompressedStreaming:
             let request = Grpc_Testing_StreamingOutputCallRequest.with {
                 $0.responseParameters = [
-                    .with { $0.compressed = .with { $0.value = true }; $0.size = 31415 },
-                    .with { $0.compressed = .with { $0.value = false }; $0.size = 92653 },
+                    .with {
+                        $0.compressed = .with { $0.value = true }
+                        $0.size = 31415
+                    },
+                    .with {
+                        $0.compressed = .with { $0.value = false }
+                        $0.size = 92653
+                    },
                 ]
             }
             var received: [Int] = []
@@ -123,10 +140,11 @@ public enum InteropTestCase: String, CaseIterable, Sendable {
             try await client.fullDuplexCall { requests, responses in
                 var iterator = responses.makeAsyncIterator()
                 for (requestSize, responseSize) in pairs {
-                    try await requests.write(.with {
-                        $0.responseParameters = [.with { $0.size = Int32(responseSize) }]
-                        $0.payload = Self.payload(requestSize)
-                    })
+                    try await requests.write(
+                        .with {
+                            $0.responseParameters = [.with { $0.size = Int32(responseSize) }]
+                            $0.payload = Self.payload(requestSize)
+                        })
                     let response = try await iterator.next()
                     try check(response?.payload.body == zeros(responseSize), "a \(responseSize)-byte response")
                 }
@@ -146,14 +164,16 @@ public enum InteropTestCase: String, CaseIterable, Sendable {
         case .statusDetails:
             try await Self.statusDetails(client)
         case .specialStatusMessage:
-            try await Self.echoStatus(client, message: "\t\ntest with whitespace\r\nand Unicode BMP ☺ and non-BMP 😈\t\n")
+            try await Self.echoStatus(
+                client, message: "\t\ntest with whitespace\r\nand Unicode BMP ☺ and non-BMP 😈\t\n")
         case .unimplementedMethod:
             try await expectStatus(.unimplemented, "TestService/UnimplementedCall") {
                 _ = try await client.unimplementedCall(Grpc_Testing_Empty())
             }
         case .unimplementedService:
             try await expectStatus(.unimplemented, "UnimplementedService/UnimplementedCall") {
-                _ = try await Grpc_Testing_UnimplementedServiceClient(channel: channel).unimplementedCall(Grpc_Testing_Empty())
+                _ = try await Grpc_Testing_UnimplementedServiceClient(channel: channel).unimplementedCall(
+                    Grpc_Testing_Empty())
             }
         case .cancelAfterBegin:
             let call = Task {
@@ -167,10 +187,11 @@ public enum InteropTestCase: String, CaseIterable, Sendable {
             let firstResponse = AsyncSignal()
             let call = Task {
                 try await client.fullDuplexCall { requests, responses in
-                    try await requests.write(.with {
-                        $0.responseParameters = [.with { $0.size = 31415 }]
-                        $0.payload = Self.payload(27182)
-                    })
+                    try await requests.write(
+                        .with {
+                            $0.responseParameters = [.with { $0.size = 31415 }]
+                            $0.payload = Self.payload(27182)
+                        })
                     var iterator = responses.makeAsyncIterator()
                     let response = try await iterator.next()
                     try check(response?.payload.body.count == 31415, "a 31415-byte first response")
@@ -183,7 +204,8 @@ public enum InteropTestCase: String, CaseIterable, Sendable {
             try await expectCancelled { _ = try await call.value }
         case .timeoutOnSleepingServer:
             try await expectStatus(.deadlineExceeded, "a 1 ms deadline") {
-                try await client.fullDuplexCall(options: CallOptions(timeout: .milliseconds(1))) { requests, responses in
+                try await client.fullDuplexCall(options: CallOptions(timeout: .milliseconds(1))) {
+                    requests, responses in
                     try? await requests.write(.with { $0.payload = Self.payload(27182) })
                     var iterator = responses.makeAsyncIterator()
                     _ = try await iterator.next()
@@ -222,7 +244,9 @@ public enum InteropTestCase: String, CaseIterable, Sendable {
     static func largeUnary(_ client: Grpc_Testing_TestServiceClient) async throws {
         let response = try await client.unaryCall(Self.largeRequest)
         try check(response.payload.type == .compressable, "a COMPRESSABLE payload")
-        try check(response.payload.body == zeros(314_159), "a 314159-byte zero payload, got \(response.payload.body.count) bytes")
+        try check(
+            response.payload.body == zeros(314_159),
+            "a 314159-byte zero payload, got \(response.payload.body.count) bytes")
     }
 
     static func customMetadata(_ client: Grpc_Testing_TestServiceClient) async throws {
@@ -235,23 +259,27 @@ public enum InteropTestCase: String, CaseIterable, Sendable {
         try checkEchoed(initial: full.metadata, trailing: full.trailingMetadata, "UnaryCall")
 
         try await client.fullDuplexCall(options: options) { requests, responses in
-            try await requests.write(.with {
-                $0.responseParameters = [.with { $0.size = 314_159 }]
-                $0.payload = Self.payload(271_828)
-            })
+            try await requests.write(
+                .with {
+                    $0.responseParameters = [.with { $0.size = 314_159 }]
+                    $0.payload = Self.payload(271_828)
+                })
             requests.finish()
             var count = 0
             for try await response in responses { count += response.payload.body.count }
             try check(count == 314_159, "one 314159-byte response")
-            try checkEchoed(initial: try await responses.metadata, trailing: try await responses.trailingMetadata, "FullDuplexCall")
+            try checkEchoed(
+                initial: try await responses.metadata, trailing: try await responses.trailingMetadata, "FullDuplexCall")
         }
     }
 
     static func checkEchoed(initial: Metadata, trailing: Metadata, _ call: String) throws {
-        try check(initial["x-grpc-test-echo-initial"] == "test_initial_metadata_value",
-                  "\(call): initial metadata x-grpc-test-echo-initial, got \(initial)")
-        try check(trailing.binary("x-grpc-test-echo-trailing-bin") == [0xAB, 0xAB, 0xAB],
-                  "\(call): trailing metadata x-grpc-test-echo-trailing-bin 0xababab, got \(trailing)")
+        try check(
+            initial["x-grpc-test-echo-initial"] == "test_initial_metadata_value",
+            "\(call): initial metadata x-grpc-test-echo-initial, got \(initial)")
+        try check(
+            trailing.binary("x-grpc-test-echo-trailing-bin") == [0xAB, 0xAB, 0xAB],
+            "\(call): trailing metadata x-grpc-test-echo-trailing-bin 0xababab, got \(trailing)")
     }
 
     static func echoStatus(_ client: Grpc_Testing_TestServiceClient, message: String) async throws {
@@ -295,7 +323,9 @@ extension InteropTestCase {
             } catch let error as RPCError {
                 try check(error.code == .failedPrecondition, "\(call) to fail with FAILED_PRECONDITION, got \(error)")
                 try check(error.details.count == 1, "\(call)'s status to carry one detail, got \(error.details.count)")
-                try check(error.detail(Grpc_Testing_EchoStatus.self) == status, "\(call)'s detail to be the requested EchoStatus")
+                try check(
+                    error.detail(Grpc_Testing_EchoStatus.self) == status,
+                    "\(call)'s detail to be the requested EchoStatus")
             }
         }
     }
@@ -303,6 +333,7 @@ extension InteropTestCase {
 
 /// What an interop case found wrong.
 public struct InteropFailure: Error, CustomStringConvertible {
+    /// What did not hold.
     public let description: String
 }
 
@@ -325,7 +356,9 @@ func expectStatus(
     } catch let error as RPCError {
         try check(error.code == code, "\(what): status \(code), got \(error.code): \(error.message)")
         if let message {
-            try check(error.message == message, "\(what): message \(message.debugDescription), got \(error.message.debugDescription)")
+            try check(
+                error.message == message,
+                "\(what): message \(message.debugDescription), got \(error.message.debugDescription)")
         }
         return
     }

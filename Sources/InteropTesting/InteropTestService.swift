@@ -6,13 +6,18 @@ import SwiftProtobuf
 /// interop server behaves: payloads of the requested sizes, echoed metadata and statuses,
 /// compressed responses on request, and checks that requests said to be compressed were.
 public struct InteropTestService: Grpc_Testing_TestServiceProvider {
+    /// The service; stateless.
     public init() {}
 
+    /// EmptyCall: an empty response.
     public func emptyCall(request: Grpc_Testing_Empty, context: ServerContext) async throws -> Grpc_Testing_Empty {
         Grpc_Testing_Empty()
     }
 
-    public func unaryCall(request: Grpc_Testing_SimpleRequest, context: ServerContext) async throws -> Grpc_Testing_SimpleResponse {
+    /// UnaryCall: a payload of the requested size, the requested status, metadata echoed.
+    public func unaryCall(request: Grpc_Testing_SimpleRequest, context: ServerContext) async throws
+        -> Grpc_Testing_SimpleResponse
+    {
         Self.echoMetadata(context)
         try Self.checkCompressed(expected: request.hasExpectCompressed && request.expectCompressed.value, context)
         if request.hasResponseCompressed, request.responseCompressed.value {
@@ -22,10 +27,14 @@ public struct InteropTestService: Grpc_Testing_TestServiceProvider {
         return .with { $0.payload = Self.payload(size: Int(request.responseSize)) }
     }
 
-    public func cacheableUnaryCall(request: Grpc_Testing_SimpleRequest, context: ServerContext) async throws -> Grpc_Testing_SimpleResponse {
+    /// CacheableUnaryCall: not served (it needs a caching proxy).
+    public func cacheableUnaryCall(request: Grpc_Testing_SimpleRequest, context: ServerContext) async throws
+        -> Grpc_Testing_SimpleResponse
+    {
         try await self.unaryCall(request: request, context: context)
     }
 
+    /// StreamingOutputCall: one response per ResponseParameters, with their sizes and intervals.
     public func streamingOutputCall(
         request: Grpc_Testing_StreamingOutputCallRequest,
         responses: ResponseWriter<Grpc_Testing_StreamingOutputCallResponse>,
@@ -35,6 +44,7 @@ public struct InteropTestService: Grpc_Testing_TestServiceProvider {
         try await Self.respond(to: request, with: responses, context: context)
     }
 
+    /// StreamingInputCall: the total size of the payloads received.
     public func streamingInputCall(
         requests: RequestStream<Grpc_Testing_StreamingInputCallRequest>,
         context: ServerContext
@@ -48,6 +58,7 @@ public struct InteropTestService: Grpc_Testing_TestServiceProvider {
         return .with { $0.aggregatedPayloadSize = Int32(total) }
     }
 
+    /// FullDuplexCall: responses for each request as it arrives.
     public func fullDuplexCall(
         requests: RequestStream<Grpc_Testing_StreamingOutputCallRequest>,
         responses: ResponseWriter<Grpc_Testing_StreamingOutputCallResponse>,
@@ -59,6 +70,7 @@ public struct InteropTestService: Grpc_Testing_TestServiceProvider {
         }
     }
 
+    /// HalfDuplexCall: every request first, then the responses.
     public func halfDuplexCall(
         requests: RequestStream<Grpc_Testing_StreamingOutputCallRequest>,
         responses: ResponseWriter<Grpc_Testing_StreamingOutputCallResponse>,
@@ -72,7 +84,10 @@ public struct InteropTestService: Grpc_Testing_TestServiceProvider {
         }
     }
 
-    public func unimplementedCall(request: Grpc_Testing_Empty, context: ServerContext) async throws -> Grpc_Testing_Empty {
+    /// UnimplementedCall: UNIMPLEMENTED, as the interop cases expect.
+    public func unimplementedCall(request: Grpc_Testing_Empty, context: ServerContext) async throws
+        -> Grpc_Testing_Empty
+    {
         throw RPCError(.unimplemented, "grpc.testing.TestService/UnimplementedCall is not implemented, on purpose")
     }
 
@@ -136,7 +151,8 @@ public struct InteropTestService: Grpc_Testing_TestServiceProvider {
                 try await Task.sleep(for: .microseconds(Int(parameters.intervalUs)))
             }
             let compress = parameters.hasCompressed && parameters.compressed.value
-            try await responses.write(.with { $0.payload = Self.payload(size: Int(parameters.size)) }, compress: compress)
+            try await responses.write(
+                .with { $0.payload = Self.payload(size: Int(parameters.size)) }, compress: compress)
         }
     }
 }

@@ -9,10 +9,15 @@ public struct TestCertificates: Sendable {
     /// Where the files are.
     public let directory: String
 
+    /// The test CA's certificate.
     public var caCertificatePath: String { self.directory + "/ca.pem" }
+    /// The server's certificate, for localhost, 127.0.0.1 and *.test.google.fr.
     public var serverCertificatePath: String { self.directory + "/server.pem" }
+    /// The server's private key.
     public var serverKeyPath: String { self.directory + "/server.key" }
+    /// A client certificate the test CA signed (mutual TLS).
     public var clientCertificatePath: String { self.directory + "/client.pem" }
+    /// The client certificate's private key.
     public var clientKeyPath: String { self.directory + "/client.key" }
 
     /// A name the server certificate is valid for, besides localhost and 127.0.0.1
@@ -25,6 +30,7 @@ public struct TestCertificates: Sendable {
 
     /// What went wrong making certificates: the command and what openssl said.
     public struct Failure: Error, CustomStringConvertible {
+        /// What went wrong making the certificates.
         public var description: String
     }
 
@@ -57,7 +63,8 @@ public struct TestCertificates: Sendable {
             // Another process got there first (or a stale incomplete set is in the way).
             try? fileManager.removeItem(atPath: staging)
             if !existing.isComplete {
-                throw Failure(description: "cannot create \(path): \(String(cString: strerror(errno))); remove it and retry")
+                throw Failure(
+                    description: "cannot create \(path): \(String(cString: strerror(errno))); remove it and retry")
             }
         }
         return existing
@@ -71,20 +78,23 @@ public struct TestCertificates: Sendable {
         let config = self.directory + "/openssl.cnf"
         try Self.opensslConfig.write(toFile: config, atomically: true, encoding: .utf8)
         let ecKey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-        try Self.openssl(["req", "-x509"] + ecKey + [
-            "-keyout", "ca.key", "-out", "ca.pem", "-days", "3650",
-            "-config", config, "-section", "ca", "-extensions", "ca_extensions",
-        ], in: self.directory)
+        try Self.openssl(
+            ["req", "-x509"] + ecKey + [
+                "-keyout", "ca.key", "-out", "ca.pem", "-days", "3650",
+                "-config", config, "-section", "ca", "-extensions", "ca_extensions",
+            ], in: self.directory)
         for (name, section) in [("server", "server"), ("client", "client")] {
-            try Self.openssl(["req", "-new"] + ecKey + [
-                "-keyout", "\(name).key", "-out", "\(name).csr", "-config", config, "-section", section,
-            ], in: self.directory)
-            try Self.openssl([
-                "x509", "-req", "-in", "\(name).csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-                "-set_serial", "0x" + String(UInt64.random(in: 1...UInt64.max), radix: 16),
-                "-days", "3650", "-out", "\(name).pem",
-                "-extfile", config, "-extensions", "\(section)_extensions",
-            ], in: self.directory)
+            try Self.openssl(
+                ["req", "-new"] + ecKey + [
+                    "-keyout", "\(name).key", "-out", "\(name).csr", "-config", config, "-section", section,
+                ], in: self.directory)
+            try Self.openssl(
+                [
+                    "x509", "-req", "-in", "\(name).csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                    "-set_serial", "0x" + String(UInt64.random(in: 1...UInt64.max), radix: 16),
+                    "-days", "3650", "-out", "\(name).pem",
+                    "-extfile", config, "-extensions", "\(section)_extensions",
+                ], in: self.directory)
         }
     }
 
@@ -144,7 +154,10 @@ public struct TestCertificates: Sendable {
         let output = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw Failure(description: "openssl \(arguments.joined(separator: " ")) exited with \(process.terminationStatus): \(String(decoding: output, as: UTF8.self))")
+            throw Failure(
+                description:
+                    "openssl \(arguments.joined(separator: " ")) exited with \(process.terminationStatus): \(String(decoding: output, as: UTF8.self))"
+            )
         }
     }
 }

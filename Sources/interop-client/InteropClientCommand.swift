@@ -14,7 +14,8 @@ struct InteropClientCommand: AsyncParsableCommand {
     /// Reads grpc-go's boolean flag forms (`--use_tls`, `--use_tls true`, ...) before
     /// parsing; see `BooleanFlagArguments`.
     static func main() async {
-        let arguments = BooleanFlagArguments.normalize(Array(CommandLine.arguments.dropFirst()), flags: ["use_tls", "use_test_ca"])
+        let arguments = BooleanFlagArguments.normalize(
+            Array(CommandLine.arguments.dropFirst()), flags: ["use_tls", "use_test_ca"])
         do {
             var command = try Self.parseAsRoot(arguments)
             if var asyncCommand = command as? any AsyncParsableCommand {
@@ -33,7 +34,11 @@ struct InteropClientCommand: AsyncParsableCommand {
     @Option(name: .customLong("server_port"), help: "Server port.")
     var serverPort = 10000
 
-    @Option(name: .customLong("test_case"), help: "A case name, several separated by commas, or `all` (grpc's cases; status_details is ours and runs only by name).")
+    @Option(
+        name: .customLong("test_case"),
+        help:
+            "A case name, several separated by commas, or `all` (grpc's cases; status_details is ours and runs only by name)."
+    )
     var testCase = "large_unary"
 
     @Option(name: .customLong("soak_iterations"), help: "Iterations of rpc_soak and channel_soak.")
@@ -42,17 +47,26 @@ struct InteropClientCommand: AsyncParsableCommand {
     @Option(name: .customLong("use_tls"), help: "Use TLS: --use_tls, --use_tls=true|false or --use_tls true|false.")
     var useTLS = "false"
 
-    @Option(name: .customLong("use_test_ca"), help: "Trust the test CA (with --use_tls): the one interop-server makes with openssl, unless --ca_file names another.")
+    @Option(
+        name: .customLong("use_test_ca"),
+        help:
+            "Trust the test CA (with --use_tls): the one interop-server makes with openssl, unless --ca_file names another."
+    )
     var useTestCA = "false"
 
-    @Option(name: .customLong("ca_file"), help: "PEM file of the CA certificates to trust (with --use_tls; default: the system's).")
+    @Option(
+        name: .customLong("ca_file"),
+        help: "PEM file of the CA certificates to trust (with --use_tls; default: the system's).")
     var caFile: String?
 
-    @Option(name: .customLong("server_host_override"), help: "TLS server name, for SNI and certificate checks (with --use_tls).")
+    @Option(
+        name: .customLong("server_host_override"),
+        help: "TLS server name, for SNI and certificate checks (with --use_tls).")
     var serverHostOverride: String?
 
     func validate() throws {
-        for (flag, value) in [("--use_tls", self.useTLS), ("--use_test_ca", self.useTestCA)] where !["true", "false"].contains(value) {
+        for (flag, value) in [("--use_tls", self.useTLS), ("--use_test_ca", self.useTestCA)]
+        where !["true", "false"].contains(value) {
             throw ValidationError("\(flag) must be true or false, not '\(value)'")
         }
         if self.useTLS == "false" && (self.useTestCA == "true" || self.caFile != nil) {
@@ -83,7 +97,9 @@ struct InteropClientCommand: AsyncParsableCommand {
             // One name, or several separated by commas.
             cases = try self.testCase.split(separator: ",").map { name in
                 guard let named = InteropTestCase(rawValue: String(name)) else {
-                    throw ValidationError("unknown --test_case '\(name)'; one of: all, \(InteropTestCase.allCases.map(\.rawValue).joined(separator: ", "))")
+                    throw ValidationError(
+                        "unknown --test_case '\(name)'; one of: all, \(InteropTestCase.allCases.map(\.rawValue).joined(separator: ", "))"
+                    )
                 }
                 return named
             }

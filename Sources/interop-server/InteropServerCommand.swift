@@ -38,10 +38,15 @@ struct InteropServerCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on (0: pick a free one, printed on start).")
     var port = 10000
 
-    @Option(name: .customLong("use_tls"), help: "Serve over TLS: --use_tls, --use_tls=true|false or --use_tls true|false.")
+    @Option(
+        name: .customLong("use_tls"), help: "Serve over TLS: --use_tls, --use_tls=true|false or --use_tls true|false.")
     var useTLS = "false"
 
-    @Option(name: .customLong("tls_cert_file"), help: "The server's PEM certificate chain (with --use_tls; default: a test certificate made with openssl, for localhost, 127.0.0.1 and *.test.google.fr).")
+    @Option(
+        name: .customLong("tls_cert_file"),
+        help:
+            "The server's PEM certificate chain (with --use_tls; default: a test certificate made with openssl, for localhost, 127.0.0.1 and *.test.google.fr)."
+    )
     var certificateFile: String?
 
     @Option(name: .customLong("tls_key_file"), help: "The PEM private key of --tls_cert_file.")
@@ -63,7 +68,8 @@ struct InteropServerCommand: AsyncParsableCommand {
         var configuration = Server.Configuration()
         if self.useTLS == "true" {
             if let certificateFile, let keyFile {
-                configuration.tls = ServerTLSConfiguration(certificateChain: .file(path: certificateFile), privateKey: .file(path: keyFile))
+                configuration.tls = ServerTLSConfiguration(
+                    certificateChain: .file(path: certificateFile), privateKey: .file(path: keyFile))
             } else {
                 let certificates = try TestCertificates.shared()
                 configuration.tls = ServerTLSConfiguration(

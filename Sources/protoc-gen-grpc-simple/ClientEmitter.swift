@@ -30,7 +30,9 @@ struct ClientEmitter {
                 p.print(signature(method.names, defaults: false, publicPrefix: ""))
                 if let metadataSignature = signatureWithMetadata(method.names, defaults: false, publicPrefix: "") {
                     p.print()
-                    p.print("/// Like `\(method.names.function)`, also returning the response's metadata and trailing metadata.")
+                    p.print(
+                        "/// Like `\(method.names.function)`, also returning the response's metadata and trailing metadata."
+                    )
                     p.print(metadataSignature)
                 }
             }
@@ -65,7 +67,9 @@ struct ClientEmitter {
                 printCall(method.names, withMetadata: false, into: &p)
                 if signatureWithMetadata(method.names, defaults: false, publicPrefix: "") != nil {
                     p.print()
-                    p.print("/// Like `\(method.names.function)`, also returning the response's metadata and trailing metadata.")
+                    p.print(
+                        "/// Like `\(method.names.function)`, also returning the response's metadata and trailing metadata."
+                    )
                     printCall(method.names, withMetadata: true, into: &p)
                 }
             }
@@ -101,7 +105,8 @@ struct ClientEmitter {
         let options = defaults ? "" : "options: CallOptions"
         switch m.kind {
         case .unary:
-            return "\(publicPrefix)func \(m.functionWithMetadata)(_ request: \(m.input)\(defaults ? "" : ", \(options)")) "
+            return
+                "\(publicPrefix)func \(m.functionWithMetadata)(_ request: \(m.input)\(defaults ? "" : ", \(options)")) "
                 + "async throws -> UnaryResponse<\(m.output)>"
         case .clientStreaming:
             return "\(publicPrefix)func \(m.functionWithMetadata)(\(defaults ? "" : "\(options), ")"
@@ -145,7 +150,8 @@ struct ClientEmitter {
         if m.kind == .unary {
             p.printIndented("UnaryResponse(message: try await self.\(m.function)(request, options: options))")
         } else {
-            p.printIndented("UnaryResponse(message: try await self.\(m.function)(options: options, requests: requests))")
+            p.printIndented(
+                "UnaryResponse(message: try await self.\(m.function)(options: options, requests: requests))")
         }
         p.print("}")
     }
@@ -157,7 +163,8 @@ struct ClientEmitter {
         if withMetadata {
             p.print(signatureWithMetadata(m, defaults: false, publicPrefix: v)! + " {")
             if m.kind == .unary {
-                p.printIndented("try await self.channel.unaryWithMetadata(\(descriptor), request: request, options: options)")
+                p.printIndented(
+                    "try await self.channel.unaryWithMetadata(\(descriptor), request: request, options: options)")
             } else {
                 p.printIndented(
                     "try await self.channel.clientStreamingWithMetadata(\(descriptor), options: options, requests: requests)"
@@ -173,7 +180,8 @@ struct ClientEmitter {
         case .serverStreaming:
             p.printIndented("self.channel.serverStreaming(\(descriptor), request: request, options: options)")
         case .clientStreaming:
-            p.printIndented("try await self.channel.clientStreaming(\(descriptor), options: options, requests: requests)")
+            p.printIndented(
+                "try await self.channel.clientStreaming(\(descriptor), options: options, requests: requests)")
         case .bidirectionalStreaming:
             p.printIndented("try await self.channel.bidirectionalStreaming(\(descriptor), options: options, body)")
         }

@@ -1,7 +1,8 @@
-@testable import GRPCSimple
 import NIOConcurrencyHelpers
-import Testing
 import TestServices
+import Testing
+
+@testable import GRPCSimple
 
 /// Per-call credentials on the client and `BearerTokenAuthenticator` on the server,
 /// over a real socket.
@@ -42,12 +43,17 @@ import TestServices
         try await withHarness(interceptors: [Self.authenticator()]) { harness in
             let cases: [(String, CallOptions, String)] = [
                 ("no token", CallOptions(), "needs a bearer token"),
-                ("wrong scheme", CallOptions(metadata: ["authorization": "Basic dXNlcjpwYXNz"]), "is not 'Bearer <token>'"),
+                (
+                    "wrong scheme", CallOptions(metadata: ["authorization": "Basic dXNlcjpwYXNz"]),
+                    "is not 'Bearer <token>'"
+                ),
                 ("empty token", CallOptions(metadata: ["authorization": "Bearer "]), "is not 'Bearer <token>'"),
                 ("unknown token", CallOptions(credentials: .bearerToken("token-mallory")), "was not accepted"),
             ]
             for (name, options, expected) in cases {
-                let error = await expectRPCError { _ = try await harness.echo.get(.with { $0.text = "x" }, options: options) }
+                let error = await expectRPCError {
+                    _ = try await harness.echo.get(.with { $0.text = "x" }, options: options)
+                }
                 #expect(error?.code == .unauthenticated, "\(name)")
                 #expect(error?.message.contains(expected) == true, "\(name): \(error?.message ?? "")")
             }
@@ -62,7 +68,9 @@ import TestServices
         try await withHarness(interceptors: [Self.authenticator()]) { harness in
             let options = CallOptions(credentials: .bearerToken("token-bob"))
             let error = await expectRPCError {
-                _ = try await harness.echo.collect(options: options) { writer in try await writer.write(.with { $0.text = "c" }) }
+                _ = try await harness.echo.collect(options: options) { writer in
+                    try await writer.write(.with { $0.text = "c" })
+                }
             }
             #expect(error?.code == .permissionDenied)
             #expect(error?.message == "bob may not call /grpcsimple.echo.Echo/Collect")
@@ -90,7 +98,8 @@ import TestServices
             }
             return n == 1 ? "token-alice" : "token-bob"
         }
-        try await withHarness(channelConfiguration: configuration, interceptors: [Self.authenticator(seen: seen)]) { harness in
+        try await withHarness(channelConfiguration: configuration, interceptors: [Self.authenticator(seen: seen)]) {
+            harness in
             _ = try await harness.echo.get(.with { $0.text = "1" })
             for try await _ in harness.echo.expand(.with { $0.text = "2" }) {}
         }
@@ -119,7 +128,8 @@ import TestServices
             let error = await expectRPCError { _ = try await harness.echo.get(.with { $0.text = "x" }) }
             #expect(error?.code == .unavailable)
             #expect(error?.message.contains("could not get the call credentials for /grpcsimple.echo.Echo/Get") == true)
-            let rejected = CallOptions(credentials: CallCredentials { _ in throw RPCError(.unauthenticated, "log in first") })
+            let rejected = CallOptions(
+                credentials: CallCredentials { _ in throw RPCError(.unauthenticated, "log in first") })
             let streamError = await expectRPCError {
                 try await harness.echo.update(options: rejected) { writer, responses in
                     try await writer.write(.with { $0.text = "b" })
@@ -143,18 +153,25 @@ import TestServices
             await expectRPCError { _ = try await echo.get(.with { $0.text = "x" }) }
         }
         #expect(error?.code == .unauthenticated)
-        #expect(error?.message.contains("will not send the credentials of /grpcsimple.echo.Echo/Get in plaintext to 192.0.2.1:50051") == true, "\(String(describing: error))")
+        #expect(
+            error?.message.contains(
+                "will not send the credentials of /grpcsimple.echo.Echo/Get in plaintext to 192.0.2.1:50051") == true,
+            "\(String(describing: error))")
         let streamError = try await withTimeout(seconds: 5) {
             await expectRPCError { for try await _ in echo.expand(.with { $0.text = "x" }) {} }
         }
         #expect(streamError?.code == .unauthenticated)
 
         // Metadata that is no secret may go anyway: the call then fails to connect instead.
-        let open = CallOptions(timeout: .milliseconds(500), credentials: CallCredentials(requiresTransportSecurity: false) { _ in ["x-tenant": "blue"] })
+        let open = CallOptions(
+            timeout: .milliseconds(500),
+            credentials: CallCredentials(requiresTransportSecurity: false) { _ in ["x-tenant": "blue"] })
         let connectError = try await withTimeout(seconds: 10) {
             await expectRPCError { _ = try await echo.get(.with { $0.text = "x" }, options: open) }
         }
-        #expect(connectError?.code == .unavailable || connectError?.code == .deadlineExceeded, "\(String(describing: connectError))")
+        #expect(
+            connectError?.code == .unavailable || connectError?.code == .deadlineExceeded,
+            "\(String(describing: connectError))")
         await channel.close()
     }
 
@@ -162,7 +179,10 @@ import TestServices
         for target in ["127.0.0.1:1", "127.8.9.10:1", "localhost:1", "[::1]:1", "unix:/tmp/x.sock"] {
             #expect(Target.parse(target)?.isThisMachine == true, "\(target)")
         }
-        for target in ["192.0.2.1:1", "example.com:1", "[2001:db8::1]:1", "127.evil.example:1", "127.0.0.1.example:1", "api.localhost:1"] {
+        for target in [
+            "192.0.2.1:1", "example.com:1", "[2001:db8::1]:1", "127.evil.example:1", "127.0.0.1.example:1",
+            "api.localhost:1",
+        ] {
             #expect(Target.parse(target)?.isThisMachine == false, "\(target)")
         }
     }

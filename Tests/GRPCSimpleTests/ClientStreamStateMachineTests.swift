@@ -1,7 +1,8 @@
-@testable import GRPCSimple
 import NIOHPACK
-import Testing
 import TestServices
+import Testing
+
+@testable import GRPCSimple
 
 /// `ClientStreamStateMachine`, `ResponseHead` and `RequestHead`: the pure decisions of
 /// one call on each side, without sockets.
@@ -99,25 +100,39 @@ import TestServices
     // MARK: ResponseHead
 
     @Test func responseHeadReadsHeadersTrailersOnlyAndFailures() {
-        let ok: HPACKHeaders = [":status": "200", "content-type": "application/grpc+proto", "grpc-encoding": "gzip", "x-k": "v"]
+        let ok: HPACKHeaders = [
+            ":status": "200", "content-type": "application/grpc+proto", "grpc-encoding": "gzip", "x-k": "v",
+        ]
         #expect(ResponseHead.parse(ok, endStream: false) == .headers(metadata: ["x-k": "v"], encoding: .gzip))
 
-        let trailersOnly: HPACKHeaders = [":status": "200", "content-type": "application/grpc", "grpc-status": "5", "grpc-message": "no%20such"]
-        #expect(ResponseHead.parse(trailersOnly, endStream: true) == .trailersOnly(status: Status(code: .notFound, message: "no such"), metadata: [:]))
+        let trailersOnly: HPACKHeaders = [
+            ":status": "200", "content-type": "application/grpc", "grpc-status": "5", "grpc-message": "no%20such",
+        ]
+        #expect(
+            ResponseHead.parse(trailersOnly, endStream: true)
+                == .trailersOnly(status: Status(code: .notFound, message: "no such"), metadata: [:]))
 
         let html: HPACKHeaders = [":status": "503", "content-type": "text/html"]
-        #expect(ResponseHead.parse(html, endStream: false) == .invalid(RPCError(.unavailable, "the server answered HTTP 503, not gRPC"), resetStream: true))
+        #expect(
+            ResponseHead.parse(html, endStream: false)
+                == .invalid(RPCError(.unavailable, "the server answered HTTP 503, not gRPC"), resetStream: true))
 
         let notGRPC: HPACKHeaders = [":status": "200", "content-type": "application/json"]
         #expect(
             ResponseHead.parse(notGRPC, endStream: false)
-                == .invalid(RPCError(.unknown, "the server answered with content-type 'application/json', not gRPC"), resetStream: true)
+                == .invalid(
+                    RPCError(.unknown, "the server answered with content-type 'application/json', not gRPC"),
+                    resetStream: true)
         )
 
-        let unknownEncoding: HPACKHeaders = [":status": "200", "content-type": "application/grpc", "grpc-encoding": "br"]
+        let unknownEncoding: HPACKHeaders = [
+            ":status": "200", "content-type": "application/grpc", "grpc-encoding": "br",
+        ]
         #expect(
             ResponseHead.parse(unknownEncoding, endStream: false)
-                == .invalid(RPCError(.internal, "the server used grpc-encoding 'br', which this client does not support"), resetStream: true)
+                == .invalid(
+                    RPCError(.internal, "the server used grpc-encoding 'br', which this client does not support"),
+                    resetStream: true)
         )
 
         let badBinary: HPACKHeaders = [":status": "200", "content-type": "application/grpc", "x-bin": "!!"]
@@ -131,7 +146,9 @@ import TestServices
     // MARK: RequestHead
 
     static func request(_ extra: [(String, String)] = [], path: String = "/grpcsimple.echo.Echo/Get") -> HPACKHeaders {
-        var headers: HPACKHeaders = [":method": "POST", ":scheme": "http", ":path": path, "content-type": "application/grpc", "te": "trailers"]
+        var headers: HPACKHeaders = [
+            ":method": "POST", ":scheme": "http", ":path": path, "content-type": "application/grpc", "te": "trailers",
+        ]
         for (name, value) in extra { headers.add(name: name, value: value) }
         return headers
     }
@@ -145,7 +162,9 @@ import TestServices
     }()
 
     @Test func requestHeadReadsPathMetadataTimeoutAndEncoding() throws {
-        let headers = Self.request([("grpc-timeout", "2S"), ("grpc-encoding", "gzip"), ("grpc-accept-encoding", "gzip"), ("x-k", "v")])
+        let headers = Self.request([
+            ("grpc-timeout", "2S"), ("grpc-encoding", "gzip"), ("grpc-accept-encoding", "gzip"), ("x-k", "v"),
+        ])
         let head = try RequestHead.parse(headers, router: Self.router).get()
         #expect(head.path == "/grpcsimple.echo.Echo/Get")
         #expect(head.handler.method.name == "Get")
@@ -168,8 +187,12 @@ import TestServices
         json.replaceOrAdd(name: "content-type", value: "application/json")
         #expect(rejection(json)?.httpStatus == 415)
 
-        #expect(rejection(Self.request(path: "/grpcsimple.echo.Echo/Nope"))?.status == Status(code: .unimplemented, message: "unknown method Nope for service grpcsimple.echo.Echo"))
-        #expect(rejection(Self.request(path: "/no.Such/Get"))?.status == Status(code: .unimplemented, message: "unknown service no.Such"))
+        #expect(
+            rejection(Self.request(path: "/grpcsimple.echo.Echo/Nope"))?.status
+                == Status(code: .unimplemented, message: "unknown method Nope for service grpcsimple.echo.Echo"))
+        #expect(
+            rejection(Self.request(path: "/no.Such/Get"))?.status
+                == Status(code: .unimplemented, message: "unknown service no.Such"))
         #expect(rejection(Self.request(path: "nonsense"))?.status.message == "malformed method path 'nonsense'")
 
         let brotli = rejection(Self.request([("grpc-encoding", "br")]))
@@ -177,7 +200,9 @@ import TestServices
         #expect(brotli?.acceptEncoding == "gzip,deflate,identity")
         #expect(brotli?.responseHeaders.first(name: "grpc-accept-encoding") == "gzip,deflate,identity")
 
-        #expect(rejection(Self.request([("grpc-timeout", "soon")]))?.status == Status(code: .internal, message: "malformed grpc-timeout 'soon'"))
+        #expect(
+            rejection(Self.request([("grpc-timeout", "soon")]))?.status
+                == Status(code: .internal, message: "malformed grpc-timeout 'soon'"))
         #expect(rejection(Self.request([("x-bin", "***")]))?.status.code == .internal)
     }
 

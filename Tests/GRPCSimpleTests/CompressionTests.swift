@@ -1,7 +1,8 @@
-@testable import GRPCSimple
 import NIOCore
-import Testing
 import TestServices
+import Testing
+
+@testable import GRPCSimple
 
 /// Message compression (grpc/grpc `doc/compression.md`): gzip and deflate both ways,
 /// per call and per message, and the failures the spec names.
@@ -50,9 +51,11 @@ import TestServices
         try await withHarness { harness in
             let raw = try await RawHTTP2Client.connect(port: harness.port)
             defer { Task { await raw.close() } }
-            let headers = RawHTTP2Client.requestHeaders(path: Self.get, [
-                ("grpc-encoding", algorithm.name), ("response-compression", algorithm.name),
-            ])
+            let headers = RawHTTP2Client.requestHeaders(
+                path: Self.get,
+                [
+                    ("grpc-encoding", algorithm.name), ("response-compression", algorithm.name),
+                ])
             try await raw.sendHeaders(stream: 1, headers)
             try await raw.sendData(stream: 1, try Self.compressedRequest("squeezed", algorithm), endStream: true)
             let response = try await raw.response(stream: 1)
@@ -87,7 +90,8 @@ import TestServices
                 allocator: ByteBufferAllocator()
             )
             #expect(bomb.readableBytes < 64 * 1024)
-            try await raw.sendHeaders(stream: 1, RawHTTP2Client.requestHeaders(path: Self.get, [("grpc-encoding", "gzip")]))
+            try await raw.sendHeaders(
+                stream: 1, RawHTTP2Client.requestHeaders(path: Self.get, [("grpc-encoding", "gzip")]))
             try await raw.sendData(stream: 1, Array(bomb.readableBytesView), endStream: true)
             let trailers = try #require(try await raw.response(stream: 1).headerBlocks.last)
             #expect(trailers.first(name: "grpc-status") == "8")
@@ -99,8 +103,10 @@ import TestServices
         try await withHarness { harness in
             let raw = try await RawHTTP2Client.connect(port: harness.port)
             defer { Task { await raw.close() } }
-            try await raw.sendHeaders(stream: 1, RawHTTP2Client.requestHeaders(path: Self.get, [("grpc-encoding", "gzip")]))
-            try await raw.sendData(stream: 1, RawHTTP2Client.message([1, 2, 3, 4, 5, 6], compressed: true), endStream: true)
+            try await raw.sendHeaders(
+                stream: 1, RawHTTP2Client.requestHeaders(path: Self.get, [("grpc-encoding", "gzip")]))
+            try await raw.sendData(
+                stream: 1, RawHTTP2Client.message([1, 2, 3, 4, 5, 6], compressed: true), endStream: true)
             let trailers = try #require(try await raw.response(stream: 1).headerBlocks.last)
             #expect(trailers.first(name: "grpc-status") == "13")
             #expect(trailers.first(name: "grpc-message")?.contains("not valid gzip") == true)
@@ -109,7 +115,8 @@ import TestServices
 
     @Test func aStreamingClientCanTurnCompressionOffPerMessageAndTheServerStillReads() async throws {
         try await withHarness { harness in
-            let updates = try await harness.echo.update(options: CallOptions(compression: .gzip)) { requests, responses in
+            let updates = try await harness.echo.update(options: CallOptions(compression: .gzip)) {
+                requests, responses in
                 var texts: [String] = []
                 var iterator = responses.makeAsyncIterator()
                 for (index, text) in ["x", "y", "z"].enumerated() {
@@ -131,9 +138,11 @@ extension CompressionTests {
         try await withHarness { harness in
             let raw = try await RawHTTP2Client.connect(port: harness.port)
             defer { Task { await raw.close() } }
-            let headers = RawHTTP2Client.requestHeaders(path: Self.get, [
-                ("grpc-accept-encoding", "identity, deflate"), ("response-compression", "gzip"),
-            ])
+            let headers = RawHTTP2Client.requestHeaders(
+                path: Self.get,
+                [
+                    ("grpc-accept-encoding", "identity, deflate"), ("response-compression", "gzip"),
+                ])
             try await raw.sendHeaders(stream: 1, headers)
             try await raw.sendData(stream: 1, RawHTTP2Client.message([0x0A, 2] + Array("hi".utf8)), endStream: true)
             let response = try await raw.response(stream: 1)

@@ -1,7 +1,8 @@
-@testable import GRPCSimple
 import NIOCore
 import NIOHTTP2
 import Testing
+
+@testable import GRPCSimple
 
 /// `ConnectionStateMachine`: the life of a connection, driven event by event with a
 /// fake clock; no sockets, no timers.
@@ -33,12 +34,13 @@ import Testing
 
     @Test func aServerStartsWaitingForTheFirstFrameWithItsTimersArmed() {
         var machine = Self.server(idle: .seconds(30), age: .minutes(5))
-        #expect(machine.start(now: Self.start) == [
-            .arm(.handshake, after: .seconds(10)),
-            .arm(.keepalive, after: .hours(2)),
-            .arm(.idle, after: .seconds(30)),
-            .arm(.age, after: .minutes(5)),
-        ])
+        #expect(
+            machine.start(now: Self.start) == [
+                .arm(.handshake, after: .seconds(10)),
+                .arm(.keepalive, after: .hours(2)),
+                .arm(.idle, after: .seconds(30)),
+                .arm(.age, after: .minutes(5)),
+            ])
         #expect(machine.state == .starting)
         #expect(machine.acceptsCalls)
         #expect(machine.frameReceived() == .disarm(.handshake))
@@ -49,7 +51,10 @@ import Testing
     @Test func aSilentConnectionIsAbortedAtTheHandshakeTimeout() {
         var machine = Self.server()
         _ = machine.start(now: Self.start)
-        #expect(machine.timerFired(.handshake) == [.abort(reason: "the connection sent nothing within its handshake timeout")])
+        #expect(
+            machine.timerFired(.handshake) == [
+                .abort(reason: "the connection sent nothing within its handshake timeout")
+            ])
         #expect(machine.state == .closing)
         #expect(!machine.acceptsCalls)
     }
@@ -70,20 +75,25 @@ import Testing
     }
 
     @Test func keepalivePingsAfterSilenceAndAbortsWhenNothingAnswers() {
-        var machine = Self.server(handshake: nil, keepalive: .init(time: .seconds(1), timeout: .seconds(2), permitWithoutCalls: true))
+        var machine = Self.server(
+            handshake: nil, keepalive: .init(time: .seconds(1), timeout: .seconds(2), permitWithoutCalls: true))
         _ = machine.start(now: Self.start)
         // Heard from the peer: wait another `time`.
         _ = machine.frameReceived()
         #expect(machine.timerFired(.keepalive) == [.arm(.keepalive, after: .seconds(1))])
         // Silence: PING, then the timeout.
         #expect(machine.timerFired(.keepalive) == [.sendKeepalivePing, .arm(.keepalive, after: .seconds(2))])
-        #expect(machine.timerFired(.keepalive) == [.abort(reason: "keepalive timed out: the client did not answer a PING within 2.0 seconds")])
+        #expect(
+            machine.timerFired(.keepalive) == [
+                .abort(reason: "keepalive timed out: the client did not answer a PING within 2.0 seconds")
+            ])
         #expect(machine.state == .closing)
         #expect(machine.timerFired(.keepalive).isEmpty, "nothing more once closing")
     }
 
     @Test func theAckOfOurPingRestartsTheKeepaliveTime() {
-        var machine = Self.server(handshake: nil, keepalive: .init(time: .seconds(1), timeout: .seconds(2), permitWithoutCalls: true))
+        var machine = Self.server(
+            handshake: nil, keepalive: .init(time: .seconds(1), timeout: .seconds(2), permitWithoutCalls: true))
         _ = machine.start(now: Self.start)
         _ = machine.timerFired(.keepalive)  // PING sent
         #expect(machine.pingAckReceived(HTTP2PingData(withInteger: 42)) == nil, "not our PING")
@@ -93,7 +103,8 @@ import Testing
 
     @Test func clientKeepalivePausesWithoutCallsAndResumesWithTheNextCall() {
         var machine = Machine(
-            configuration: .init(peer: "server", keepalive: .init(time: .seconds(1), timeout: .seconds(1), permitWithoutCalls: false))
+            configuration: .init(
+                peer: "server", keepalive: .init(time: .seconds(1), timeout: .seconds(1), permitWithoutCalls: false))
         )
         #expect(machine.start() == [.arm(.keepalive, after: .seconds(1))])
         #expect(machine.timerFired(.keepalive).isEmpty, "paused: no call open")
@@ -109,9 +120,12 @@ import Testing
         _ = machine.streamOpened()
         machine.peerOpenedStream(HTTP2StreamID(3))
         _ = machine.streamOpened()
-        #expect(machine.startDraining() == [
-            .sendGoAway(lastStreamID: HTTP2StreamID(3), errorCode: .noError, debugData: nil, why: "the server is shutting down")
-        ])
+        #expect(
+            machine.startDraining() == [
+                .sendGoAway(
+                    lastStreamID: HTTP2StreamID(3), errorCode: .noError, debugData: nil,
+                    why: "the server is shutting down")
+            ])
         #expect(machine.state == .draining)
         #expect(!machine.acceptsCalls)
         #expect(machine.startDraining().isEmpty, "one GOAWAY")
@@ -122,19 +136,25 @@ import Testing
     @Test func drainingAnIdleConnectionClosesAtOnce() {
         var machine = Self.server(handshake: nil)
         _ = machine.start(now: Self.start)
-        #expect(machine.startDraining() == [
-            .sendGoAway(lastStreamID: .rootStream, errorCode: .noError, debugData: nil, why: "the server is shutting down"),
-            .closeWhenWritten,
-        ])
+        #expect(
+            machine.startDraining() == [
+                .sendGoAway(
+                    lastStreamID: .rootStream, errorCode: .noError, debugData: nil, why: "the server is shutting down"),
+                .closeWhenWritten,
+            ])
     }
 
     @Test func theIdleTimerDrainsOnlyAConnectionIdleForTheWholeLimit() {
         var machine = Self.server(handshake: nil, idle: .seconds(10))
         _ = machine.start(now: Self.start)
         _ = machine.streamOpened()
-        #expect(machine.timerFired(.idle, now: Self.start + .seconds(10)) == [.arm(.idle, after: .seconds(10))], "a call is open")
+        #expect(
+            machine.timerFired(.idle, now: Self.start + .seconds(10)) == [.arm(.idle, after: .seconds(10))],
+            "a call is open")
         _ = machine.streamClosed(now: Self.start + .seconds(12))
-        #expect(machine.timerFired(.idle, now: Self.start + .seconds(20)) == [.arm(.idle, after: .seconds(2))], "idle for 8 s only")
+        #expect(
+            machine.timerFired(.idle, now: Self.start + .seconds(20)) == [.arm(.idle, after: .seconds(2))],
+            "idle for 8 s only")
         let actions = machine.timerFired(.idle, now: Self.start + .seconds(22))
         #expect(actions.count == 2)
         #expect(actions.last == .closeWhenWritten)
@@ -146,13 +166,19 @@ import Testing
         _ = machine.start(now: Self.start)
         _ = machine.streamOpened()
         let drained = machine.timerFired(.age)
-        #expect(drained == [
-            .sendGoAway(lastStreamID: .rootStream, errorCode: .noError, debugData: nil, why: "the connection reached its maximum age"),
-            .arm(.age, after: .seconds(5)),
-        ])
-        #expect(machine.timerFired(.age) == [
-            .abort(reason: "the connection reached its maximum age and its calls did not finish within the grace period")
-        ])
+        #expect(
+            drained == [
+                .sendGoAway(
+                    lastStreamID: .rootStream, errorCode: .noError, debugData: nil,
+                    why: "the connection reached its maximum age"),
+                .arm(.age, after: .seconds(5)),
+            ])
+        #expect(
+            machine.timerFired(.age) == [
+                .abort(
+                    reason:
+                        "the connection reached its maximum age and its calls did not finish within the grace period")
+            ])
     }
 
     @Test func maximumAgeWithoutGraceWaitsForTheCalls() {
@@ -170,10 +196,13 @@ import Testing
         #expect(machine.pingReceived(now: Self.start).isEmpty)
         #expect(machine.pingReceived(now: Self.start + .seconds(1)).isEmpty, "strike 1")
         #expect(machine.pingReceived(now: Self.start + .seconds(2)).isEmpty, "strike 2")
-        #expect(machine.pingReceived(now: Self.start + .seconds(3)) == [
-            .sendGoAway(lastStreamID: .rootStream, errorCode: .enhanceYourCalm, debugData: "too_many_pings", why: "the client pings too often"),
-            .closeWhenWritten,
-        ])
+        #expect(
+            machine.pingReceived(now: Self.start + .seconds(3)) == [
+                .sendGoAway(
+                    lastStreamID: .rootStream, errorCode: .enhanceYourCalm, debugData: "too_many_pings",
+                    why: "the client pings too often"),
+                .closeWhenWritten,
+            ])
         #expect(machine.state == .closing)
         #expect(machine.pingReceived(now: Self.start + .seconds(4)).isEmpty, "one GOAWAY")
     }

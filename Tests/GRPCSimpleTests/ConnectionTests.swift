@@ -1,6 +1,6 @@
 import GRPCSimple
-import Testing
 import TestServices
+import Testing
 
 /// Channels: concurrency, servers that are not there, reconnection, shutdown.
 @Suite struct ConnectionTests {
@@ -55,7 +55,8 @@ import TestServices
         let channel = try GRPCChannel(host: "127.0.0.1", port: port, configuration: configuration)
         let client = Grpcsimple_Echo_EchoClient(channel: channel)
         let call = Task {
-            try await client.get(.with { $0.text = "patient" }, options: CallOptions(timeout: .seconds(10), waitForReady: true))
+            try await client.get(
+                .with { $0.text = "patient" }, options: CallOptions(timeout: .seconds(10), waitForReady: true))
         }
         try await Task.sleep(for: .milliseconds(300))
         let server = Server(services: [EchoService(probe: probe)], workers: 1)
@@ -80,7 +81,8 @@ import TestServices
 
         let second = Server(services: [EchoService(probe: probe)], workers: 1)
         try await second.start(host: "127.0.0.1", port: port)
-        let reply = try await client.get(.with { $0.text = "2" }, options: CallOptions(timeout: .seconds(10), waitForReady: true))
+        let reply = try await client.get(
+            .with { $0.text = "2" }, options: CallOptions(timeout: .seconds(10), waitForReady: true))
         #expect(reply.text == "2")
         await channel.close()
         await second.shutdown()

@@ -1,6 +1,6 @@
 import GRPCSimple
-import Testing
 import TestServices
+import Testing
 
 /// Deadlines end calls on both sides; cancellation travels both ways.
 @Suite struct DeadlineAndCancellationTests {
@@ -11,12 +11,16 @@ import TestServices
             // Generous numbers: the test process runs every suite at once on two cores.
             let options = CallOptions(timeout: .seconds(2), metadata: ["sleep-ms": "20000"])
             let started = ContinuousClock.now
-            let error = await expectRPCError { _ = try await harness.echo.get(.with { $0.text = "x" }, options: options) }
+            let error = await expectRPCError {
+                _ = try await harness.echo.get(.with { $0.text = "x" }, options: options)
+            }
             #expect(error?.code == .deadlineExceeded)
             #expect(ContinuousClock.now - started < .seconds(15), "ended before the 20 s handler did")
             // The server cancelled the handler's task.
             do {
-                try await withTimeout(seconds: 5) { try await harness.probe.wait(for: "cancelled /grpcsimple.echo.Echo/Get") }
+                try await withTimeout(seconds: 5) {
+                    try await harness.probe.wait(for: "cancelled /grpcsimple.echo.Echo/Get")
+                }
             } catch {
                 Issue.record("the handler was not cancelled; the service recorded \(harness.probe.events)")
             }
@@ -29,14 +33,17 @@ import TestServices
             // deadline from the absolute option reaches the handler as grpc-timeout.
             _ = try await harness.echo.get(.with { $0.text = "warm-up" })
             let options = CallOptions(deadline: .now.advanced(by: .milliseconds(500)), metadata: ["sleep-ms": "5000"])
-            let error = await expectRPCError { _ = try await harness.echo.get(.with { $0.text = "x" }, options: options) }
+            let error = await expectRPCError {
+                _ = try await harness.echo.get(.with { $0.text = "x" }, options: options)
+            }
             #expect(error?.code == .deadlineExceeded)
         }
     }
 
     @Test func callWithinItsDeadlineSucceeds() async throws {
         try await withHarness { harness in
-            let reply = try await harness.echo.get(.with { $0.text = "fast" }, options: CallOptions(timeout: .seconds(10)))
+            let reply = try await harness.echo.get(
+                .with { $0.text = "fast" }, options: CallOptions(timeout: .seconds(10)))
             #expect(reply.text == "fast")
         }
     }
@@ -47,14 +54,18 @@ import TestServices
             let task = Task {
                 try await echo.get(.with { $0.text = "x" }, options: CallOptions(metadata: ["sleep-ms": "10000"]))
             }
-            try await withTimeout(seconds: 5) { try await harness.probe.wait(for: "sleeping /grpcsimple.echo.Echo/Get") }
+            try await withTimeout(seconds: 5) {
+                try await harness.probe.wait(for: "sleeping /grpcsimple.echo.Echo/Get")
+            }
             task.cancel()
             let result = await task.result
             #expect(throws: RPCError.self) { try result.get() }
             if case .failure(let error as RPCError) = result {
                 #expect(error.code == .cancelled)
             }
-            try await withTimeout(seconds: 5) { try await harness.probe.wait(for: "cancelled /grpcsimple.echo.Echo/Get") }
+            try await withTimeout(seconds: 5) {
+                try await harness.probe.wait(for: "cancelled /grpcsimple.echo.Echo/Get")
+            }
         }
     }
 
@@ -89,11 +100,15 @@ import TestServices
             let task = Task {
                 try await client.get(.with { $0.text = "x" }, options: CallOptions(metadata: ["sleep-ms": "10000"]))
             }
-            try await withTimeout(seconds: 5) { try await harness.probe.wait(for: "sleeping /grpcsimple.echo.Echo/Get") }
+            try await withTimeout(seconds: 5) {
+                try await harness.probe.wait(for: "sleeping /grpcsimple.echo.Echo/Get")
+            }
             await channel.close()
             let result = await task.result
             #expect(throws: RPCError.self) { try result.get() }
-            try await withTimeout(seconds: 5) { try await harness.probe.wait(for: "cancelled /grpcsimple.echo.Echo/Get") }
+            try await withTimeout(seconds: 5) {
+                try await harness.probe.wait(for: "cancelled /grpcsimple.echo.Echo/Get")
+            }
         }
     }
 }

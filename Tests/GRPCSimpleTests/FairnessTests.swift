@@ -1,6 +1,6 @@
 import GRPCSimple
-import Testing
 import TestServices
+import Testing
 
 /// The server's event loop stays fair: a handler on it that streams without pause does
 /// not starve the other calls and connections the loop serves (see `EventLoopTaskExecutor`).
@@ -8,7 +8,8 @@ import TestServices
     @Test func aFloodingStreamDoesNotStarveOtherConnectionsOnItsLoop() async throws {
         try await withHarness { harness in
             // The harness server has one event loop: both connections share it.
-            let flood = harness.echo.expand(.with { $0.text = "flood" }, options: CallOptions(metadata: ["repeat": "100000000"]))
+            let flood = harness.echo.expand(
+                .with { $0.text = "flood" }, options: CallOptions(metadata: ["repeat": "100000000"]))
             let reader = Task {
                 var received = 0
                 for try await _ in flood { received += 1 }
@@ -28,7 +29,8 @@ import TestServices
                         #expect(reply.text == "call \(index)")
                     }
                 }
-                #expect(!harness.probe.events.contains { $0.hasPrefix("expand stopped") }, "the flood was still running")
+                #expect(
+                    !harness.probe.events.contains { $0.hasPrefix("expand stopped") }, "the flood was still running")
             } catch {
                 reader.cancel()
                 await other.close()

@@ -1,7 +1,8 @@
-@testable import GRPCSimple
 import NIOConcurrencyHelpers
-import Testing
 import TestServices
+import Testing
+
+@testable import GRPCSimple
 
 /// What generated code offers beyond the calls themselves: method descriptors, a client
 /// protocol a fake can stand in for, and the `…WithMetadata` calls.
@@ -47,7 +48,9 @@ import TestServices
             )
         }
 
-        func collect(options: CallOptions, requests: (RequestWriter<Request>) async throws -> Void) async throws -> Response {
+        func collect(options: CallOptions, requests: (RequestWriter<Request>) async throws -> Void) async throws
+            -> Response
+        {
             let written = self.written
             try await requests(RequestWriter { message in written.withLockedValue { $0.append(message.text) } })
             return .with { $0.text = written.withLockedValue { $0.joined(separator: "+") } }

@@ -5,7 +5,9 @@ import Testing
 /// grpc.health.v1.Health over a real socket: Check, Watch, per-service statuses, and
 /// NOT_SERVING once a graceful shutdown begins.
 @Suite struct HealthTests {
-    func withHealthServer(_ body: (HealthService, Grpc_Health_V1_HealthClient, Server) async throws -> Void) async throws {
+    func withHealthServer(_ body: (HealthService, Grpc_Health_V1_HealthClient, Server) async throws -> Void)
+        async throws
+    {
         let health = HealthService()
         let server = Server(services: [health], workers: 1)
         try await server.start(host: "127.0.0.1", port: 0)
@@ -34,7 +36,8 @@ import Testing
             let up = try await client.check(.with { $0.service = "svc" })
             #expect(up.status == .serving)
             health.clearStatus(for: "svc")
-            #expect(await expectRPCError { _ = try await client.check(.with { $0.service = "svc" }) }?.code == .notFound)
+            #expect(
+                await expectRPCError { _ = try await client.check(.with { $0.service = "svc" }) }?.code == .notFound)
         }
     }
 

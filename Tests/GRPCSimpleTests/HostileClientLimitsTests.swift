@@ -1,7 +1,7 @@
 import GRPCSimple
 import NIOHTTP2
-import Testing
 import TestServices
+import Testing
 
 /// The limits a hostile client meets that only a raw-bytes writer can cross: streams past
 /// SETTINGS_MAX_CONCURRENT_STREAMS, CONTINUATION and SETTINGS floods, and a client that
@@ -28,10 +28,12 @@ extension FloodTests {
             // coming back for an empty SETTINGS of ours shows it has read that far.
             try await attacker.write(RawSocket.settings())
             _ = await attacker.firstFrame { $0.type == RawSocket.Frame.settings && $0.flags & 1 == 1 }
-            let block = try RawSocket.headerBlock(RawHTTP2Client.requestHeaders(path: Self.getPath, [("sleep-ms", "5000")]))
+            let block = try RawSocket.headerBlock(
+                RawHTTP2Client.requestHeaders(path: Self.getPath, [("sleep-ms", "5000")]))
             for stream in stride(from: UInt32(1), through: 9, by: 2) {
                 // HEADERS with END_HEADERS, no END_STREAM: each call stays open.
-                try await attacker.write(RawSocket.frame(type: RawSocket.Frame.headers, flags: 0x4, stream: stream, payload: block))
+                try await attacker.write(
+                    RawSocket.frame(type: RawSocket.Frame.headers, flags: 0x4, stream: stream, payload: block))
             }
             // NIOHTTP2 treats the fifth stream as a connection error (not a REFUSED_STREAM
             // stream error): GOAWAY PROTOCOL_ERROR, and the connection closes with the
@@ -51,7 +53,8 @@ extension FloodTests {
         let attacker = try await Self.handshake(port: port)
         let block = try RawSocket.headerBlock(RawHTTP2Client.requestHeaders(path: Self.getPath))
         try await attacker.write(RawSocket.frame(type: RawSocket.Frame.headers, flags: 0, stream: 1, payload: block))
-        let continuation = RawSocket.frame(type: RawSocket.Frame.continuation, stream: 1, payload: [UInt8](repeating: 0, count: frameSize))
+        let continuation = RawSocket.frame(
+            type: RawSocket.Frame.continuation, stream: 1, payload: [UInt8](repeating: 0, count: frameSize))
         let batch = Array([[UInt8]](repeating: continuation, count: max(1, 64 * 1024 / continuation.count)).joined())
         var sent = 0
         while sent < limit {
@@ -76,7 +79,8 @@ extension FloodTests {
             let small = try await Self.continuationFlood(port: harness.port, frameSize: 16, limit: 16 * 1024 * 1024)
             #expect(small == UInt32(HTTP2ErrorCode.enhanceYourCalm.networkCode))
             // Big frames: the header block passes SETTINGS_MAX_HEADER_LIST_SIZE first.
-            let big = try await Self.continuationFlood(port: harness.port, frameSize: 16 * 1024, limit: 16 * 1024 * 1024)
+            let big = try await Self.continuationFlood(
+                port: harness.port, frameSize: 16 * 1024, limit: 16 * 1024 * 1024)
             #expect(big == UInt32(HTTP2ErrorCode.protocolError.networkCode))
             #expect(try await harness.echo.get(.with { $0.text = "still serving" }).text == "still serving")
         }
@@ -103,7 +107,8 @@ extension FloodTests {
             let reader = try await RawSocket.connect(port: harness.port, reading: false)
             let word = [UInt8](repeating: UInt8(ascii: "z"), count: 1000)
             let request = RawHTTP2Client.message([0x0A, 0xE8, 0x07] + word)
-            let headers = try RawSocket.headerBlock(RawHTTP2Client.requestHeaders(path: "/grpcsimple.echo.Echo/Expand", [("repeat", "100000")]))
+            let headers = try RawSocket.headerBlock(
+                RawHTTP2Client.requestHeaders(path: "/grpcsimple.echo.Echo/Expand", [("repeat", "100000")]))
             try await reader.write(
                 RawSocket.preface
                     + RawSocket.settings([(0x4, 0x7FFF_FFFF)])
@@ -129,7 +134,8 @@ extension FloodTests {
             }
             // What the kernel's socket buffers take (a few MB on loopback) plus 64 KiB.
             #expect(last > 0)
-            #expect(last < 30_000, "the handler wrote \(last) messages (~\(last / 1000) MB) to a client that reads nothing")
+            #expect(
+                last < 30_000, "the handler wrote \(last) messages (~\(last / 1000) MB) to a client that reads nothing")
             #expect(!harness.probe.events.contains { $0.hasPrefix("expand done") })
             // The event loop is not stuck on that connection.
             #expect(try await harness.echo.get(.with { $0.text = "still serving" }).text == "still serving")

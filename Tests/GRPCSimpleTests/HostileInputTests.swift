@@ -2,8 +2,8 @@ import GRPCSimple
 import NIOCore
 import NIOHTTP2
 import NIOPosix
-import Testing
 import TestServices
+import Testing
 
 /// A client's bytes never take the server down: after each kind of garbage, other
 /// clients are still served.
@@ -63,7 +63,8 @@ import TestServices
     @Test func invalidBinaryMetadataIsRejected() async throws {
         try await withHarness { harness in
             let raw = try await RawHTTP2Client.connect(port: harness.port)
-            let headers = RawHTTP2Client.requestHeaders(path: "/grpcsimple.echo.Echo/Get", [("x-data-bin", "not base64!")])
+            let headers = RawHTTP2Client.requestHeaders(
+                path: "/grpcsimple.echo.Echo/Get", [("x-data-bin", "not base64!")])
             try await raw.sendHeaders(stream: 1, headers, endStream: true)
             let block = try #require(try await raw.response(stream: 1).headerBlocks.first)
             #expect(block.first(name: "grpc-status") == "13")
@@ -93,7 +94,11 @@ import TestServices
             var frames: [HTTP2Frame] = []
             for index in 0..<400 {
                 let id = HTTP2StreamID(1 + 2 * index)
-                frames.append(HTTP2Frame(streamID: id, payload: .headers(.init(headers: RawHTTP2Client.requestHeaders(path: "/grpcsimple.echo.Echo/Get")))))
+                frames.append(
+                    HTTP2Frame(
+                        streamID: id,
+                        payload: .headers(
+                            .init(headers: RawHTTP2Client.requestHeaders(path: "/grpcsimple.echo.Echo/Get")))))
                 frames.append(HTTP2Frame(streamID: id, payload: .rstStream(.cancel)))
             }
             try await attacker.send(frames)
@@ -114,7 +119,9 @@ import TestServices
         configuration.keepalive.permitPingsWithoutCalls = true
         try await withHarness(configuration: configuration) { harness in
             let attacker = try await RawHTTP2Client.connect(port: harness.port)
-            let pings = (0..<1000).map { _ in HTTP2Frame(streamID: .rootStream, payload: .ping(HTTP2PingData(), ack: false)) }
+            let pings = (0..<1000).map { _ in
+                HTTP2Frame(streamID: .rootStream, payload: .ping(HTTP2PingData(), ack: false))
+            }
             try await attacker.send(pings)
             let goAway = try await attacker.goAway()
             #expect(goAway?.errorCode == .enhanceYourCalm)
@@ -130,7 +137,8 @@ import TestServices
 /// A connection that never completes its HTTP/2 handshake is closed after
 /// `handshakeTimeout`, so silent connections cannot pile up; a real client is unaffected.
 @Suite struct HandshakeTimeoutTests {
-    static func closedByServer(sending bytes: [UInt8], toPort port: Int, within timeout: Duration) async throws -> Bool {
+    static func closedByServer(sending bytes: [UInt8], toPort port: Int, within timeout: Duration) async throws -> Bool
+    {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: "127.0.0.1", port: port).get()
         if !bytes.isEmpty {
@@ -175,7 +183,8 @@ extension FloodTests {
         try await withHarness(configuration: configuration) { harness in
             let attacker = try await RawHTTP2Client.connect(port: harness.port)
             let huge = String(repeating: "x", count: 16 * 1024)
-            try await attacker.sendHeaders(stream: 1, RawHTTP2Client.requestHeaders(path: "/grpcsimple.echo.Echo/Get", [("x-huge", huge)]))
+            try await attacker.sendHeaders(
+                stream: 1, RawHTTP2Client.requestHeaders(path: "/grpcsimple.echo.Echo/Get", [("x-huge", huge)]))
             try await attacker.sendData(stream: 1, RawHTTP2Client.message([0x0A, 1, 0x41]), endStream: true)
             // NIOHTTP2 treats it as a connection error (PROTOCOL_ERROR or, when its HPACK
             // decoder hits the limit first, COMPRESSION_ERROR): GOAWAY, then close.

@@ -1,8 +1,8 @@
 import GRPCSimple
 import NIOConcurrencyHelpers
 import SwiftProtobuf
-import Testing
 import TestServices
+import Testing
 
 /// Server and client interceptors over a real socket: order, metadata, short-circuits,
 /// observed messages and final statuses, for all four kinds of RPC.
@@ -15,12 +15,13 @@ import TestServices
         try await withHarness(interceptors: interceptors) { harness in
             _ = try await harness.echo.get(.with { $0.text = "hi" })
         }
-        #expect(log.events == [
-            "A start Get unary", "B start Get unary",
-            "A request hi", "B request hi",
-            "A response hi", "B response hi",
-            "B end OK", "A end OK",
-        ])
+        #expect(
+            log.events == [
+                "A start Get unary", "B start Get unary",
+                "A request hi", "B request hi",
+                "A response hi", "B response hi",
+                "B end OK", "A end OK",
+            ])
     }
 
     @Test func serverInterceptorsObserveEveryKind() async throws {
@@ -41,11 +42,14 @@ import TestServices
                 while try await iterator.next() != nil {}
             }
         }
-        #expect(log.events == [
-            "S start Expand server streaming", "S request a b c", "S response a", "S response b", "S response c", "S end OK",
-            "S start Collect client streaming", "S request x", "S request y", "S response x y", "S end OK",
-            "S start Update bidirectional streaming", "S request p", "S response p", "S request q", "S response q", "S end OK",
-        ])
+        #expect(
+            log.events == [
+                "S start Expand server streaming", "S request a b c", "S response a", "S response b", "S response c",
+                "S end OK",
+                "S start Collect client streaming", "S request x", "S request y", "S response x y", "S end OK",
+                "S start Update bidirectional streaming", "S request p", "S response p", "S request q", "S response q",
+                "S end OK",
+            ])
     }
 
     @Test func serverInterceptorChangesRequestMetadataForLaterInterceptorsAndTheHandler() async throws {
@@ -84,7 +88,8 @@ import TestServices
         let interceptors: [any ServerInterceptor] = [ErrorMasker(), Recorder(name: "R", log: log)]
         try await withHarness(interceptors: interceptors) { harness in
             let error = await expectRPCError {
-                _ = try await harness.echo.get(.with { $0.text = "f" }, options: CallOptions(metadata: ["fail-code": "5"]))
+                _ = try await harness.echo.get(
+                    .with { $0.text = "f" }, options: CallOptions(metadata: ["fail-code": "5"]))
             }
             #expect(error?.code == .unavailable)
             #expect(error?.message == "masked: NOT_FOUND")
@@ -111,12 +116,13 @@ import TestServices
             )
             #expect(response.metadata["x-client"] == "added")
         }
-        #expect(log.events == [
-            "A start Get unary", "B start Get unary",
-            "A request hi", "B request hi",
-            "A response hi", "B response hi",
-            "B end OK", "A end OK",
-        ])
+        #expect(
+            log.events == [
+                "A start Get unary", "B start Get unary",
+                "A request hi", "B request hi",
+                "A response hi", "B response hi",
+                "B end OK", "A end OK",
+            ])
     }
 
     @Test func clientInterceptorsObserveEveryKind() async throws {
@@ -124,7 +130,8 @@ import TestServices
         var configuration = GRPCChannel.Configuration()
         configuration.interceptors = [ClientRecorder(name: "C", log: log), ClientMetadataAdder(key: "x-k", value: "v")]
         try await withHarness(channelConfiguration: configuration) { harness in
-            let stream = harness.echo.expand(.with { $0.text = "a b" }, options: CallOptions(metadata: ["echo-metadata": "1"]))
+            let stream = harness.echo.expand(
+                .with { $0.text = "a b" }, options: CallOptions(metadata: ["echo-metadata": "1"]))
             for try await _ in stream {}
             let metadata = try await stream.metadata
             #expect(metadata["x-k"] == "v")
@@ -147,11 +154,12 @@ import TestServices
         }
         // A streaming call's chain ends in its own task, which may log "end" before the
         // caller has read (and observed) the last responses: the order of the rest is fixed.
-        #expect(log.events.filter { $0 != "C end OK" } == [
-            "C start Expand server streaming", "C request a b", "C response a", "C response b",
-            "C start Collect client streaming", "C request x", "C request y", "C response x y",
-            "C start Update bidirectional streaming", "C request p", "C response p", "C request q", "C response q",
-        ])
+        #expect(
+            log.events.filter { $0 != "C end OK" } == [
+                "C start Expand server streaming", "C request a b", "C response a", "C response b",
+                "C start Collect client streaming", "C request x", "C request y", "C response x y",
+                "C start Update bidirectional streaming", "C request p", "C response p", "C request q", "C response q",
+            ])
         #expect(log.events.filter { $0 == "C end OK" }.count == 3)
     }
 
@@ -174,11 +182,14 @@ import TestServices
         configuration.interceptors = [ClientRecorder(name: "C", log: log)]
         try await withHarness(channelConfiguration: configuration) { harness in
             let error = await expectRPCError {
-                _ = try await harness.echo.get(.with { $0.text = "f" }, options: CallOptions(metadata: ["fail-code": "5"]))
+                _ = try await harness.echo.get(
+                    .with { $0.text = "f" }, options: CallOptions(metadata: ["fail-code": "5"]))
             }
             #expect(error?.code == .notFound)
             let streamError = await expectRPCError {
-                for try await _ in harness.echo.expand(.with { $0.text = "f" }, options: CallOptions(metadata: ["fail-code": "7"])) {}
+                for try await _ in harness.echo.expand(
+                    .with { $0.text = "f" }, options: CallOptions(metadata: ["fail-code": "7"]))
+                {}
             }
             #expect(streamError?.code == .permissionDenied)
             try await Self.waitFor(log, "C end \(StatusCode.permissionDenied)", count: 1)
@@ -193,13 +204,16 @@ import TestServices
             let echo = harness.echo
             let error = try await withTimeout(seconds: 8) {
                 await expectRPCError {
-                    _ = try await echo.get(.with { $0.text = "slow" }, options: CallOptions(metadata: ["sleep-ms": "20000"]))
+                    _ = try await echo.get(
+                        .with { $0.text = "slow" }, options: CallOptions(metadata: ["sleep-ms": "20000"]))
                 }
             }
             #expect(error?.code == .deadlineExceeded)
             let streamError = try await withTimeout(seconds: 8) {
                 await expectRPCError {
-                    for try await _ in echo.expand(.with { $0.text = "slow" }, options: CallOptions(metadata: ["sleep-ms": "20000"])) {}
+                    for try await _ in echo.expand(
+                        .with { $0.text = "slow" }, options: CallOptions(metadata: ["sleep-ms": "20000"]))
+                    {}
                 }
             }
             #expect(streamError?.code == .deadlineExceeded)
@@ -285,7 +299,8 @@ import TestServices
         try await withHarness(channelConfiguration: configuration) { harness in
             // The call fails; an interceptor that swallows the error does not hide it.
             let error = await expectRPCError {
-                _ = try await harness.echo.get(.with { $0.text = "f" }, options: CallOptions(metadata: ["fail-code": "5"]))
+                _ = try await harness.echo.get(
+                    .with { $0.text = "f" }, options: CallOptions(metadata: ["fail-code": "5"]))
             }
             #expect(error?.code == .notFound)
             // The call succeeds; the interceptor calling next a second time gets INTERNAL,
@@ -319,19 +334,31 @@ import TestServices
     static func callEveryKind(_ echo: Grpcsimple_Echo_EchoClient) async -> [(String, RPCError?)] {
         var errors: [(String, RPCError?)] = []
         errors.append(("unary", await expectRPCError { _ = try await echo.get(.with { $0.text = "u" }) }))
-        errors.append(("server streaming", await expectRPCError {
-            for try await _ in echo.expand(.with { $0.text = "s" }) {}
-        }))
-        errors.append(("client streaming", await expectRPCError {
-            _ = try await echo.collect { writer in try await writer.write(.with { $0.text = "c" }) }
-        }))
-        errors.append(("bidirectional streaming", await expectRPCError {
-            try await echo.update { writer, responses in
-                try await writer.write(.with { $0.text = "b" })
-                writer.finish()
-                for try await _ in responses {}
-            }
-        }))
+        errors.append(
+            (
+                "server streaming",
+                await expectRPCError {
+                    for try await _ in echo.expand(.with { $0.text = "s" }) {}
+                }
+            ))
+        errors.append(
+            (
+                "client streaming",
+                await expectRPCError {
+                    _ = try await echo.collect { writer in try await writer.write(.with { $0.text = "c" }) }
+                }
+            ))
+        errors.append(
+            (
+                "bidirectional streaming",
+                await expectRPCError {
+                    try await echo.update { writer, responses in
+                        try await writer.write(.with { $0.text = "b" })
+                        writer.finish()
+                        for try await _ in responses {}
+                    }
+                }
+            ))
         return errors
     }
 
@@ -345,9 +372,9 @@ import TestServices
 
 /// Events recorded by the test interceptors, in order.
 final class EventLog: Sendable {
-    private let events_ = NIOLockedValueBox<[String]>([])
-    func record(_ event: String) { self.events_.withLockedValue { $0.append(event) } }
-    var events: [String] { self.events_.withLockedValue { $0 } }
+    private let recorded = NIOLockedValueBox<[String]>([])
+    func record(_ event: String) { self.recorded.withLockedValue { $0.append(event) } }
+    var events: [String] { self.recorded.withLockedValue { $0 } }
 }
 
 private func text(of message: any SwiftProtobuf.Message) -> String {
@@ -383,7 +410,8 @@ private struct Recorder: ServerInterceptor {
 
     func intercept(_ call: ServerInterceptorCall, next: (ServerInterceptorCall) async throws -> Void) async throws {
         var call = call
-        try await recordCall(self.name, self.log, method: call.method.name, kind: call.method.kind) { requests, responses in
+        try await recordCall(self.name, self.log, method: call.method.name, kind: call.method.kind) {
+            requests, responses in
             call.observeRequests(requests)
             call.observeResponses(responses)
         } next: {
@@ -438,7 +466,8 @@ private struct ClientRecorder: ClientInterceptor {
 
     func intercept(_ call: ClientInterceptorCall, next: (ClientInterceptorCall) async throws -> Void) async throws {
         var call = call
-        try await recordCall(self.name, self.log, method: call.method.name, kind: call.method.kind) { requests, responses in
+        try await recordCall(self.name, self.log, method: call.method.name, kind: call.method.kind) {
+            requests, responses in
             call.observeRequests(requests)
             call.observeResponses(responses)
         } next: {

@@ -46,4 +46,3 @@ import Testing
         #expect(BooleanFlagArguments.normalize(arguments, flags: Self.flags) == expected)
     }
 }
-

@@ -1,10 +1,11 @@
-@testable import GRPCSimple
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP2
 import NIOPosix
-import Testing
 import TestServices
+import Testing
+
+@testable import GRPCSimple
 
 /// The ping policy and keepalive decisions, each rule on its own.
 @Suite struct KeepaliveStateMachineTests {
@@ -99,7 +100,10 @@ import TestServices
             let attacker = try await RawHTTP2Client.connect(port: harness.port)
             // The first ping is free and two early ones are forgiven; an empty SETTINGS
             // after them is acked only once the server has judged all three.
-            try await attacker.send([Self.ping(1), Self.ping(2), Self.ping(3), HTTP2Frame(streamID: .rootStream, payload: .settings(.settings([])))])
+            try await attacker.send([
+                Self.ping(1), Self.ping(2), Self.ping(3),
+                HTTP2Frame(streamID: .rootStream, payload: .settings(.settings([]))),
+            ])
             let settingsAcked = await attacker.waitUntil { frames in
                 frames.filter { if case .settings(.ack) = $0 { return true } else { return false } }.count >= 2
             }
@@ -167,7 +171,8 @@ import TestServices
         channelConfiguration.keepalive = .init(time: .milliseconds(100), timeout: .seconds(5))
         try await withHarness(configuration: configuration, channelConfiguration: channelConfiguration) { harness in
             // About seven pings go out while the call sleeps; each is acked and allowed.
-            let reply = try await harness.echo.get(.with { $0.text = "kept" }, options: CallOptions(metadata: ["sleep-ms": "800"]))
+            let reply = try await harness.echo.get(
+                .with { $0.text = "kept" }, options: CallOptions(metadata: ["sleep-ms": "800"]))
             #expect(reply.text == "kept")
             let manager = harness.channel.manager
             let time = try await harness.channel.eventLoop.submit { manager.value.keepalive?.time }.get()
@@ -188,7 +193,10 @@ import TestServices
             let index: Int
             init(_ received: NIOLockedValueBox<[[UInt8]]>) {
                 self.received = received
-                self.index = received.withLockedValue { $0.append([]); return $0.count - 1 }
+                self.index = received.withLockedValue {
+                    $0.append([])
+                    return $0.count - 1
+                }
             }
             func channelRead(context: ChannelHandlerContext, data: NIOAny) {
                 let bytes = self.unwrapInboundIn(data).readableBytesView
@@ -240,7 +248,8 @@ import TestServices
             // machine the black hole may see it a little after the client gave up on it.
             var sawConnectionAndPing = false
             for _ in 0..<500 where !sawConnectionAndPing {
-                sawConnectionAndPing = blackHole.received.withLockedValue { $0.count } == attempt + 1
+                sawConnectionAndPing =
+                    blackHole.received.withLockedValue { $0.count } == attempt + 1
                     && blackHole.receivedPing(onConnection: attempt)
                 try await Task.sleep(for: .milliseconds(10))
             }
@@ -270,7 +279,13 @@ import TestServices
             // NIOHTTP2 acks the server's pings for the raw HTTP/2 client, which connected
             // first: it got the same pings in the same time, and stays.
             let pinged = await answering.waitUntil { frames in
-                frames.contains { if case .ping(let data, ack: false) = $0 { return data == KeepaliveStateMachine.pingData } else { return false } }
+                frames.contains {
+                    if case .ping(let data, ack: false) = $0 {
+                        return data == KeepaliveStateMachine.pingData
+                    } else {
+                        return false
+                    }
+                }
             }
             #expect(pinged)
             try await Task.sleep(for: .milliseconds(200))
@@ -283,15 +298,21 @@ import TestServices
     /// A Get that tries again when a new connection reached its idle time or age before
     /// the call reached the server (the server did not process it): on a busy machine
     /// the first frames of a connection can come late.
-    static func getRetryingUnprocessed(_ echo: Grpcsimple_Echo_EchoClient, _ text: String, sleepMilliseconds: Int = 0) async throws -> String {
+    static func getRetryingUnprocessed(_ echo: Grpcsimple_Echo_EchoClient, _ text: String, sleepMilliseconds: Int = 0)
+        async throws -> String
+    {
         for _ in 0..<4 {
             do {
-                return try await echo.get(.with { $0.text = text }, options: CallOptions(metadata: ["sleep-ms": "\(sleepMilliseconds)"])).text
+                return try await echo.get(
+                    .with { $0.text = text }, options: CallOptions(metadata: ["sleep-ms": "\(sleepMilliseconds)"])
+                ).text
             } catch let error as RPCError where error.message.contains("did not process") {
                 continue
             }
         }
-        return try await echo.get(.with { $0.text = text }, options: CallOptions(metadata: ["sleep-ms": "\(sleepMilliseconds)"])).text
+        return try await echo.get(
+            .with { $0.text = text }, options: CallOptions(metadata: ["sleep-ms": "\(sleepMilliseconds)"])
+        ).text
     }
 
     @Test func serverClosesIdleConnectionsButNotBusyOnes() async throws {
@@ -320,8 +341,10 @@ import TestServices
             var proven = false
             for _ in 0..<5 where !proven {
                 let raw = try await RawHTTP2Client.connect(port: harness.port)
-                try await raw.sendHeaders(stream: 1, RawHTTP2Client.requestHeaders(path: "/grpcsimple.echo.Echo/Get", [("sleep-ms", "800")]))
-                try await raw.sendData(stream: 1, RawHTTP2Client.message([0x0A, 3] + Array("old".utf8)), endStream: true)
+                try await raw.sendHeaders(
+                    stream: 1, RawHTTP2Client.requestHeaders(path: "/grpcsimple.echo.Echo/Get", [("sleep-ms", "800")]))
+                try await raw.sendData(
+                    stream: 1, RawHTTP2Client.message([0x0A, 3] + Array("old".utf8)), endStream: true)
                 let goAway = try await raw.goAway()
                 #expect(goAway?.errorCode == .noError)
                 if goAway?.lastStreamID == 1 {
@@ -348,7 +371,8 @@ import TestServices
             for _ in 0..<5 where error == nil || error!.message.contains("did not process") {
                 error = await expectRPCError {
                     _ = try await withTimeout(seconds: 20) {
-                        try await echo.get(.with { $0.text = "x" }, options: CallOptions(metadata: ["sleep-ms": "10000"]))
+                        try await echo.get(
+                            .with { $0.text = "x" }, options: CallOptions(metadata: ["sleep-ms": "10000"]))
                     }
                 }
             }

@@ -1,7 +1,7 @@
 import GRPCSimple
 import NIOConcurrencyHelpers
-import Testing
 import TestServices
+import Testing
 
 /// Message size limits and flow control.
 @Suite struct LimitsTests {
@@ -57,10 +57,12 @@ import TestServices
         var channelConfiguration = GRPCChannel.Configuration()
         channelConfiguration.maximumReceiveMessageSize = 1000
         try await withHarness(channelConfiguration: channelConfiguration) { harness in
-            let fits = try await harness.echo.get(.with { $0.text = "x" }, options: CallOptions(metadata: ["payload-size": "990"]))
+            let fits = try await harness.echo.get(
+                .with { $0.text = "x" }, options: CallOptions(metadata: ["payload-size": "990"]))
             #expect(fits.text.count == 990)
             let error = await expectRPCError {
-                _ = try await harness.echo.get(.with { $0.text = "x" }, options: CallOptions(metadata: ["payload-size": "2000"]))
+                _ = try await harness.echo.get(
+                    .with { $0.text = "x" }, options: CallOptions(metadata: ["payload-size": "2000"]))
             }
             #expect(error?.code == .resourceExhausted)
         }
@@ -78,10 +80,11 @@ import TestServices
             _ = try await iterator.next()
             try await Task.sleep(for: .milliseconds(500))
             // Windows (1 MiB stream) plus write buffers bound what the server could write.
-            let written = harness.probe.events.compactMap { event -> Int? in
-                guard event.hasPrefix("expand wrote ") else { return nil }
-                return Int(event.dropFirst("expand wrote ".count))
-            }.max() ?? 0
+            let written =
+                harness.probe.events.compactMap { event -> Int? in
+                    guard event.hasPrefix("expand wrote ") else { return nil }
+                    return Int(event.dropFirst("expand wrote ".count))
+                }.max() ?? 0
             #expect(written < 30_000, "the server wrote \(written) messages to a client that read one")
             #expect(!harness.probe.events.contains { $0.hasPrefix("expand done") })
             responses.cancel()

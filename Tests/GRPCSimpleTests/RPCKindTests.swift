@@ -1,6 +1,6 @@
 import GRPCSimple
-import Testing
 import TestServices
+import Testing
 
 /// Each of the four kinds of RPC over a real loopback socket.
 @Suite struct RPCKindTests {

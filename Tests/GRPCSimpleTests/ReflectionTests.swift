@@ -4,8 +4,8 @@ import GRPCReflection
 import GRPCSimple
 import InteropTesting
 import SwiftProtobuf
-import Testing
 import TestServices
+import Testing
 
 /// grpc.reflection.v1 and v1alpha over a real socket, fed by the descriptors that
 /// protoc-gen-grpc-simple embeds: every request kind, NOT_FOUND and INVALID_ARGUMENT as
@@ -28,13 +28,17 @@ import TestServices
 
     /// Serves extensions.proto (proto2 extensions, a well-known type import).
     struct ExtensionsService: Grpcsimple_Extensions_ExtensionsProvider {
-        func ping(request: Google_Protobuf_Empty, context: ServerContext) async throws -> Grpcsimple_Extensions_Extendable {
+        func ping(request: Google_Protobuf_Empty, context: ServerContext) async throws
+            -> Grpcsimple_Extensions_Extendable
+        {
             .with { $0.name = "pong" }
         }
     }
 
     /// Runs `body` against a server serving the test services and reflection over them.
-    func withReflectionServer<T: Sendable>(_ body: @escaping @Sendable (GRPCChannel) async throws -> T) async throws -> T {
+    func withReflectionServer<T: Sendable>(_ body: @escaping @Sendable (GRPCChannel) async throws -> T) async throws
+        -> T
+    {
         let services: [any GRPCService] = [
             EchoService(probe: ServiceProbe()), NamingService(), InteropTestService(), HealthService(),
             HandWrittenService(), ExtensionsService(),

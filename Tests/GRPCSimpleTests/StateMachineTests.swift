@@ -1,5 +1,6 @@
-@testable import GRPCSimple
 import Testing
+
+@testable import GRPCSimple
 
 /// The explicit state machines, each transition.
 @Suite struct StateMachineTests {

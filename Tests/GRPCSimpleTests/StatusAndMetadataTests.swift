@@ -1,8 +1,9 @@
-@testable import GRPCSimple
 import NIOHPACK
 import SwiftProtobuf
-import Testing
 import TestServices
+import Testing
+
+@testable import GRPCSimple
 
 /// Status codes, messages and metadata, end to end.
 @Suite struct StatusAndMetadataTests {
@@ -12,7 +13,9 @@ import TestServices
             var metadata: Metadata = ["fail-code": "5"]
             metadata.add("fail-message-bin", binary: Array(message.utf8))
             let options = CallOptions(metadata: metadata)
-            let error = await expectRPCError { _ = try await harness.echo.get(.with { $0.text = "x" }, options: options) }
+            let error = await expectRPCError {
+                _ = try await harness.echo.get(.with { $0.text = "x" }, options: options)
+            }
             #expect(error?.code == .notFound)
             #expect(error?.message == message)
             #expect(error?.trailingMetadata.binary("error-detail-bin") == [0, 1, 2, 255])
@@ -22,8 +25,12 @@ import TestServices
 
     @Test func richErrorDetailsTravelBothWaysAndTheCauseStaysHome() async throws {
         try await withHarness { harness in
-            let options = CallOptions(metadata: ["fail-code": "3", "fail-message": "bad name", "fail-detail": "name is empty"])
-            let unary = await expectRPCError { _ = try await harness.echo.get(.with { $0.text = "x" }, options: options) }
+            let options = CallOptions(metadata: [
+                "fail-code": "3", "fail-message": "bad name", "fail-detail": "name is empty",
+            ])
+            let unary = await expectRPCError {
+                _ = try await harness.echo.get(.with { $0.text = "x" }, options: options)
+            }
             #expect(unary?.code == .invalidArgument)
             #expect(unary?.message == "bad name")
             #expect(unary?.details.count == 1)
@@ -52,7 +59,9 @@ import TestServices
         #expect(read.details.count == 1)
         #expect(try Google_Protobuf_StringValue(unpackingAny: read.details[0]).value == "why")
         // No details: no trailer.
-        #expect(GRPCHeaders.trailers(status: Status(code: .notFound), metadata: [:]).first(name: "grpc-status-details-bin") == nil)
+        #expect(
+            GRPCHeaders.trailers(status: Status(code: .notFound), metadata: [:]).first(name: "grpc-status-details-bin")
+                == nil)
         // Malformed details are the server's fault: INTERNAL, naming the trailer.
         let malformed: HPACKHeaders = ["grpc-status": "5", "grpc-status-details-bin": "AAAA-not-base64!"]
         let (status2, _) = GRPCHeaders.status(from: malformed)
@@ -69,7 +78,9 @@ import TestServices
     @Test func otherErrorsBecomeUnknownWithoutDetails() async throws {
         try await withHarness { harness in
             let options = CallOptions(metadata: ["fail-plain": "1"])
-            let error = await expectRPCError { _ = try await harness.echo.get(.with { $0.text = "x" }, options: options) }
+            let error = await expectRPCError {
+                _ = try await harness.echo.get(.with { $0.text = "x" }, options: options)
+            }
             #expect(error?.code == .unknown)
             #expect(error?.message.contains("hunter2") == false)
             #expect(error?.message.contains("/grpcsimple.echo.Echo/Get") == true)
@@ -120,7 +131,8 @@ import TestServices
     @Test func invalidMetadataFailsBeforeSending() async throws {
         try await withHarness { harness in
             let error = await expectRPCError {
-                _ = try await harness.echo.get(.with { $0.text = "x" }, options: CallOptions(metadata: ["Bad Key": "v"]))
+                _ = try await harness.echo.get(
+                    .with { $0.text = "x" }, options: CallOptions(metadata: ["Bad Key": "v"]))
             }
             #expect(error?.code == .internal)
             #expect(error?.message.contains("bad key") == true)

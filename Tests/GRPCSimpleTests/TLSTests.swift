@@ -1,5 +1,4 @@
 import Foundation
-@testable import GRPCSimple
 import InteropTesting
 import NIOCore
 import NIOPosix
@@ -7,6 +6,8 @@ import NIOSSL
 import NIOTLS
 import TestServices
 import Testing
+
+@testable import GRPCSimple
 
 /// TLS and mutual TLS over real sockets, with certificates made by openssl at test time
 /// (`TLSFixtures`).
@@ -34,7 +35,8 @@ import Testing
             }
             #expect(collected.text == "a b c")
             // Without mutual TLS the handler sees no client certificate.
-            let peer = try await harness.echo.get(.with { $0.text = "" }, options: CallOptions(metadata: ["echo-peer-certificate": "1"]))
+            let peer = try await harness.echo.get(
+                .with { $0.text = "" }, options: CallOptions(metadata: ["echo-peer-certificate": "1"]))
             #expect(peer.text == "none")
         }
     }
@@ -51,12 +53,15 @@ import Testing
             let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: "localhost"))
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLClientHandler(context: context, serverHostname: "localhost"))
                         try channel.pipeline.syncOperations.addHandler(ALPNRecorder(negotiated: negotiated))
                     }
                 }
                 .connect(host: "127.0.0.1", port: harness.port).get()
-            let timeout = channel.eventLoop.scheduleTask(in: .seconds(10)) { negotiated.fail(TimeoutError(seconds: 10)) }
+            let timeout = channel.eventLoop.scheduleTask(in: .seconds(10)) {
+                negotiated.fail(TimeoutError(seconds: 10))
+            }
             let result = try await negotiated.futureResult.get()
             timeout.cancel()
             #expect(result == "h2")
@@ -69,7 +74,9 @@ import Testing
             configuration: TLSFixtures.server(try TLSFixtures.untrusted),
             channelConfiguration: TLSFixtures.client(trusting: try TLSFixtures.trusted)
         ) { harness in
-            let error = await expectRPCError { _ = try await withTimeout { try await harness.echo.get(.with { $0.text = "x" }) } }
+            let error = await expectRPCError {
+                _ = try await withTimeout { try await harness.echo.get(.with { $0.text = "x" }) }
+            }
             #expect(error?.code == .unavailable)
             #expect(error?.message.contains("TLS handshake failed") == true, "\(String(describing: error))")
             #expect(error?.message.contains("certificate is not trusted") == true, "\(String(describing: error))")
@@ -85,19 +92,26 @@ import Testing
                 configuration: TLSFixtures.client(trusting: certificates, serverName: "wrong.example.com")
             )
             let error = await expectRPCError {
-                _ = try await withTimeout { try await Grpcsimple_Echo_EchoClient(channel: wrong).get(.with { $0.text = "x" }) }
+                _ = try await withTimeout {
+                    try await Grpcsimple_Echo_EchoClient(channel: wrong).get(.with { $0.text = "x" })
+                }
             }
             await wrong.close()
             #expect(error?.code == .unavailable)
             #expect(error?.message.contains("TLS handshake failed") == true, "\(String(describing: error))")
-            #expect(error?.message.contains("not valid for the name 'wrong.example.com'") == true, "\(String(describing: error))")
+            #expect(
+                error?.message.contains("not valid for the name 'wrong.example.com'") == true,
+                "\(String(describing: error))")
 
             let overridden = try GRPCChannel(
                 host: "127.0.0.1",
                 port: harness.port,
-                configuration: TLSFixtures.client(trusting: certificates, serverName: TestCertificates.interopServerName)
+                configuration: TLSFixtures.client(
+                    trusting: certificates, serverName: TestCertificates.interopServerName)
             )
-            let reply = try await withTimeout { try await Grpcsimple_Echo_EchoClient(channel: overridden).get(.with { $0.text = "named" }) }
+            let reply = try await withTimeout {
+                try await Grpcsimple_Echo_EchoClient(channel: overridden).get(.with { $0.text = "named" })
+            }
             await overridden.close()
             #expect(reply.text == "named")
         }
@@ -105,15 +119,21 @@ import Testing
 
     @Test func mutualTLSRequiresAClientCertificateAndShowsItToHandlers() async throws {
         let certificates = try TLSFixtures.trusted
-        try await withHarness(configuration: TLSFixtures.server(certificates, clientCertificates: .require)) { harness in
+        try await withHarness(configuration: TLSFixtures.server(certificates, clientCertificates: .require)) {
+            harness in
             // No client certificate: refused.
-            let anonymous = try GRPCChannel(host: "127.0.0.1", port: harness.port, configuration: TLSFixtures.client(trusting: certificates))
+            let anonymous = try GRPCChannel(
+                host: "127.0.0.1", port: harness.port, configuration: TLSFixtures.client(trusting: certificates))
             let error = await expectRPCError {
-                _ = try await withTimeout { try await Grpcsimple_Echo_EchoClient(channel: anonymous).get(.with { $0.text = "x" }) }
+                _ = try await withTimeout {
+                    try await Grpcsimple_Echo_EchoClient(channel: anonymous).get(.with { $0.text = "x" })
+                }
             }
             await anonymous.close()
             #expect(error?.code == .unavailable, "\(String(describing: error))")
-            #expect(error?.message.contains("the server requires a client certificate") == true, "\(String(describing: error))")
+            #expect(
+                error?.message.contains("the server requires a client certificate") == true,
+                "\(String(describing: error))")
 
             // A certificate from a CA the server does not trust: refused.
             let stranger = try GRPCChannel(
@@ -122,11 +142,15 @@ import Testing
                 configuration: TLSFixtures.client(trusting: certificates, clientCertificate: try TLSFixtures.untrusted)
             )
             let strangerError = await expectRPCError {
-                _ = try await withTimeout { try await Grpcsimple_Echo_EchoClient(channel: stranger).get(.with { $0.text = "x" }) }
+                _ = try await withTimeout {
+                    try await Grpcsimple_Echo_EchoClient(channel: stranger).get(.with { $0.text = "x" })
+                }
             }
             await stranger.close()
             #expect(strangerError?.code == .unavailable, "\(String(describing: strangerError))")
-            #expect(strangerError?.message.contains("does not trust the CA of the client certificate") == true, "\(String(describing: strangerError))")
+            #expect(
+                strangerError?.message.contains("does not trust the CA of the client certificate") == true,
+                "\(String(describing: strangerError))")
 
             // The trusted client certificate: served, and the handler sees who it is.
             let known = try GRPCChannel(
@@ -149,9 +173,11 @@ import Testing
 
     @Test func optionalClientCertificatesServeBothKindsOfClient() async throws {
         let certificates = try TLSFixtures.trusted
-        try await withHarness(configuration: TLSFixtures.server(certificates, clientCertificates: .optional)) { harness in
+        try await withHarness(configuration: TLSFixtures.server(certificates, clientCertificates: .optional)) {
+            harness in
             let options = CallOptions(metadata: ["echo-peer-certificate": "1"])
-            let anonymous = try GRPCChannel(host: "127.0.0.1", port: harness.port, configuration: TLSFixtures.client(trusting: certificates))
+            let anonymous = try GRPCChannel(
+                host: "127.0.0.1", port: harness.port, configuration: TLSFixtures.client(trusting: certificates))
             let anonymousReply = try await withTimeout {
                 try await Grpcsimple_Echo_EchoClient(channel: anonymous).get(.with { $0.text = "" }, options: options)
             }
@@ -166,7 +192,9 @@ import Testing
                 try await Grpcsimple_Echo_EchoClient(channel: known).get(.with { $0.text = "" }, options: options)
             }
             await known.close()
-            #expect(knownReply.text.hasPrefix("subject: O=gRPC Simple tests, CN=\(TestCertificates.clientCommonName)"), "\(knownReply.text)")
+            #expect(
+                knownReply.text.hasPrefix("subject: O=gRPC Simple tests, CN=\(TestCertificates.clientCommonName)"),
+                "\(knownReply.text)")
         }
     }
 
@@ -178,7 +206,9 @@ import Testing
         ) { harness in
             let plaintext = try GRPCChannel(host: "127.0.0.1", port: harness.port)
             let error = await expectRPCError {
-                _ = try await withTimeout { try await Grpcsimple_Echo_EchoClient(channel: plaintext).get(.with { $0.text = "x" }) }
+                _ = try await withTimeout {
+                    try await Grpcsimple_Echo_EchoClient(channel: plaintext).get(.with { $0.text = "x" })
+                }
             }
             await plaintext.close()
             #expect(error?.code == .unavailable, "\(String(describing: error))")
@@ -189,7 +219,9 @@ import Testing
 
     @Test func aTLSClientAgainstAPlaintextServerFailsClearly() async throws {
         try await withHarness(channelConfiguration: TLSFixtures.client(trusting: try TLSFixtures.trusted)) { harness in
-            let error = await expectRPCError { _ = try await withTimeout { try await harness.echo.get(.with { $0.text = "x" }) } }
+            let error = await expectRPCError {
+                _ = try await withTimeout { try await harness.echo.get(.with { $0.text = "x" }) }
+            }
             #expect(error?.code == .unavailable, "\(String(describing: error))")
             #expect(error?.message.contains("TLS handshake failed") == true, "\(String(describing: error))")
         }
@@ -202,11 +234,16 @@ import Testing
         var configuration = TLSFixtures.server(certificates)
         // Long enough for a real handshake on a loaded 2-core machine running every suite.
         configuration.handshakeTimeout = .seconds(1)
-        try await withHarness(configuration: configuration, channelConfiguration: TLSFixtures.client(trusting: certificates)) { harness in
-            #expect(try await HandshakeTimeoutTests.closedByServer(sending: [], toPort: harness.port, within: .seconds(5)))
+        try await withHarness(
+            configuration: configuration, channelConfiguration: TLSFixtures.client(trusting: certificates)
+        ) { harness in
+            #expect(
+                try await HandshakeTimeoutTests.closedByServer(sending: [], toPort: harness.port, within: .seconds(5)))
             // A TLS record header announcing a 512-byte handshake message, and then nothing.
             let halfClientHello: [UInt8] = [0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xFC, 0x03, 0x03]
-            #expect(try await HandshakeTimeoutTests.closedByServer(sending: halfClientHello, toPort: harness.port, within: .seconds(5)))
+            #expect(
+                try await HandshakeTimeoutTests.closedByServer(
+                    sending: halfClientHello, toPort: harness.port, within: .seconds(5)))
             let reply = try await withTimeout { try await harness.echo.get(.with { $0.text = "served" }) }
             #expect(reply.text == "served")
         }
@@ -226,7 +263,9 @@ import Testing
 
         var channelConfiguration = GRPCChannel.Configuration()
         channelConfiguration.tls = ClientTLSConfiguration(trustRoots: .pem(.pem("not a certificate")))
-        let channelError = await expectRPCError { _ = try GRPCChannel(host: "127.0.0.1", port: 1, configuration: channelConfiguration) }
+        let channelError = await expectRPCError {
+            _ = try GRPCChannel(host: "127.0.0.1", port: 1, configuration: channelConfiguration)
+        }
         #expect(channelError?.code == .invalidArgument)
         #expect(channelError?.message.contains("the trust roots") == true, "\(String(describing: channelError))")
 
@@ -240,7 +279,8 @@ import Testing
         let mutualServer = Server(services: [], configuration: mutual)
         let mutualError = await expectRPCError { try await mutualServer.start(host: "127.0.0.1", port: 0) }
         #expect(mutualError?.code == .invalidArgument)
-        #expect(mutualError?.message.contains("clientCertificateTrustRoots") == true, "\(String(describing: mutualError))")
+        #expect(
+            mutualError?.message.contains("clientCertificateTrustRoots") == true, "\(String(describing: mutualError))")
         await mutualServer.shutdown()
     }
 
@@ -327,7 +367,9 @@ extension TLSTests {
     @Test func aServerThatDoesNotChooseH2IsRefused() async throws {
         let certificates = try TLSFixtures.trusted
         var tls = TLSConfiguration.makeServerConfiguration(
-            certificateChain: try NIOSSLCertificate.fromPEMFile(certificates.serverCertificatePath).map { .certificate($0) },
+            certificateChain: try NIOSSLCertificate.fromPEMFile(certificates.serverCertificatePath).map {
+                .certificate($0)
+            },
             privateKey: .privateKey(try NIOSSLPrivateKey(file: certificates.serverKeyPath, format: .pem))
         )
         tls.applicationProtocols = ["http/1.1"]
@@ -340,9 +382,12 @@ extension TLSTests {
             }
             .bind(host: "127.0.0.1", port: 0).get()
         let port = try #require(listener.localAddress?.port)
-        let channel = try GRPCChannel(host: "127.0.0.1", port: port, configuration: TLSFixtures.client(trusting: certificates))
+        let channel = try GRPCChannel(
+            host: "127.0.0.1", port: port, configuration: TLSFixtures.client(trusting: certificates))
         let error = await expectRPCError {
-            _ = try await withTimeout { try await Grpcsimple_Echo_EchoClient(channel: channel).get(.with { $0.text = "x" }) }
+            _ = try await withTimeout {
+                try await Grpcsimple_Echo_EchoClient(channel: channel).get(.with { $0.text = "x" })
+            }
         }
         await channel.close()
         try? await listener.close()
@@ -365,7 +410,9 @@ extension TLSTests {
         configuration.backoff.minimumConnectTimeout = .seconds(4)
         let channel = try GRPCChannel(host: "127.0.0.1", port: port, configuration: configuration)
         let error = await expectRPCError {
-            _ = try await withTimeout { try await Grpcsimple_Echo_EchoClient(channel: channel).get(.with { $0.text = "x" }) }
+            _ = try await withTimeout {
+                try await Grpcsimple_Echo_EchoClient(channel: channel).get(.with { $0.text = "x" })
+            }
         }
         await channel.close()
         try? await listener.close()

@@ -1,6 +1,8 @@
-@testable import GRPCSimple
 import NIOCore
+import SwiftProtobuf
 import Testing
+
+@testable import GRPCSimple
 
 /// The pieces of the wire format, one by one.
 @Suite struct WireFormatTests {
@@ -143,7 +145,8 @@ import Testing
             #expect(Metadata.isReserved(name), "\(name)")
         }
         // Same lengths as reserved names, but custom metadata.
-        for name in ["tf", "hosts", "user-agent", "grpc-statuz", "content-typf", "grpc-encodinh", "x", "authorization"] {
+        for name in ["tf", "hosts", "user-agent", "grpc-statuz", "content-typf", "grpc-encodinh", "x", "authorization"]
+        {
             #expect(!Metadata.isReserved(name), "\(name)")
         }
     }
@@ -203,5 +206,4 @@ import Testing
     }
 }
 
-import SwiftProtobuf
 typealias Google_Protobuf_StringValue_ForTests = SwiftProtobuf.Google_Protobuf_StringValue

@@ -1,8 +1,8 @@
 import GRPCSimple
 import NIOHPACK
 import NIOHTTP2
-import Testing
 import TestServices
+import Testing
 
 /// The rules of grpc/grpc `doc/PROTOCOL-HTTP2.md`, checked frame by frame against the
 /// server, and the client's reading of responses that break them.
@@ -93,7 +93,8 @@ import TestServices
     /// never started.
     @Test func unaryRequestThatNeverEndsMeetsItsDeadline() async throws {
         try await withRawClient { _, raw in
-            try await raw.sendHeaders(stream: 1, RawHTTP2Client.requestHeaders(path: Self.get, [("grpc-timeout", "200m")]))
+            try await raw.sendHeaders(
+                stream: 1, RawHTTP2Client.requestHeaders(path: Self.get, [("grpc-timeout", "200m")]))
             try await raw.sendData(stream: 1, RawHTTP2Client.message(Self.echoRequest("never ends")))
             let response = try await raw.response(stream: 1)
             #expect(response.headerBlocks.last?.first(name: "grpc-status") == "4")
@@ -111,7 +112,8 @@ import TestServices
         try await withRawClient { _, raw in
             let words = (0..<25).map { "w\($0)" }
             try await raw.sendHeaders(stream: 1, RawHTTP2Client.requestHeaders(path: "/grpcsimple.echo.Echo/Expand"))
-            try await raw.sendData(stream: 1, RawHTTP2Client.message(Self.echoRequest(words.joined(separator: " "))), endStream: true)
+            try await raw.sendData(
+                stream: 1, RawHTTP2Client.message(Self.echoRequest(words.joined(separator: " "))), endStream: true)
             let response = try await raw.response(stream: 1)
             #expect(response.headerBlocks.last?.first(name: "grpc-status") == "0")
             #expect(response.dataBytes == words.flatMap { RawHTTP2Client.message(Self.echoRequest($0)) })
@@ -122,7 +124,8 @@ import TestServices
 
     @Test func unknownMethodIsATrailersOnlyResponse() async throws {
         try await withRawClient { _, raw in
-            try await raw.sendHeaders(stream: 1, RawHTTP2Client.requestHeaders(path: "/grpcsimple.echo.Echo/Missing"), endStream: true)
+            try await raw.sendHeaders(
+                stream: 1, RawHTTP2Client.requestHeaders(path: "/grpcsimple.echo.Echo/Missing"), endStream: true)
             let response = try await raw.response(stream: 1)
             #expect(response.count == 1)
             let block = try #require(response.headerBlocks.first)
@@ -134,7 +137,9 @@ import TestServices
 
     @Test func nonGRPCContentTypeGets415() async throws {
         try await withRawClient { _, raw in
-            try await raw.sendHeaders(stream: 1, RawHTTP2Client.requestHeaders(path: Self.get, [("content-type", "application/json")]), endStream: true)
+            try await raw.sendHeaders(
+                stream: 1, RawHTTP2Client.requestHeaders(path: Self.get, [("content-type", "application/json")]),
+                endStream: true)
             let block = try #require(try await raw.response(stream: 1).headerBlocks.first)
             #expect(block.first(name: ":status") == "415")
             #expect(block.first(name: "grpc-status") == "13")
@@ -143,7 +148,8 @@ import TestServices
 
     @Test func nonPOSTGets405() async throws {
         try await withRawClient { _, raw in
-            try await raw.sendHeaders(stream: 1, RawHTTP2Client.requestHeaders(path: Self.get, [(":method", "GET")]), endStream: true)
+            try await raw.sendHeaders(
+                stream: 1, RawHTTP2Client.requestHeaders(path: Self.get, [(":method", "GET")]), endStream: true)
             let block = try #require(try await raw.response(stream: 1).headerBlocks.first)
             #expect(block.first(name: ":status") == "405")
         }
@@ -152,7 +158,8 @@ import TestServices
     @Test func compressedMessageWithoutEncodingIsInternal() async throws {
         try await withRawClient { _, raw in
             try await raw.sendHeaders(stream: 1, RawHTTP2Client.requestHeaders(path: Self.get))
-            try await raw.sendData(stream: 1, RawHTTP2Client.message(Self.echoRequest("z"), compressed: true), endStream: true)
+            try await raw.sendData(
+                stream: 1, RawHTTP2Client.message(Self.echoRequest("z"), compressed: true), endStream: true)
             let response = try await raw.response(stream: 1)
             #expect(response.headerBlocks.last?.first(name: "grpc-status") == "13")
         }
@@ -160,7 +167,9 @@ import TestServices
 
     @Test func unsupportedEncodingIsUnimplementedWithAcceptEncoding() async throws {
         try await withRawClient { _, raw in
-            try await raw.sendHeaders(stream: 1, RawHTTP2Client.requestHeaders(path: Self.get, [("grpc-encoding", "snappy")]), endStream: true)
+            try await raw.sendHeaders(
+                stream: 1, RawHTTP2Client.requestHeaders(path: Self.get, [("grpc-encoding", "snappy")]), endStream: true
+            )
             let block = try #require(try await raw.response(stream: 1).headerBlocks.first)
             #expect(block.first(name: "grpc-status") == "12")
             #expect(block.first(name: "grpc-accept-encoding") == "gzip,deflate,identity")
@@ -169,7 +178,8 @@ import TestServices
 
     @Test func malformedTimeoutIsRejected() async throws {
         try await withRawClient { _, raw in
-            try await raw.sendHeaders(stream: 1, RawHTTP2Client.requestHeaders(path: Self.get, [("grpc-timeout", "soon")]), endStream: true)
+            try await raw.sendHeaders(
+                stream: 1, RawHTTP2Client.requestHeaders(path: Self.get, [("grpc-timeout", "soon")]), endStream: true)
             let block = try #require(try await raw.response(stream: 1).headerBlocks.first)
             #expect(block.first(name: "grpc-status") == "13")
             #expect(block.first(name: "grpc-message")?.contains("grpc-timeout") == true)
@@ -179,7 +189,8 @@ import TestServices
     @Test(arguments: ["300m", "300000u", "99999999n", "1S"])
     func timeoutInEachShortUnitEndsTheCall(timeout: String) async throws {
         try await withRawClient { _, raw in
-            let headers = RawHTTP2Client.requestHeaders(path: Self.get, [("grpc-timeout", timeout), ("sleep-ms", "20000")])
+            let headers = RawHTTP2Client.requestHeaders(
+                path: Self.get, [("grpc-timeout", timeout), ("sleep-ms", "20000")])
             try await raw.sendHeaders(stream: 1, headers)
             try await raw.sendData(stream: 1, RawHTTP2Client.message(Self.echoRequest("t")), endStream: true)
             let started = ContinuousClock.now
@@ -192,7 +203,8 @@ import TestServices
     @Test(arguments: ["1M", "1H", "99999999S"])
     func timeoutInLongUnitsLetsTheCallFinish(timeout: String) async throws {
         try await withRawClient { _, raw in
-            try await raw.sendHeaders(stream: 1, RawHTTP2Client.requestHeaders(path: Self.get, [("grpc-timeout", timeout)]))
+            try await raw.sendHeaders(
+                stream: 1, RawHTTP2Client.requestHeaders(path: Self.get, [("grpc-timeout", timeout)]))
             try await raw.sendData(stream: 1, RawHTTP2Client.message(Self.echoRequest("t")), endStream: true)
             #expect(try await raw.response(stream: 1).headerBlocks.last?.first(name: "grpc-status") == "0")
         }
@@ -213,7 +225,8 @@ import TestServices
 
     @Test(arguments: [(404, StatusCode.unimplemented), (503, .unavailable), (401, .unauthenticated), (500, .unknown)])
     func clientMapsHTTPStatusWithoutGRPCStatus(httpStatus: Int, expected: StatusCode) async throws {
-        let server = try await RawHTTP2Server.start(headers: [":status": String(httpStatus), "content-type": "text/html"], body: Array("<html>".utf8))
+        let server = try await RawHTTP2Server.start(
+            headers: [":status": String(httpStatus), "content-type": "text/html"], body: Array("<html>".utf8))
         let channel = try GRPCChannel(host: "127.0.0.1", port: server.port)
         let error = await expectRPCError {
             _ = try await Grpcsimple_Echo_EchoClient(channel: channel).get(.with { $0.text = "x" })
@@ -224,7 +237,8 @@ import TestServices
     }
 
     @Test func clientRejectsNonGRPCContentTypeOn200() async throws {
-        let server = try await RawHTTP2Server.start(headers: [":status": "200", "content-type": "text/plain"], body: Array("hello".utf8))
+        let server = try await RawHTTP2Server.start(
+            headers: [":status": "200", "content-type": "text/plain"], body: Array("hello".utf8))
         let channel = try GRPCChannel(host: "127.0.0.1", port: server.port)
         let error = await expectRPCError {
             _ = try await Grpcsimple_Echo_EchoClient(channel: channel).get(.with { $0.text = "x" })

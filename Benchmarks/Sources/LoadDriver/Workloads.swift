@@ -170,8 +170,10 @@ func unary<F: BenchClientFactory>(_ options: Options, _ factory: F, into line: i
                         let began = nowNanos()
                         do {
                             let reply = try await connection.getInfor(name: name)
-                            guard reply.id == expectedID, reply.married == (expectedID % 2 == 0), reply.name == name else {
-                                throw DriverError("wrong getInfor answer (id \(reply.id), \(reply.name.utf8.count) name bytes)")
+                            guard reply.id == expectedID, reply.married == (expectedID % 2 == 0), reply.name == name
+                            else {
+                                throw DriverError(
+                                    "wrong getInfor answer (id \(reply.id), \(reply.name.utf8.count) name bytes)")
                             }
                             if phase.current == Phase.measuring {
                                 tally.completed += 1
@@ -226,7 +228,8 @@ func stream<F: BenchClientFactory>(_ options: Options, _ factory: F, into line: 
                                 guard let reply = try await call.receive() else {
                                     throw DriverError("Echo ended after \(received) of \(sent) messages")
                                 }
-                                guard reply.id == received, reply.married == (received % 2 == 0), reply.name == name else {
+                                guard reply.id == received, reply.married == (received % 2 == 0), reply.name == name
+                                else {
                                     throw DriverError("wrong echo: id \(reply.id), expected \(received)")
                                 }
                                 received += 1
@@ -238,7 +241,9 @@ func stream<F: BenchClientFactory>(_ options: Options, _ factory: F, into line: 
                                 }
                             }
                             try await call.finishSending()
-                            if try await call.receive() != nil { throw DriverError("Echo sent more messages than it got") }
+                            if try await call.receive() != nil {
+                                throw DriverError("Echo sent more messages than it got")
+                            }
                             return tally
                         }
                     } catch {
@@ -282,7 +287,9 @@ func pingpong<F: BenchClientFactory>(_ options: Options, _ factory: F, into line
                 let began = nowNanos()
                 try await call.send(name: name, id: id)
                 guard let reply = try await call.receive() else { throw DriverError("Echo ended early") }
-                guard reply.id == id, reply.name == name else { throw DriverError("wrong echo: id \(reply.id), expected \(id)") }
+                guard reply.id == id, reply.name == name else {
+                    throw DriverError("wrong echo: id \(reply.id), expected \(id)")
+                }
                 if phase.current == Phase.measuring {
                     tally.completed += 1
                     tally.latencies.append(nowNanos() - began)
@@ -378,7 +385,9 @@ func streams<F: BenchClientFactory>(_ options: Options, _ factory: F, into line:
                         var failure: (any Error)?
                         do {
                             try await call.send(name: name, id: Int32(index))
-                            guard let reply = try await call.receive() else { throw DriverError("Echo ended before its echo") }
+                            guard let reply = try await call.receive() else {
+                                throw DriverError("Echo ended before its echo")
+                            }
                             guard reply.id == Int32(index), reply.name == name else { throw DriverError("wrong echo") }
                         } catch {
                             failure = error

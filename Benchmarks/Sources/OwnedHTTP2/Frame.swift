@@ -44,7 +44,8 @@ public enum Frame: Sendable {
             try Frame.stripPadding(&payload, header: header)
             var dependency: UInt32?
             if header.has(FrameFlags.priority) {
-                guard let field = payload.readInteger(as: UInt32.self), payload.readInteger(as: UInt8.self) != nil else {
+                guard let field = payload.readInteger(as: UInt32.self), payload.readInteger(as: UInt8.self) != nil
+                else {
                     throw HTTP2ConnectionError(.frameSizeError, "HEADERS too short for its priority fields")
                 }
                 dependency = field & 0x7fff_ffff
@@ -76,7 +77,9 @@ public enum Frame: Sendable {
             guard stream == 0 else { throw HTTP2ConnectionError(.protocolError, "SETTINGS on a stream") }
             let ack = header.has(FrameFlags.ack)
             if ack {
-                guard header.length == 0 else { throw HTTP2ConnectionError(.frameSizeError, "SETTINGS ACK with a payload") }
+                guard header.length == 0 else {
+                    throw HTTP2ConnectionError(.frameSizeError, "SETTINGS ACK with a payload")
+                }
             } else {
                 guard header.length % 6 == 0 else {
                     throw HTTP2ConnectionError(.frameSizeError, "SETTINGS length not a multiple of 6")
@@ -97,7 +100,8 @@ public enum Frame: Sendable {
 
         case FrameType.goAway:
             guard stream == 0 else { throw HTTP2ConnectionError(.protocolError, "GOAWAY on a stream") }
-            guard let last = payload.readInteger(as: UInt32.self), let code = payload.readInteger(as: UInt32.self) else {
+            guard let last = payload.readInteger(as: UInt32.self), let code = payload.readInteger(as: UInt32.self)
+            else {
                 throw HTTP2ConnectionError(.frameSizeError, "GOAWAY shorter than 8 bytes")
             }
             self = .goAway(lastStreamID: last & 0x7fff_ffff, errorCode: HTTP2ErrorCode(code))

@@ -39,7 +39,8 @@ public struct HeaderBlockAssembler: Sendable {
         }
         var block = ByteBuffer()
         block.writeImmutableBuffer(fragment)
-        self.pending = Pending(streamID: streamID, endStream: endStream, dependency: dependency, block: block, continuations: 0)
+        self.pending = Pending(
+            streamID: streamID, endStream: endStream, dependency: dependency, block: block, continuations: 0)
     }
 
     /// Adds a CONTINUATION fragment; returns the finished block at END_HEADERS.

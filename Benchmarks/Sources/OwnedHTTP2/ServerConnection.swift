@@ -214,7 +214,8 @@ public struct ServerConnection: Sendable {
                     dependency: dependency
                 )
             }
-            try self.headerBlock.begin(streamID: streamID, fragment: fragment, endStream: endStream, dependency: dependency)
+            try self.headerBlock.begin(
+                streamID: streamID, fragment: fragment, endStream: endStream, dependency: dependency)
             return nil
 
         case .continuation:
@@ -435,6 +436,8 @@ public struct ServerConnection: Sendable {
                 let delta = Int(value) - self.peerInitialWindowSize
                 self.peerInitialWindowSize = Int(value)
                 windowGrew = windowGrew || delta > 0
+                // StreamTable.forEach updates entries in place; it is not Sequence's forEach.
+                // swift-format-ignore: ReplaceForEachWithForLoop
                 try self.streams.forEach { (entry) throws(HTTP2ConnectionError) in
                     entry.sendWindow += delta
                     guard entry.sendWindow <= ServerConnection.maxWindow else {

@@ -129,7 +129,9 @@ public struct StreamTable: Sendable {
     }
 
     /// Calls `body` on every stream in the table (in slot order).
-    public mutating func forEach(_ body: (inout StreamEntry) throws(HTTP2ConnectionError) -> Void) throws(HTTP2ConnectionError) {
+    public mutating func forEach(_ body: (inout StreamEntry) throws(HTTP2ConnectionError) -> Void)
+        throws(HTTP2ConnectionError)
+    {
         for slot in self.slots.indices where self.slots[slot].id != 0 {
             try body(&self.slots[slot])
         }

@@ -15,7 +15,9 @@ public struct BenchAsillaService: AsillaServiceProvider {
         return person
     }
 
-    public func checkMarried(request: RequestCheckMaritalStatus, context: ServerContext) async throws -> RespondGetMaritalStatus {
+    public func checkMarried(request: RequestCheckMaritalStatus, context: ServerContext) async throws
+        -> RespondGetMaritalStatus
+    {
         var response = RespondGetMaritalStatus()
         response.married = request.name.unicodeScalars.count % 2 == 0
         return response
@@ -26,7 +28,9 @@ public struct BenchAsillaService: AsillaServiceProvider {
 public struct BenchStreamService: StreamBenchProvider {
     public init() {}
 
-    public func echo(requests: RequestStream<Person>, responses: ResponseWriter<Person>, context: ServerContext) async throws {
+    public func echo(requests: RequestStream<Person>, responses: ResponseWriter<Person>, context: ServerContext)
+        async throws
+    {
         for try await person in requests {
             try await responses.write(person)
         }

@@ -8,6 +8,21 @@ import GRPCSimple
 
 // MARK: - StreamBench
 
+/// The methods of `StreamBench`, as servers, clients and interceptors know them.
+public enum StreamBench {
+    /// The fully qualified name of the service.
+    public static let name = "StreamBench"
+
+    /// One descriptor per method.
+    public enum Method {
+        /// `StreamBench/Echo`, bidirectional streaming.
+        public static let echo = MethodDescriptor(service: "StreamBench", name: "Echo", kind: .bidirectionalStreaming)
+    }
+
+    /// Every method, in the order the .proto file declares them.
+    public static let methods: [MethodDescriptor] = [Method.echo]
+}
+
 /// The server side of `StreamBench`: implement these methods and pass the
 /// value to `Server(services:)`.
 public protocol StreamBenchProvider: GRPCService {
@@ -16,25 +31,69 @@ public protocol StreamBenchProvider: GRPCService {
 
 extension StreamBenchProvider {
     /// The fully qualified name of the service.
-    public static var serviceName: String { "StreamBench" }
+    public static var serviceName: String { StreamBench.name }
 
+    /// The descriptors of this service's .proto file and its imports, for server reflection.
+    public static var protoFileDescriptors: [ProtoFileDescriptor] { Bench_FileDescriptors.all }
+
+    /// Registers each method's handler with the router.
     public func register(with router: inout Router) {
-        router.bidirectionalStreaming("/StreamBench/Echo") { (requests: RequestStream<Person>, responses: ResponseWriter<Person>, context) in
+        router.bidirectionalStreaming(StreamBench.Method.echo) { (requests: RequestStream<Person>, responses: ResponseWriter<Person>, context) in
             try await self.echo(requests: requests, responses: responses, context: context)
         }
     }
 }
 
-/// The client side of `StreamBench`: calls its methods over a `Channel`.
-public struct StreamBenchClient: Sendable {
-    /// The channel the calls go over.
-    public let channel: Channel
+/// The client side of `StreamBench`, as a protocol: `StreamBenchClient` makes the calls
+/// over a channel; a fake conforming to it stands in for the server in tests.
+public protocol StreamBenchClientProtocol: Sendable {
+    func echo<Output>(options: CallOptions, _ body: (RequestWriter<Person>, ResponseStream<Person>) async throws -> Output) async throws -> Output
+}
 
-    public init(channel: Channel) {
+extension StreamBenchClientProtocol {
+    /// `echo` with the default call options.
+    public func echo<Output>(_ body: (RequestWriter<Person>, ResponseStream<Person>) async throws -> Output) async throws -> Output {
+        try await self.echo(options: .defaults, body)
+    }
+}
+
+/// The client side of `StreamBench`: calls its methods over a `GRPCChannel`.
+public struct StreamBenchClient: StreamBenchClientProtocol {
+    /// The channel the calls go over.
+    public let channel: GRPCChannel
+
+    /// A client making its calls over `channel`.
+    public init(channel: GRPCChannel) {
         self.channel = channel
     }
 
-    public func echo<Output>(options: CallOptions = .defaults, _ body: (RequestWriter<Person>, ResponseStream<Person>) async throws -> Output) async throws -> Output {
-        try await self.channel.bidirectionalStreaming(path: "/StreamBench/Echo", options: options, body)
+    public func echo<Output>(options: CallOptions, _ body: (RequestWriter<Person>, ResponseStream<Person>) async throws -> Output) async throws -> Output {
+        try await self.channel.bidirectionalStreaming(StreamBench.Method.echo, options: options, body)
     }
+}
+
+// MARK: - Descriptors
+
+/// The serialized descriptors of `bench.proto` and of every file it imports, for
+/// server reflection (`GRPCReflection`).
+public enum Bench_FileDescriptors {
+    public static let all: [ProtoFileDescriptor] = [
+        ProtoFileDescriptor(
+            name: "bench.proto",
+            base64Encoded: """
+            CgtiZW5jaC5wcm90bxoMcGVyc29uLnByb3RvMi0KC1N0cmVhbUJlbmNoEh4KBEVjaG8SBy5QZXJzb24aBy5QZXJzb24iACgBMAFi\
+            BnByb3RvMw==
+            """
+        ),
+        ProtoFileDescriptor(
+            name: "person.proto",
+            base64Encoded: """
+            CgxwZXJzb24ucHJvdG8iRgoGUGVyc29uEhIKBG5hbWUYASABKAlSBG5hbWUSDgoCaWQYAiABKAVSAmlkEhgKB21hcnJpZWQYAyAB\
+            KAhSB21hcnJpZWQiKAoSUmVxdWVzdEluZm9yUGVyc29uEhIKBG5hbWUYASABKAlSBG5hbWUiLwoZUmVxdWVzdENoZWNrTWFyaXRh\
+            bFN0YXR1cxISCgRuYW1lGAEgASgJUgRuYW1lIjMKF1Jlc3BvbmRHZXRNYXJpdGFsU3RhdHVzEhgKB21hcnJpZWQYASABKAhSB21h\
+            cnJpZWQygwEKDUFzaWxsYVNlcnZpY2USKgoIZ2V0SW5mb3ISEy5SZXF1ZXN0SW5mb3JQZXJzb24aBy5QZXJzb24iABJGCgxjaGVj\
+            a01hcnJpZWQSGi5SZXF1ZXN0Q2hlY2tNYXJpdGFsU3RhdHVzGhguUmVzcG9uZEdldE1hcml0YWxTdGF0dXMiAGIGcHJvdG8z
+            """
+        ),
+    ]
 }

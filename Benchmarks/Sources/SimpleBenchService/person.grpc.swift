@@ -8,6 +8,24 @@ import GRPCSimple
 
 // MARK: - AsillaService
 
+/// The methods of `AsillaService`, as servers, clients and interceptors know them.
+public enum AsillaService {
+    /// The fully qualified name of the service.
+    public static let name = "AsillaService"
+
+    /// One descriptor per method.
+    public enum Method {
+        /// `AsillaService/getInfor`, unary.
+        public static let getInfor = MethodDescriptor(service: "AsillaService", name: "getInfor", kind: .unary)
+
+        /// `AsillaService/checkMarried`, unary.
+        public static let checkMarried = MethodDescriptor(service: "AsillaService", name: "checkMarried", kind: .unary)
+    }
+
+    /// Every method, in the order the .proto file declares them.
+    public static let methods: [MethodDescriptor] = [Method.getInfor, Method.checkMarried]
+}
+
 /// The server side of `AsillaService`: implement these methods and pass the
 /// value to `Server(services:)`.
 public protocol AsillaServiceProvider: GRPCService {
@@ -18,32 +36,112 @@ public protocol AsillaServiceProvider: GRPCService {
 
 extension AsillaServiceProvider {
     /// The fully qualified name of the service.
-    public static var serviceName: String { "AsillaService" }
+    public static var serviceName: String { AsillaService.name }
 
+    /// The descriptors of this service's .proto file and its imports, for server reflection.
+    public static var protoFileDescriptors: [ProtoFileDescriptor] { Person_FileDescriptors.all }
+
+    /// Registers each method's handler with the router.
     public func register(with router: inout Router) {
-        router.unary("/AsillaService/getInfor") { (request: RequestInforPerson, context) in
+        router.unary(AsillaService.Method.getInfor) { (request: RequestInforPerson, context) in
             try await self.getInfor(request: request, context: context)
         }
-        router.unary("/AsillaService/checkMarried") { (request: RequestCheckMaritalStatus, context) in
+        router.unary(AsillaService.Method.checkMarried) { (request: RequestCheckMaritalStatus, context) in
             try await self.checkMarried(request: request, context: context)
         }
     }
 }
 
-/// The client side of `AsillaService`: calls its methods over a `Channel`.
-public struct AsillaServiceClient: Sendable {
-    /// The channel the calls go over.
-    public let channel: Channel
+/// The client side of `AsillaService`, as a protocol: `AsillaServiceClient` makes the calls
+/// over a channel; a fake conforming to it stands in for the server in tests.
+public protocol AsillaServiceClientProtocol: Sendable {
+    func getInfor(_ request: RequestInforPerson, options: CallOptions) async throws -> Person
 
-    public init(channel: Channel) {
+    /// Like `getInfor`, also returning the response's metadata and trailing metadata.
+    func getInforWithMetadata(_ request: RequestInforPerson, options: CallOptions) async throws -> UnaryResponse<Person>
+
+    func checkMarried(_ request: RequestCheckMaritalStatus, options: CallOptions) async throws -> RespondGetMaritalStatus
+
+    /// Like `checkMarried`, also returning the response's metadata and trailing metadata.
+    func checkMarriedWithMetadata(_ request: RequestCheckMaritalStatus, options: CallOptions) async throws -> UnaryResponse<RespondGetMaritalStatus>
+}
+
+extension AsillaServiceClientProtocol {
+    /// `getInfor` with the default call options.
+    public func getInfor(_ request: RequestInforPerson) async throws -> Person {
+        try await self.getInfor(request, options: .defaults)
+    }
+
+    /// `getInforWithMetadata` with the default call options.
+    public func getInforWithMetadata(_ request: RequestInforPerson) async throws -> UnaryResponse<Person> {
+        try await self.getInforWithMetadata(request, options: .defaults)
+    }
+
+    /// The response without metadata: what a fake that only implements `getInfor` returns.
+    public func getInforWithMetadata(_ request: RequestInforPerson, options: CallOptions) async throws -> UnaryResponse<Person> {
+        UnaryResponse(message: try await self.getInfor(request, options: options))
+    }
+
+    /// `checkMarried` with the default call options.
+    public func checkMarried(_ request: RequestCheckMaritalStatus) async throws -> RespondGetMaritalStatus {
+        try await self.checkMarried(request, options: .defaults)
+    }
+
+    /// `checkMarriedWithMetadata` with the default call options.
+    public func checkMarriedWithMetadata(_ request: RequestCheckMaritalStatus) async throws -> UnaryResponse<RespondGetMaritalStatus> {
+        try await self.checkMarriedWithMetadata(request, options: .defaults)
+    }
+
+    /// The response without metadata: what a fake that only implements `checkMarried` returns.
+    public func checkMarriedWithMetadata(_ request: RequestCheckMaritalStatus, options: CallOptions) async throws -> UnaryResponse<RespondGetMaritalStatus> {
+        UnaryResponse(message: try await self.checkMarried(request, options: options))
+    }
+}
+
+/// The client side of `AsillaService`: calls its methods over a `GRPCChannel`.
+public struct AsillaServiceClient: AsillaServiceClientProtocol {
+    /// The channel the calls go over.
+    public let channel: GRPCChannel
+
+    /// A client making its calls over `channel`.
+    public init(channel: GRPCChannel) {
         self.channel = channel
     }
 
-    public func getInfor(_ request: RequestInforPerson, options: CallOptions = .defaults) async throws -> Person {
-        try await self.channel.unary(path: "/AsillaService/getInfor", request: request, options: options)
+    public func getInfor(_ request: RequestInforPerson, options: CallOptions) async throws -> Person {
+        try await self.channel.unary(AsillaService.Method.getInfor, request: request, options: options)
     }
 
-    public func checkMarried(_ request: RequestCheckMaritalStatus, options: CallOptions = .defaults) async throws -> RespondGetMaritalStatus {
-        try await self.channel.unary(path: "/AsillaService/checkMarried", request: request, options: options)
+    /// Like `getInfor`, also returning the response's metadata and trailing metadata.
+    public func getInforWithMetadata(_ request: RequestInforPerson, options: CallOptions) async throws -> UnaryResponse<Person> {
+        try await self.channel.unaryWithMetadata(AsillaService.Method.getInfor, request: request, options: options)
     }
+
+    public func checkMarried(_ request: RequestCheckMaritalStatus, options: CallOptions) async throws -> RespondGetMaritalStatus {
+        try await self.channel.unary(AsillaService.Method.checkMarried, request: request, options: options)
+    }
+
+    /// Like `checkMarried`, also returning the response's metadata and trailing metadata.
+    public func checkMarriedWithMetadata(_ request: RequestCheckMaritalStatus, options: CallOptions) async throws -> UnaryResponse<RespondGetMaritalStatus> {
+        try await self.channel.unaryWithMetadata(AsillaService.Method.checkMarried, request: request, options: options)
+    }
+}
+
+// MARK: - Descriptors
+
+/// The serialized descriptors of `person.proto` and of every file it imports, for
+/// server reflection (`GRPCReflection`).
+public enum Person_FileDescriptors {
+    public static let all: [ProtoFileDescriptor] = [
+        ProtoFileDescriptor(
+            name: "person.proto",
+            base64Encoded: """
+            CgxwZXJzb24ucHJvdG8iRgoGUGVyc29uEhIKBG5hbWUYASABKAlSBG5hbWUSDgoCaWQYAiABKAVSAmlkEhgKB21hcnJpZWQYAyAB\
+            KAhSB21hcnJpZWQiKAoSUmVxdWVzdEluZm9yUGVyc29uEhIKBG5hbWUYASABKAlSBG5hbWUiLwoZUmVxdWVzdENoZWNrTWFyaXRh\
+            bFN0YXR1cxISCgRuYW1lGAEgASgJUgRuYW1lIjMKF1Jlc3BvbmRHZXRNYXJpdGFsU3RhdHVzEhgKB21hcnJpZWQYASABKAhSB21h\
+            cnJpZWQygwEKDUFzaWxsYVNlcnZpY2USKgoIZ2V0SW5mb3ISEy5SZXF1ZXN0SW5mb3JQZXJzb24aBy5QZXJzb24iABJGCgxjaGVj\
+            a01hcnJpZWQSGi5SZXF1ZXN0Q2hlY2tNYXJpdGFsU3RhdHVzGhguUmVzcG9uZEdldE1hcml0YWxTdGF0dXMiAGIGcHJvdG8z
+            """
+        ),
+    ]
 }

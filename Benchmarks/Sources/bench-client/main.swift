@@ -1,23 +1,23 @@
-// bench-client: the load generator with gRPC Simple's client (Channel and the generated
+// bench-client: the load generator with gRPC Simple's client (GRPCChannel and the generated
 // AsillaServiceClient / StreamBenchClient). The workloads are LoadDriver's, shared with
 // peer-client (grpc-swift-2); run `bench-client --help` for them.
 import GRPCSimple
 import LoadDriver
 import SimpleBenchService
 
-/// Makes gRPC Simple channels; one `Channel` is one HTTP/2 connection.
+/// Makes gRPC Simple channels; one `GRPCChannel` is one HTTP/2 connection.
 struct SimpleFactory: BenchClientFactory {
     func connect(host: String, port: Int) async throws -> SimpleConnection {
-        SimpleConnection(channel: try Channel(host: host, port: port))
+        SimpleConnection(channel: try GRPCChannel(host: host, port: port))
     }
 }
 
 struct SimpleConnection: BenchConnection {
-    let channel: Channel
+    let channel: GRPCChannel
     let asilla: AsillaServiceClient
     let streamBench: StreamBenchClient
 
-    init(channel: Channel) {
+    init(channel: GRPCChannel) {
         self.channel = channel
         self.asilla = AsillaServiceClient(channel: channel)
         self.streamBench = StreamBenchClient(channel: channel)

@@ -17,8 +17,8 @@
 // The services are in Sources/PeerBenchService, generated code by scripts/generate.
 import GRPCCore
 import GRPCNIOTransportHTTP2
-import PeerBenchService
 import NIOPosix
+import PeerBenchService
 
 #if canImport(Glibc)
 import Glibc

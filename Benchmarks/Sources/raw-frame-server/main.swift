@@ -91,10 +91,15 @@ final class FrameHandler: ChannelInboundHandler {
     }
 
     private func respond(context: ChannelHandlerContext, streamID: HTTP2StreamID) {
-        context.write(self.wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: .headers(.init(headers: responseHeaders)))), promise: nil)
-        context.write(self.wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: .data(.init(data: .byteBuffer(responseBody))))), promise: nil)
         context.write(
-            self.wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: .headers(.init(headers: responseTrailers, endStream: true)))),
+            self.wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: .headers(.init(headers: responseHeaders)))),
+            promise: nil)
+        context.write(
+            self.wrapOutboundOut(
+                HTTP2Frame(streamID: streamID, payload: .data(.init(data: .byteBuffer(responseBody))))), promise: nil)
+        context.write(
+            self.wrapOutboundOut(
+                HTTP2Frame(streamID: streamID, payload: .headers(.init(headers: responseTrailers, endStream: true)))),
             promise: nil
         )
         self.needsFlush = true
@@ -103,17 +108,26 @@ final class FrameHandler: ChannelInboundHandler {
     private func echo(context: ChannelHandlerContext, streamID: HTTP2StreamID, data: IOData?, end: Bool) {
         if let data, data.readableBytes > 0 {
             if self.echoing.insert(streamID).inserted {
-                context.write(self.wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: .headers(.init(headers: responseHeaders)))), promise: nil)
+                context.write(
+                    self.wrapOutboundOut(
+                        HTTP2Frame(streamID: streamID, payload: .headers(.init(headers: responseHeaders)))),
+                    promise: nil)
             }
-            context.write(self.wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: .data(.init(data: data)))), promise: nil)
+            context.write(
+                self.wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: .data(.init(data: data)))), promise: nil)
             self.needsFlush = true
         }
         if end {
             if self.echoing.remove(streamID) == nil {
-                context.write(self.wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: .headers(.init(headers: responseHeaders)))), promise: nil)
+                context.write(
+                    self.wrapOutboundOut(
+                        HTTP2Frame(streamID: streamID, payload: .headers(.init(headers: responseHeaders)))),
+                    promise: nil)
             }
             context.write(
-                self.wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: .headers(.init(headers: responseTrailers, endStream: true)))),
+                self.wrapOutboundOut(
+                    HTTP2Frame(streamID: streamID, payload: .headers(.init(headers: responseTrailers, endStream: true)))
+                ),
                 promise: nil
             )
             self.needsFlush = true
@@ -121,7 +135,9 @@ final class FrameHandler: ChannelInboundHandler {
     }
 
     private func sendWindowUpdate(context: ChannelHandlerContext, streamID: HTTP2StreamID, increment: Int) {
-        context.write(self.wrapOutboundOut(HTTP2Frame(streamID: streamID, payload: .windowUpdate(windowSizeIncrement: increment))), promise: nil)
+        context.write(
+            self.wrapOutboundOut(
+                HTTP2Frame(streamID: streamID, payload: .windowUpdate(windowSizeIncrement: increment))), promise: nil)
         self.needsFlush = true
     }
 }

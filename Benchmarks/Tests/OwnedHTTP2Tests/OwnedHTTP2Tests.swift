@@ -45,11 +45,16 @@ enum Wire {
     ) -> ByteBuffer {
         var block = ByteBuffer()
         try! encoder.encode(
-            headers: [":method": "POST", ":scheme": "http", ":path": path, "content-type": "application/grpc", "te": "trailers"],
+            headers: [
+                ":method": "POST", ":scheme": "http", ":path": path, "content-type": "application/grpc",
+                "te": "trailers",
+            ],
             to: &block
         )
         var out = frame(FrameType.headers, flags: FrameFlags.endHeaders, stream: stream, Array(block.readableBytesView))
-        var data = frame(FrameType.data, flags: FrameFlags.endStream, stream: stream, [0, 0, 0, 0, 7, 0x0a, 5, 116, 114, 117, 110, 103])
+        var data = frame(
+            FrameType.data, flags: FrameFlags.endStream, stream: stream,
+            [0, 0, 0, 0, 7, 0x0a, 5, 116, 114, 117, 110, 103])
         out.writeBuffer(&data)
         return out
     }
@@ -76,7 +81,8 @@ func drive(_ connection: inout ServerConnection, _ bytes: ByteBuffer) -> [Server
         switch event {
         case .requestHead(let id, _, _, true), .requestData(let id, _, _, true), .requestTrailers(let id, _, _):
             connection.sendHeaders(streamID: id, headers: [":status": "200", "content-type": "application/grpc"])
-            connection.sendData(streamID: id, data: ByteBuffer(bytes: [0, 0, 0, 0, 9, 0x0a, 5, 116, 114, 117, 110, 103, 0x10, 5]))
+            connection.sendData(
+                streamID: id, data: ByteBuffer(bytes: [0, 0, 0, 0, 9, 0x0a, 5, 116, 114, 117, 110, 103, 0x10, 5]))
             connection.sendTrailers(streamID: id, trailers: ["grpc-status": "0"])
         default:
             break
@@ -183,7 +189,8 @@ extension StreamEntry {
                     var request = Wire.request(encoder: &encoder, stream: UInt32.random(in: 0...9, using: &rng))
                     bytes.writeBuffer(&request)
                 case 1:
-                    bytes.writeBytes((0..<Int.random(in: 0...30, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) })
+                    bytes.writeBytes(
+                        (0..<Int.random(in: 0...30, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) })
                 default:
                     let length = Int.random(in: 0...24, using: &rng)
                     var frame = Wire.frame(

@@ -32,6 +32,7 @@ public struct BearerTokenAuthenticator: ServerInterceptor {
         self.validate = validate
     }
 
+    /// Checks the call's bearer token (unless its service is exempt) and sets the principal.
     public func intercept(
         _ call: ServerInterceptorCall,
         next: (ServerInterceptorCall) async throws -> Void
@@ -40,7 +41,8 @@ public struct BearerTokenAuthenticator: ServerInterceptor {
             return try await next(call)
         }
         guard let header = call.metadata["authorization"] else {
-            throw RPCError(.unauthenticated, "\(call.method) needs a bearer token: send 'authorization: Bearer <token>'")
+            throw RPCError(
+                .unauthenticated, "\(call.method) needs a bearer token: send 'authorization: Bearer <token>'")
         }
         guard let token = Self.bearerToken(in: header) else {
             throw RPCError(.unauthenticated, "the authorization metadata of \(call.method) is not 'Bearer <token>'")

@@ -25,8 +25,10 @@ public struct CallCredentials: Sendable {
     /// and returns the metadata to add. Throw an `RPCError` to fail the call with it;
     /// other errors fail it with UNAVAILABLE.
     ///
-    /// - Parameter requiresTransportSecurity: Refuse to send them in plaintext to another
-    ///   machine. Default true; pass false only for metadata that is no secret.
+    /// - Parameters:
+    ///   - requiresTransportSecurity: Refuse to send them in plaintext to another machine.
+    ///     Default true; pass false only for metadata that is no secret.
+    ///   - fetch: Returns the metadata for a call to the method path it is given.
     public init(
         requiresTransportSecurity: Bool = true,
         _ fetch: @escaping @Sendable (_ path: String) async throws -> Metadata

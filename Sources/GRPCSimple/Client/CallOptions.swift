@@ -19,6 +19,7 @@ public struct CallOptions: Sendable {
     /// Credentials for this call, instead of the channel's (`GRPCChannel.Configuration.credentials`).
     public var credentials: CallCredentials?
 
+    /// Options for one call; every argument has the default of `CallOptions.defaults`.
     public init(
         timeout: Duration? = nil,
         deadline: ContinuousClock.Instant? = nil,

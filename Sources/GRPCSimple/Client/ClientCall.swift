@@ -18,7 +18,10 @@ final class ClientCall: Sendable {
 
     /// Creates the call and starts it on the channel (connecting if needed). `request` is
     /// the single request of a server-streaming call.
-    init(channel: GRPCChannel, method: MethodDescriptor, options: CallOptions, request: (any SwiftProtobuf.Message)? = nil) {
+    init(
+        channel: GRPCChannel, method: MethodDescriptor, options: CallOptions,
+        request: (any SwiftProtobuf.Message)? = nil
+    ) {
         let start = ClientCallStart(channel: channel, method: method, options: options)
         self.stream = start.stream
         self.backpressure = start.backpressure
@@ -108,4 +111,3 @@ final class ClientCall: Sendable {
         }
     }
 }
-

@@ -94,7 +94,9 @@ struct ClientCallStart: Sendable {
             try GRPCHeaders.checkMetadata(self.options.metadata, calling: self.method)
             return try await self.runUnary(request, settled: nil, observers: nil)
         }
-        let task = interception.launch(self.interceptorCall, stream: self.stream, eventLoop: self.eventLoop, gate: CallStartGate()) {
+        let task = interception.launch(
+            self.interceptorCall, stream: self.stream, eventLoop: self.eventLoop, gate: CallStartGate()
+        ) {
             call -> UnaryResponse<Response> in
             call.observers.request(request)
             return try await self.runUnary(request, settled: call.options, observers: call.observers)
@@ -113,7 +115,8 @@ struct ClientCallStart: Sendable {
         observers: MessageObservers?
     ) async throws -> UnaryResponse<Response> {
         let result = try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ClientStream.UnaryResult, any Error>) in
+            try await withCheckedThrowingContinuation {
+                (continuation: CheckedContinuation<ClientStream.UnaryResult, any Error>) in
                 do {
                     try self.begin(request: request, settled: settled, unaryWaiter: continuation)
                 } catch {
@@ -123,7 +126,8 @@ struct ClientCallStart: Sendable {
         } onCancel: {
             self.cancel()
         }
-        let message = try ProtobufCodec.decode(Response.self, from: result.message, what: "the response of \(self.method)")
+        let message = try ProtobufCodec.decode(
+            Response.self, from: result.message, what: "the response of \(self.method)")
         observers?.response(message)
         return UnaryResponse(message: message, metadata: result.metadata, trailingMetadata: result.trailingMetadata)
     }

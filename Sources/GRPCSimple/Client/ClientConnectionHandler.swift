@@ -53,7 +53,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
             configuration: .init(
                 peer: "server",
                 keepalive: keepalive.map {
-                    .init(time: $0.time.timeAmount, timeout: $0.timeout.timeAmount, permitWithoutCalls: $0.permitWithoutCalls)
+                    .init(
+                        time: $0.time.timeAmount, timeout: $0.timeout.timeAmount,
+                        permitWithoutCalls: $0.permitWithoutCalls)
                 }
             )
         )
@@ -165,10 +167,13 @@ final class ClientConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
         var description = "GOAWAY \(errorCode)"
         if let debugData, debugData.readableBytes > 0 {
             // Printable ASCII only: the bytes are the peer's.
-            let text = String(decoding: debugData.readableBytesView.prefix(128).filter { (0x20..<0x7F).contains($0) }, as: UTF8.self)
+            let text = String(
+                decoding: debugData.readableBytesView.prefix(128).filter { (0x20..<0x7F).contains($0) }, as: UTF8.self)
             description += " \"\(text)\""
         }
-        if errorCode == .enhanceYourCalm, debugData.map({ $0.readableBytesView.elementsEqual("too_many_pings".utf8) }) == true {
+        if errorCode == .enhanceYourCalm,
+            debugData.map({ $0.readableBytesView.elementsEqual("too_many_pings".utf8) }) == true
+        {
             description += ": this client sent keepalive PINGs more often than the server allows"
             if !self.toldTooManyPings {
                 // Once per connection, however many GOAWAYs the server sends.
@@ -186,7 +191,11 @@ final class ClientConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
         for id in self.streams.keys where id > lastStreamID {
             guard let stream = self.streams.removeValue(forKey: id) else { continue }
             if let action = self.machine.streamClosed(now: .now()) { close = action }
-            self.retryOrFail(stream, RPCError(.unavailable, "the server at \(self.target) is going away (\(description)) and did not process the call"))
+            self.retryOrFail(
+                stream,
+                RPCError(
+                    .unavailable,
+                    "the server at \(self.target) is going away (\(description)) and did not process the call"))
         }
         if let close {
             self.perform(close)
@@ -236,7 +245,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if let streamError = error as? NIOHTTP2Errors.StreamError {
-            self.streams[streamError.streamID]?.cancel(RPCError(.internal, "HTTP/2 stream error: \(streamError.baseError)"))
+            self.streams[streamError.streamID]?.cancel(
+                RPCError(.internal, "HTTP/2 stream error: \(streamError.baseError)"))
             return
         }
         if self.closeReason == nil {

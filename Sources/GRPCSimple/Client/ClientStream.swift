@@ -49,7 +49,10 @@ final class ClientStream: GatheringStream {
     private var finishCallbacks: [(Result<Metadata, RPCError>) -> Void] = []
     var deadlineTimer: Scheduled<Void>?
 
-    init(method: MethodDescriptor, options: CallOptions, deadline: ContinuousClock.Instant?, maximumMessageSize: Int, windowSize: Int) {
+    init(
+        method: MethodDescriptor, options: CallOptions, deadline: ContinuousClock.Instant?, maximumMessageSize: Int,
+        windowSize: Int
+    ) {
         self.method = method
         self.options = options
         self.deadline = deadline
@@ -76,7 +79,14 @@ final class ClientStream: GatheringStream {
         let messages = self.pending
         self.pending = []
         let endsWithHeaders = endStream && messages.isEmpty
-        connection.write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: GRPCHeaders.request(path: self.method.path, authority: authority, scheme: scheme, options: self.options, deadline: self.deadline), endStream: endsWithHeaders))))
+        connection.write(
+            HTTP2Frame(
+                streamID: id,
+                payload: .headers(
+                    .init(
+                        headers: GRPCHeaders.request(
+                            path: self.method.path, authority: authority, scheme: scheme, options: self.options,
+                            deadline: self.deadline), endStream: endsWithHeaders))))
         for (index, message) in messages.enumerated() {
             connection.writeData(
                 message.bytes,
@@ -94,7 +104,9 @@ final class ClientStream: GatheringStream {
     /// ready to start again on another connection, if its whole request is known and no
     /// response has arrived. Returns false when the call cannot be retried.
     func prepareForRetry() -> Bool {
-        guard let replay = self.replay, self.transparentRetries < 3, self.machine.prepareForRetry() else { return false }
+        guard let replay = self.replay, self.transparentRetries < 3, self.machine.prepareForRetry() else {
+            return false
+        }
         self.transparentRetries += 1
         self.id = nil
         self.connection = nil
@@ -153,7 +165,9 @@ final class ClientStream: GatheringStream {
         guard let connection = self.connection, let id = self.id, !self.isFinished else {
             return self.dropped(tracked)
         }
-        connection.writeData(taken?.data ?? ByteBuffer(), stream: id, endStream: endStream, trackedBytes: tracked, backpressure: self.backpressure)
+        connection.writeData(
+            taken?.data ?? ByteBuffer(), stream: id, endStream: endStream, trackedBytes: tracked,
+            backpressure: self.backpressure)
     }
 
     private func dropped(_ trackedBytes: Int) {
@@ -278,9 +292,11 @@ final class ClientStream: GatheringStream {
         case .success(let trailers):
             guard self.inbound.receivedCount == 1, let message = self.inbound.first else {
                 let count = self.inbound.receivedCount
-                return .failure(RPCError(.internal, "\(self.path) should return one response message; the server sent \(count)"))
+                return .failure(
+                    RPCError(.internal, "\(self.path) should return one response message; the server sent \(count)"))
             }
-            return .success(UnaryResult(message: message, metadata: self.responseMetadata ?? [:], trailingMetadata: trailers))
+            return .success(
+                UnaryResult(message: message, metadata: self.responseMetadata ?? [:], trailingMetadata: trailers))
         case .failure(let error):
             return .failure(error)
         case nil:

@@ -122,7 +122,9 @@ struct ClientStreamStateMachine: Equatable {
         case .awaitingHeaders:
             return .readHead
         case .receiving:
-            return endStream ? .readTrailers : .protocolViolation("the server sent a second header block that does not end the stream")
+            return endStream
+                ? .readTrailers
+                : .protocolViolation("the server sent a second header block that does not end the stream")
         }
     }
 

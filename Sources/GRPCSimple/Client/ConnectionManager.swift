@@ -38,7 +38,10 @@ final class ConnectionManager {
     /// each time a server answered GOAWAY "too_many_pings" (as grpc-go does).
     private(set) var keepalive: GRPCChannel.Keepalive?
 
-    init(target: Target, eventLoop: any EventLoop, configuration: GRPCChannel.Configuration, tlsContext: NIOSSLContext? = nil) {
+    init(
+        target: Target, eventLoop: any EventLoop, configuration: GRPCChannel.Configuration,
+        tlsContext: NIOSSLContext? = nil
+    ) {
         self.target = target
         self.eventLoop = eventLoop
         self.configuration = configuration
@@ -88,7 +91,8 @@ final class ConnectionManager {
             .connectTimeout(connectTimeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try Self.configure(channel, target: target, configuration: configuration, keepalive: keepalive, tls: tls)
+                    try Self.configure(
+                        channel, target: target, configuration: configuration, keepalive: keepalive, tls: tls)
                 }
             }
         var future: EventLoopFuture<any Channel>
@@ -144,22 +148,28 @@ final class ConnectionManager {
         if let tls, let tlsConfiguration = configuration.tls {
             var host = "localhost"
             if case .hostAndPort(let name, _) = target { host = name }
-            try sync.addHandler(NIOSSLClientHandler(context: tls.context, serverHostname: tlsConfiguration.sniName(connectingTo: host)))
-            try sync.addHandler(TLSHandshakeObserver(
-                handshakeDone: tls.handshakeDone,
-                timeout: tls.timeout,
-                serverName: tlsConfiguration.serverName ?? host
-            ))
+            try sync.addHandler(
+                NIOSSLClientHandler(context: tls.context, serverHostname: tlsConfiguration.sniName(connectingTo: host)))
+            try sync.addHandler(
+                TLSHandshakeObserver(
+                    handshakeDone: tls.handshakeDone,
+                    timeout: tls.timeout,
+                    serverName: tlsConfiguration.serverName ?? host
+                ))
         }
-        try sync.addHandler(NIOHTTP2Handler(mode: .client, connectionConfiguration: connectionConfiguration, streamConfiguration: streamConfiguration))
-        try sync.addHandler(ClientConnectionHandler(
-            eventLoop: channel.eventLoop,
-            authority: configuration.tls?.serverName ?? target.authority,
-            scheme: tls == nil ? "http" : "https",
-            target: target.description,
-            connectionWindowSize: configuration.connectionWindowSize,
-            keepalive: keepalive
-        ))
+        try sync.addHandler(
+            NIOHTTP2Handler(
+                mode: .client, connectionConfiguration: connectionConfiguration,
+                streamConfiguration: streamConfiguration))
+        try sync.addHandler(
+            ClientConnectionHandler(
+                eventLoop: channel.eventLoop,
+                authority: configuration.tls?.serverName ?? target.authority,
+                scheme: tls == nil ? "http" : "https",
+                target: target.description,
+                connectionWindowSize: configuration.connectionWindowSize,
+                keepalive: keepalive
+            ))
     }
 
     private func connected(_ channel: any Channel) {

@@ -21,7 +21,8 @@ extension GRPCChannel {
         options: CallOptions = .defaults,
         responseType: Response.Type = Response.self
     ) async throws -> UnaryResponse<Response> {
-        try await ClientCallStart(channel: self, method: method, options: options).unary(request, responseType: Response.self)
+        try await ClientCallStart(channel: self, method: method, options: options).unary(
+            request, responseType: Response.self)
     }
 
     /// Sends one request; the responses arrive as an async sequence.

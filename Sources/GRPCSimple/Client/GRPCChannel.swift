@@ -34,7 +34,8 @@ public final class GRPCChannel: Sendable {
     /// A channel to a target string: `host:port`, `[::1]:50051` or `unix:/path/to/socket`.
     public convenience init(target: String, configuration: Configuration = .init()) throws {
         guard let parsed = Target.parse(target) else {
-            throw RPCError(.invalidArgument, "invalid target '\(target)': expected host:port, [ipv6]:port or unix:/path")
+            throw RPCError(
+                .invalidArgument, "invalid target '\(target)': expected host:port, [ipv6]:port or unix:/path")
         }
         try self.init(parsed: parsed, configuration: configuration)
     }
@@ -47,7 +48,8 @@ public final class GRPCChannel: Sendable {
         let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
         self.eventLoop = eventLoop
         self.manager = NIOLoopBoundBox.makeBoxSendingValue(
-            ConnectionManager(target: parsed, eventLoop: eventLoop, configuration: configuration, tlsContext: tlsContext),
+            ConnectionManager(
+                target: parsed, eventLoop: eventLoop, configuration: configuration, tlsContext: tlsContext),
             eventLoop: eventLoop
         )
     }

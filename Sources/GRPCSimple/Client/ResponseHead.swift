@@ -21,7 +21,8 @@ enum ResponseHead: Equatable {
             let message = hasGRPCStatus ? status.message : "the server answered HTTP \(httpStatus), not gRPC"
             let code = hasGRPCStatus ? status.code : StatusCode(httpStatus: httpStatus)
             let details = hasGRPCStatus ? status.details : []
-            return .invalid(RPCError(code, message, trailingMetadata: metadata, details: details), resetStream: !endStream)
+            return .invalid(
+                RPCError(code, message, trailingMetadata: metadata, details: details), resetStream: !endStream)
         }
         if endStream {
             let (status, metadata) = GRPCHeaders.status(from: headers)
@@ -29,7 +30,9 @@ enum ResponseHead: Equatable {
         }
         guard GRPCHeaders.isGRPCContentType(headers.first(name: "content-type")) else {
             let contentType = headers.first(name: "content-type") ?? ""
-            return .invalid(RPCError(.unknown, "the server answered with content-type '\(contentType)', not gRPC"), resetStream: true)
+            return .invalid(
+                RPCError(.unknown, "the server answered with content-type '\(contentType)', not gRPC"),
+                resetStream: true)
         }
         var encoding = CompressionAlgorithm.identity
         if let name = headers.first(name: "grpc-encoding") {

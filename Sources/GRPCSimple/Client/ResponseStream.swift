@@ -9,6 +9,7 @@ import SwiftProtobuf
 /// In tests, a fake of a generated client protocol returns one made with
 /// `init(messages:metadata:trailingMetadata:error:)`.
 public struct ResponseStream<Message: SwiftProtobuf.Message>: AsyncSequence, Sendable {
+    /// The response message type.
     public typealias Element = Message
 
     /// Where the responses come from.
@@ -27,7 +28,8 @@ public struct ResponseStream<Message: SwiftProtobuf.Message>: AsyncSequence, Sen
 
     /// Responses that come from no server: `messages` in order, then the end, or `error`
     /// when there is one. For fakes of generated client protocols in tests.
-    public init(messages: [Message], metadata: Metadata = [:], trailingMetadata: Metadata = [:], error: RPCError? = nil) {
+    public init(messages: [Message], metadata: Metadata = [:], trailingMetadata: Metadata = [:], error: RPCError? = nil)
+    {
         self.source = .given(messages: messages, metadata: metadata, trailingMetadata: trailingMetadata, error: error)
     }
 
@@ -93,7 +95,8 @@ public struct ResponseStream<Message: SwiftProtobuf.Message>: AsyncSequence, Sen
             let payload = self.received[self.nextIndex]
             self.nextIndex += 1
             do {
-                let message = try ProtobufCodec.decode(Message.self, from: payload, what: "a response of \(call.method)")
+                let message = try ProtobufCodec.decode(
+                    Message.self, from: payload, what: "a response of \(call.method)")
                 call.startGate?.started?.observers.response(message)
                 return message
             } catch {

@@ -15,7 +15,8 @@ enum Target: Sendable, Hashable, CustomStringConvertible {
             guard let close = text.firstIndex(of: "]") else { return nil }
             let host = String(text[text.index(after: text.startIndex)..<close])
             let rest = text[text.index(after: close)...]
-            guard rest.hasPrefix(":"), let port = Int(rest.dropFirst()), (0...65535).contains(port), !host.isEmpty else {
+            guard rest.hasPrefix(":"), let port = Int(rest.dropFirst()), (0...65535).contains(port), !host.isEmpty
+            else {
                 return nil
             }
             return .hostAndPort(host: host, port: port)

@@ -38,6 +38,7 @@ public struct CompressionAlgorithm: Hashable, Sendable, CustomStringConvertible 
         }
     }
 
+    /// The `grpc-encoding` name.
     public var description: String { self.name }
 
     /// The supported algorithms a `grpc-accept-encoding` value names (identity always).

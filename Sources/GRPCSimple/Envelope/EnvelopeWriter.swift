@@ -19,7 +19,9 @@ enum EnvelopeWriter {
     }
 
     /// An envelope around an already serialized payload.
-    static func envelope(_ payload: ByteBuffer, flags: Envelope.Flags = [], allocator: ByteBufferAllocator) -> ByteBuffer {
+    static func envelope(_ payload: ByteBuffer, flags: Envelope.Flags = [], allocator: ByteBufferAllocator)
+        -> ByteBuffer
+    {
         var buffer = allocator.buffer(capacity: Envelope.prefixLength + payload.readableBytes)
         buffer.writeInteger(flags.rawValue)
         buffer.writeInteger(UInt32(payload.readableBytes))

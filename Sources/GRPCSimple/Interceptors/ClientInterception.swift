@@ -12,7 +12,8 @@ struct ClientInterception: Sendable {
     /// Nil when the call needs no work before it starts: it then takes the direct path.
     init?(channel: GRPCChannel, options: CallOptions) {
         let configuration = channel.configuration
-        guard !configuration.interceptors.isEmpty || configuration.credentials != nil || options.credentials != nil else {
+        guard !configuration.interceptors.isEmpty || configuration.credentials != nil || options.credentials != nil
+        else {
             return nil
         }
         self.interceptors = configuration.interceptors
@@ -62,7 +63,8 @@ struct ClientInterception: Sendable {
             if let own = outcome.withLock({ $0 }) {
                 return try own.get()
             }
-            let failure = gate.failure  // the stream ended first: its error says why
+            let failure =
+                gate.failure  // the stream ended first: its error says why
                 ?? chainError.map { Self.status(of: $0, path: path) }
                 ?? RPCError(.internal, "a client interceptor of \(path) returned without making the call")
             gate.fail(failure)

@@ -6,7 +6,8 @@ extension Router {
         var router = self
         router.wrapMethods { handler in
             MethodHandler(method: handler.method) { call, context in
-                let intercepted = ServerInterceptorCall(method: handler.method, metadata: context.metadata, context: context)
+                let intercepted = ServerInterceptorCall(
+                    method: handler.method, metadata: context.metadata, context: context)
                 var handled = false
                 try await Self.run(intercepted, through: interceptors[...]) { final in
                     guard !handled else {
@@ -20,7 +21,8 @@ extension Router {
                 }
                 if !handled && !handler.kind.streamsResponses {
                     // OK without the one response message the client waits for.
-                    throw RPCError(.internal, "an interceptor of \(handler.method) returned without calling next or throwing")
+                    throw RPCError(
+                        .internal, "an interceptor of \(handler.method) returned without calling next or throwing")
                 }
             }
         }

@@ -177,7 +177,8 @@ struct ConnectionStateMachine {
     mutating func startDraining(why: String = "the server is shutting down") -> [Action] {
         guard self.state == .starting || self.state == .active else { return [] }
         self.state = .draining
-        let goAway = Action.sendGoAway(lastStreamID: self.lastPeerStreamID, errorCode: .noError, debugData: nil, why: why)
+        let goAway = Action.sendGoAway(
+            lastStreamID: self.lastPeerStreamID, errorCode: .noError, debugData: nil, why: why)
         return self.openStreams == 0 ? [goAway, .closeWhenWritten] : [goAway]
     }
 
@@ -259,8 +260,11 @@ struct ConnectionStateMachine {
                 return [.arm(.keepalive, after: configuration.time)]
             }
             self.isKeepaliveArmed = false
-            return self.abort(reason: "keepalive timed out: the \(self.configuration.peer) did not answer a PING within \(configuration.timeout.prettyPrint)")
-                .map { [$0] } ?? []
+            return self.abort(
+                reason:
+                    "keepalive timed out: the \(self.configuration.peer) did not answer a PING within \(configuration.timeout.prettyPrint)"
+            )
+            .map { [$0] } ?? []
         }
         switch self.keepalive.timeElapsed(hasActiveCalls: self.openStreams > 0) {
         case .pause:

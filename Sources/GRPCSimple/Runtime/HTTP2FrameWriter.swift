@@ -98,7 +98,10 @@ extension HTTP2FrameWriter {
     /// Writes GOAWAY after every gathered message, and flushes.
     func sendGoAway(lastStreamID: HTTP2StreamID, errorCode: HTTP2ErrorCode, debugData: String?) {
         let opaqueData = debugData.map { ByteBuffer(string: $0) }
-        self.write(HTTP2Frame(streamID: .rootStream, payload: .goAway(lastStreamID: lastStreamID, errorCode: errorCode, opaqueData: opaqueData)))
+        self.write(
+            HTTP2Frame(
+                streamID: .rootStream,
+                payload: .goAway(lastStreamID: lastStreamID, errorCode: errorCode, opaqueData: opaqueData)))
         self.writePendingData()
         self.context?.flush()
     }
@@ -109,7 +112,9 @@ extension HTTP2FrameWriter {
         guard let context = self.context else { return }
         self.writePendingData()
         let promise = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(self.wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .ping(HTTP2PingData(), ack: false))), promise: promise)
+        context.writeAndFlush(
+            self.wrapOutboundOut(HTTP2Frame(streamID: .rootStream, payload: .ping(HTTP2PingData(), ack: false))),
+            promise: promise)
         promise.futureResult.assumeIsolated().whenComplete { _ in
             context.close(promise: nil)
         }

@@ -51,7 +51,8 @@ struct RequestHead {
             case 12 where name == "content-type": if contentType == nil { contentType = value }
             case 12 where name == "grpc-timeout": if timeoutValue == nil { timeoutValue = value }
             case 13 where name == "grpc-encoding": if encoding == nil { encoding = value }
-            case 20 where name == "grpc-accept-encoding": acceptEncoding = acceptEncoding.map { $0 + "," + value } ?? value
+            case 20 where name == "grpc-accept-encoding":
+                acceptEncoding = acceptEncoding.map { $0 + "," + value } ?? value
             default:
                 if metadataError == nil, !Metadata.isReserved(name) {
                     metadataError = GRPCHeaders.appendReceived(name: name, value: value, to: &metadata)
@@ -60,22 +61,25 @@ struct RequestHead {
         }
 
         guard method == "POST" else {
-            return .failure(Rejection(
-                httpStatus: 405,
-                status: Status(code: .internal, message: "gRPC requires the POST method, got '\(method ?? "")'")
-            ))
+            return .failure(
+                Rejection(
+                    httpStatus: 405,
+                    status: Status(code: .internal, message: "gRPC requires the POST method, got '\(method ?? "")'")
+                ))
         }
         guard GRPCHeaders.isGRPCContentType(contentType) else {
-            return .failure(Rejection(
-                httpStatus: 415,
-                status: Status(code: .internal, message: "invalid gRPC request content-type '\(contentType ?? "")'")
-            ))
+            return .failure(
+                Rejection(
+                    httpStatus: 415,
+                    status: Status(code: .internal, message: "invalid gRPC request content-type '\(contentType ?? "")'")
+                ))
         }
         let path = pathValue ?? ""
         guard let handler = router.handler(for: path) else {
             let message: String
             if let parsed = MethodPath(path) {
-                message = router.hasService(parsed.service)
+                message =
+                    router.hasService(parsed.service)
                     ? "unknown method \(parsed.method) for service \(parsed.service)"
                     : "unknown service \(parsed.service)"
             } else {
@@ -86,33 +90,37 @@ struct RequestHead {
         var requestEncoding = CompressionAlgorithm.identity
         if let encoding {
             guard let known = CompressionAlgorithm(encodingName: encoding) else {
-                return .failure(Rejection(
-                    status: Status(
-                        code: .unimplemented,
-                        message: "grpc-encoding '\(encoding)' is not supported (supported: \(CompressionAlgorithm.acceptEncoding))"
-                    ),
-                    acceptEncoding: CompressionAlgorithm.acceptEncoding
-                ))
+                return .failure(
+                    Rejection(
+                        status: Status(
+                            code: .unimplemented,
+                            message:
+                                "grpc-encoding '\(encoding)' is not supported (supported: \(CompressionAlgorithm.acceptEncoding))"
+                        ),
+                        acceptEncoding: CompressionAlgorithm.acceptEncoding
+                    ))
             }
             requestEncoding = known
         }
         var timeout: Int64?
         if let timeoutValue {
             guard let parsed = GRPCTimeout.parse(timeoutValue) else {
-                return .failure(Rejection(status: Status(code: .internal, message: "malformed grpc-timeout '\(timeoutValue)'")))
+                return .failure(
+                    Rejection(status: Status(code: .internal, message: "malformed grpc-timeout '\(timeoutValue)'")))
             }
             timeout = parsed
         }
         if let metadataError {
             return .failure(Rejection(status: Status(metadataError)))
         }
-        return .success(RequestHead(
-            path: path,
-            handler: handler,
-            metadata: metadata,
-            timeoutNanoseconds: timeout,
-            encoding: requestEncoding,
-            acceptEncoding: acceptEncoding
-        ))
+        return .success(
+            RequestHead(
+                path: path,
+                handler: handler,
+                metadata: metadata,
+                timeoutNanoseconds: timeout,
+                encoding: requestEncoding,
+                acceptEncoding: acceptEncoding
+            ))
     }
 }

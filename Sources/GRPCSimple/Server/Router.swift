@@ -72,7 +72,8 @@ public struct Router: Sendable {
     /// A stream each way, in any order.
     public mutating func bidirectionalStreaming<Request: SwiftProtobuf.Message, Response: SwiftProtobuf.Message>(
         _ method: MethodDescriptor,
-        _ handler: @escaping @Sendable (RequestStream<Request>, ResponseWriter<Response>, ServerContext) async throws -> Void
+        _ handler:
+            @escaping @Sendable (RequestStream<Request>, ResponseWriter<Response>, ServerContext) async throws -> Void
     ) {
         self.add(method, expecting: .bidirectionalStreaming) { call, context in
             try await handler(RequestStream(call: call), ResponseWriter(call: call), context)

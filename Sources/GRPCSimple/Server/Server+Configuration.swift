@@ -49,7 +49,8 @@ extension Server.Configuration {
             // ±10 % jitter, as grpc-go does, so connections made together do not all
             // reconnect together. Bounded below Int64.max: a huge age ("never") must not overflow.
             maximumAge: keepalive.maximumConnectionAge.map { age in
-                .nanoseconds(Int64(min(Double(age.clampedNanoseconds) * Double.random(in: 0.9...1.1), Double(Int64.max / 2))))
+                .nanoseconds(
+                    Int64(min(Double(age.clampedNanoseconds) * Double.random(in: 0.9...1.1), Double(Int64.max / 2))))
             },
             maximumAgeGrace: keepalive.maximumConnectionAgeGrace?.timeAmount,
             pingPolicy: ServerPingPolicy(

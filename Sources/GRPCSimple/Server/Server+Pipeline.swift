@@ -18,9 +18,12 @@ extension Server {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let executor = executors[ObjectIdentifier(channel.eventLoop)]
+                    let executor =
+                        executors[ObjectIdentifier(channel.eventLoop)]
                         ?? EventLoopTaskExecutor(eventLoop: channel.eventLoop, budget: nil)
-                    try self.configure(channel, router: router, configuration: configuration, executor: executor, tlsContext: tlsContext)
+                    try self.configure(
+                        channel, router: router, configuration: configuration, executor: executor,
+                        tlsContext: tlsContext)
                 }
             }
     }

@@ -123,7 +123,8 @@ public final class Server: Sendable {
             try? await group.shutdownGracefully()
             throw RPCError(.failedPrecondition, "the server was already started")
         }
-        self.configuration.logger.info("listening", metadata: ["address": "\(listener.localAddress.map(NetworkDescription.address) ?? address)"])
+        self.configuration.logger.info(
+            "listening", metadata: ["address": "\(listener.localAddress.map(NetworkDescription.address) ?? address)"])
     }
 
     /// Waits until the server has shut down.

@@ -90,7 +90,8 @@ struct ServerCall: Sendable {
 
         func apply(to stream: ServerStream) {
             switch self {
-            case .send(let envelope, let tracked, let compress): stream.send(envelope, tracked: tracked, compress: compress)
+            case .send(let envelope, let tracked, let compress):
+                stream.send(envelope, tracked: tracked, compress: compress)
             case .finish(let status, let trailers): stream.finish(status: status, trailers: trailers)
             }
         }

@@ -93,7 +93,10 @@ struct ServerCallExecutor {
             return (Status(code: .cancelled, message: "the call was cancelled"), context.trailingMetadata)
         default:
             logger.error("handler failed", metadata: ["path": "\(context.method.path)", "error": "\(error)"])
-            return (Status(code: .unknown, message: "the handler of \(context.method.path) failed"), context.trailingMetadata)
+            return (
+                Status(code: .unknown, message: "the handler of \(context.method.path) failed"),
+                context.trailingMetadata
+            )
         }
     }
 }

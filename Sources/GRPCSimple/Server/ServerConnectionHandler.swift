@@ -97,14 +97,18 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
         if let streamError = error as? NIOHTTP2Errors.StreamError {
             self.configuration.logger.debug(
                 "stream error",
-                metadata: ["peer": "\(self.peer)", "stream": "\(streamError.streamID)", "error": "\(streamError.baseError)"]
+                metadata: [
+                    "peer": "\(self.peer)", "stream": "\(streamError.streamID)", "error": "\(streamError.baseError)",
+                ]
             )
             return
         }
         if error is NIOSSLError || error is BoringSSLError {
-            self.configuration.logger.debug("TLS error, closing the connection", metadata: ["peer": "\(self.peer)", "error": "\(error)"])
+            self.configuration.logger.debug(
+                "TLS error, closing the connection", metadata: ["peer": "\(self.peer)", "error": "\(error)"])
         } else {
-            self.configuration.logger.debug("connection error", metadata: ["peer": "\(self.peer)", "error": "\(error)"])
+            self.configuration.logger.debug(
+                "connection error", metadata: ["peer": "\(self.peer)", "error": "\(error)"])
         }
         context.close(promise: nil)
     }
@@ -185,14 +189,18 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
         self.machine.peerOpenedStream(id)
         switch RequestHead.parse(headers, router: self.configuration.router) {
         case .failure(let rejection):
-            self.write(HTTP2Frame(streamID: id, payload: .headers(.init(headers: rejection.responseHeaders, endStream: true))))
+            self.write(
+                HTTP2Frame(streamID: id, payload: .headers(.init(headers: rejection.responseHeaders, endStream: true))))
             if !endStream {
                 self.write(HTTP2Frame(streamID: id, payload: .rstStream(.noError)))
             }
             self.scheduleFlush()
             self.configuration.logger.debug(
                 "rejected call",
-                metadata: ["peer": "\(self.peer)", "path": "\(headers.first(name: ":path") ?? "")", "status": "\(rejection.status.code)"]
+                metadata: [
+                    "peer": "\(self.peer)", "path": "\(headers.first(name: ":path") ?? "")",
+                    "status": "\(rejection.status.code)",
+                ]
             )
         case .success(let head):
             self.startCall(id: id, head: head, endStream: endStream)
@@ -284,7 +292,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
         case .closeWhenWritten:
             self.closeWhenWritten()
         case .abort(let reason):
-            self.configuration.logger.debug("closing the connection", metadata: ["peer": "\(self.peer)", "why": "\(reason)"])
+            self.configuration.logger.debug(
+                "closing the connection", metadata: ["peer": "\(self.peer)", "why": "\(reason)"])
             for stream in self.streams.values {
                 stream.abort(status: Status(code: .unavailable, message: reason))
             }

@@ -229,7 +229,8 @@ final class ServerStream: GatheringStream {
 
     func deadlineExpired() {
         self.deadlineTimer = nil
-        self.abort(status: Status(code: .deadlineExceeded, message: "the deadline of \(self.path) expired on the server"))
+        self.abort(
+            status: Status(code: .deadlineExceeded, message: "the deadline of \(self.path) expired on the server"))
     }
 
     private func writeStatus(_ status: Status, trailers: Metadata) {
@@ -293,4 +294,3 @@ final class ServerStream: GatheringStream {
         self.writePendingData()  // drops what the stream can no longer send
     }
 }
-

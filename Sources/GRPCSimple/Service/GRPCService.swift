@@ -21,7 +21,9 @@ public protocol GRPCService: Sendable {
 }
 
 extension GRPCService {
+    /// Does nothing.
     public func serverWillShutDown() {}
 
+    /// None: a hand-written service has no descriptors unless it provides them.
     public static var protoFileDescriptors: [ProtoFileDescriptor] { [] }
 }

@@ -14,6 +14,7 @@ public enum RPCKind: Sendable, Hashable, CustomStringConvertible {
     /// Whether the server sends a stream of responses.
     public var streamsResponses: Bool { self == .serverStreaming || self == .bidirectionalStreaming }
 
+    /// "unary", "server streaming", ...
     public var description: String {
         switch self {
         case .unary: "unary"

@@ -62,7 +62,8 @@ public struct ClientTLSConfiguration: Sendable {
         case (nil, nil):
             break
         case (let chain?, let key?):
-            configuration.certificateChain = try TLSMaterial.certificateChain(chain, what: "the client's certificate chain")
+            configuration.certificateChain = try TLSMaterial.certificateChain(
+                chain, what: "the client's certificate chain")
             configuration.privateKey = try TLSMaterial.privateKey(key, what: "the client's private key")
         case (.some, nil), (nil, .some):
             throw RPCError(.invalidArgument, "TLS: a client certificate needs both certificateChain and privateKey")

@@ -44,6 +44,7 @@ public struct PeerCertificate: Sendable, Hashable, CustomStringConvertible {
         self.derBytes = derBytes
     }
 
+    /// The subject, then the subject alternative names, for logs.
     public var description: String {
         var parts = ["subject: \(self.subject)"]
         if !self.dnsNames.isEmpty { parts.append("DNS: \(self.dnsNames.joined(separator: ", "))") }

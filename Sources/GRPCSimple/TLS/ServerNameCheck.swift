@@ -1,9 +1,10 @@
+import NIOSSL
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import NIOSSL
 
 /// Whether a server certificate is valid for the name a client expects (RFC 6125, as
 /// browsers and grpc-go apply it): a DNS name must match a DNS subject alternative name,

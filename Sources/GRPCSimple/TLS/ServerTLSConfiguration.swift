@@ -40,7 +40,8 @@ public struct ServerTLSConfiguration: Sendable {
     /// Throws INVALID_ARGUMENT naming what could not be read.
     func makeContext() throws -> NIOSSLContext {
         var configuration = TLSConfiguration.makeServerConfiguration(
-            certificateChain: try TLSMaterial.certificateChain(self.certificateChain, what: "the server's certificate chain"),
+            certificateChain: try TLSMaterial.certificateChain(
+                self.certificateChain, what: "the server's certificate chain"),
             privateKey: try TLSMaterial.privateKey(self.privateKey, what: "the server's private key")
         )
         configuration.applicationProtocols = [TLSMaterial.http2Protocol]
@@ -55,7 +56,8 @@ public struct ServerTLSConfiguration: Sendable {
                 )
             }
             configuration.trustRoots = try TLSMaterial.trustRoots(roots, what: "the client certificate trust roots")
-            configuration.certificateVerification = self.clientCertificates == .require ? .noHostnameVerification : .optionalVerification
+            configuration.certificateVerification =
+                self.clientCertificates == .require ? .noHostnameVerification : .optionalVerification
             configuration.sendCANameList = true
         }
         return try TLSMaterial.context(configuration)

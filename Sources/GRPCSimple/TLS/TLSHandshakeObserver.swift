@@ -47,17 +47,22 @@ final class TLSHandshakeObserver: ChannelInboundHandler, RemovableChannelHandler
         }
         context.fireUserInboundEventTriggered(event)
         guard negotiated == TLSMaterial.http2Protocol else {
-            self.fail(TLSHandshakeError(
-                reason: "the server did not choose HTTP/2 by ALPN (it chose \(negotiated.map { "'\($0)'" } ?? "nothing")); gRPC needs 'h2'"
-            ))
+            self.fail(
+                TLSHandshakeError(
+                    reason:
+                        "the server did not choose HTTP/2 by ALPN (it chose \(negotiated.map { "'\($0)'" } ?? "nothing")); gRPC needs 'h2'"
+                ))
             context.close(promise: nil)
             return
         }
-        let certificate = (try? context.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self))?.peerCertificate
+        let certificate = (try? context.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self))?
+            .peerCertificate
         guard let certificate, ServerNameCheck.certificate(certificate, isValidFor: self.serverName) else {
-            self.fail(TLSHandshakeError(
-                reason: "the server's certificate is not valid for the name '\(self.serverName)' (its subject alternative names do not include it; set ClientTLSConfiguration.serverName if the certificate carries another name)"
-            ))
+            self.fail(
+                TLSHandshakeError(
+                    reason:
+                        "the server's certificate is not valid for the name '\(self.serverName)' (its subject alternative names do not include it; set ClientTLSConfiguration.serverName if the certificate carries another name)"
+                ))
             context.close(promise: nil)
             return
         }
@@ -74,7 +79,8 @@ final class TLSHandshakeObserver: ChannelInboundHandler, RemovableChannelHandler
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        self.fail(TLSHandshakeError(reason: "the server closed the connection during the TLS handshake (is it serving TLS?)"))
+        self.fail(
+            TLSHandshakeError(reason: "the server closed the connection during the TLS handshake (is it serving TLS?)"))
         context.fireChannelInactive()
     }
 
@@ -102,7 +108,8 @@ struct TLSHandshakeError: Error, CustomStringConvertible {
         case NIOSSLError.handshakeFailed(let underlying):
             let detail = "\(underlying)"
             if detail.contains("CERTIFICATE_VERIFY_FAILED") {
-                self.reason = "the server's certificate is not trusted: it does not chain to the channel's trust roots, or it has expired (CERTIFICATE_VERIFY_FAILED)"
+                self.reason =
+                    "the server's certificate is not trusted: it does not chain to the channel's trust roots, or it has expired (CERTIFICATE_VERIFY_FAILED)"
             } else {
                 self.reason = "handshake failed: \(detail)"
             }
@@ -123,12 +130,16 @@ extension TLSHandshakeError {
         guard error is BoringSSLError || error is NIOSSLError else { return nil }
         let text = "\(error)"
         if text.contains("ALERT_CERTIFICATE_REQUIRED") {
-            return "the server requires a client certificate (mutual TLS; set ClientTLSConfiguration.certificateChain and privateKey)"
+            return
+                "the server requires a client certificate (mutual TLS; set ClientTLSConfiguration.certificateChain and privateKey)"
         }
         if text.contains("ALERT_UNKNOWN_CA") {
             return "the server does not trust the CA of the client certificate (TLS alert unknown_ca)"
         }
-        for alert in ["ALERT_BAD_CERTIFICATE", "ALERT_CERTIFICATE_UNKNOWN", "ALERT_CERTIFICATE_EXPIRED", "ALERT_CERTIFICATE_REVOKED", "ALERT_UNSUPPORTED_CERTIFICATE"]
+        for alert in [
+            "ALERT_BAD_CERTIFICATE", "ALERT_CERTIFICATE_UNKNOWN", "ALERT_CERTIFICATE_EXPIRED",
+            "ALERT_CERTIFICATE_REVOKED", "ALERT_UNSUPPORTED_CERTIFICATE",
+        ]
         where text.contains(alert) {
             return "the server rejected the client certificate (TLS \(alert.lowercased()))"
         }

@@ -49,7 +49,8 @@ enum TLSMaterial {
         do {
             return try NIOSSLContext(configuration: configuration)
         } catch {
-            throw RPCError(.invalidArgument, "TLS: invalid configuration (does the private key match the certificate?): \(error)")
+            throw RPCError(
+                .invalidArgument, "TLS: invalid configuration (does the private key match the certificate?): \(error)")
         }
     }
 }

@@ -57,7 +57,8 @@ enum GRPCHeaders {
             guard bytes.count >= expected.count else { return false }
             for index in 0..<expected.count {
                 let received = bytes[index]
-                let lowered = received >= UInt8(ascii: "A") && received <= UInt8(ascii: "Z") ? received | 0x20 : received
+                let lowered =
+                    received >= UInt8(ascii: "A") && received <= UInt8(ascii: "Z") ? received | 0x20 : received
                 if lowered != expected[index] { return false }
             }
             guard bytes.count > expected.count else { return true }
@@ -97,7 +98,8 @@ enum GRPCHeaders {
     static func firstInvalidEntry(in metadata: Metadata) -> String? {
         for entry in metadata {
             if !Metadata.isValidKey(entry.key) {
-                return "metadata key '\(entry.key)' is not valid (lowercase 0-9 a-z - _ . only, and not a reserved header)"
+                return
+                    "metadata key '\(entry.key)' is not valid (lowercase 0-9 a-z - _ . only, and not a reserved header)"
             }
             switch entry.value {
             case .string(let value):
@@ -105,7 +107,8 @@ enum GRPCHeaders {
                     return "metadata key '\(entry.key)' ends in -bin but has a string value"
                 }
                 if !Metadata.isValidASCIIValue(value) {
-                    return "the value of metadata key '\(entry.key)' is not printable ASCII; use a -bin key for binary data"
+                    return
+                        "the value of metadata key '\(entry.key)' is not printable ASCII; use a -bin key for binary data"
                 }
             case .binary:
                 if !entry.key.hasSuffix("-bin") {
@@ -156,7 +159,9 @@ enum GRPCHeaders {
     /// (percent-encoded), `grpc-status-details-bin` when the status has details, then the
     /// trailing metadata.
     static func trailers(status: Status, metadata: Metadata) -> HPACKHeaders {
-        if status.code == .ok, status.message.isEmpty, status.details.isEmpty, metadata.isEmpty { return self.okTrailers }
+        if status.code == .ok, status.message.isEmpty, status.details.isEmpty, metadata.isEmpty {
+            return self.okTrailers
+        }
         var headers = HPACKHeaders()
         headers.reserveCapacity(3 + metadata.count)
         headers.add(name: "grpc-status", value: String(status.code.rawValue))
@@ -175,7 +180,9 @@ enum GRPCHeaders {
         let metadata = (try? self.metadata(from: trailers).get()) ?? Metadata()
         guard let rawStatus = trailers.first(name: "grpc-status") else {
             if let httpStatus = trailers.first(name: ":status").flatMap({ Int($0) }), httpStatus != 200 {
-                return (Status(code: StatusCode(httpStatus: httpStatus), message: "HTTP status \(httpStatus)"), metadata)
+                return (
+                    Status(code: StatusCode(httpStatus: httpStatus), message: "HTTP status \(httpStatus)"), metadata
+                )
             }
             return (Status(code: .unknown, message: "the server closed the stream without a grpc-status"), metadata)
         }
@@ -189,7 +196,11 @@ enum GRPCHeaders {
             case .success(let details):
                 status.details = details
             case .failure(let problem):
-                return (Status(code: .internal, message: "the server sent a malformed \(StatusDetails.headerName): \(problem)"), metadata)
+                return (
+                    Status(
+                        code: .internal, message: "the server sent a malformed \(StatusDetails.headerName): \(problem)"),
+                    metadata
+                )
             }
         }
         return (status, metadata)

@@ -9,28 +9,37 @@
 /// metadata["authorization"]  // "Bearer abc"
 /// ```
 public struct Metadata: Sendable, Hashable, Sequence, ExpressibleByDictionaryLiteral, CustomStringConvertible {
+    /// Keys are strings.
     public typealias Key = String
+    /// Values given as string literals are strings.
     public typealias Value = String
 
     /// One key-value pair.
     public struct Entry: Sendable, Hashable {
+        /// The lowercase key.
         public var key: String
+        /// A string, or bytes for a `-bin` key.
         public var value: MetadataValue
     }
 
     private var entries: [Entry] = []
 
+    /// No metadata.
     public init() {}
 
+    /// Metadata from string pairs, e.g. `["authorization": "Bearer abc"]`.
     public init(dictionaryLiteral elements: (String, String)...) {
         for (key, value) in elements {
             self.add(key, value)
         }
     }
 
+    /// How many entries there are (a repeated key counts each time).
     public var count: Int { self.entries.count }
+    /// Whether there are no entries.
     public var isEmpty: Bool { self.entries.isEmpty }
 
+    /// The entries in order.
     public func makeIterator() -> IndexingIterator<[Entry]> {
         self.entries.makeIterator()
     }
@@ -96,10 +105,12 @@ public struct Metadata: Sendable, Hashable, Sequence, ExpressibleByDictionaryLit
         return nil
     }
 
+    /// Appends every entry of `other`, after these.
     public mutating func merge(_ other: Metadata) {
         self.entries.append(contentsOf: other.entries)
     }
 
+    /// `[key: value, ...]`, binary values as their length.
     public var description: String {
         "[" + self.entries.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "]"
     }

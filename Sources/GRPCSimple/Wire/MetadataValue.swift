@@ -3,6 +3,7 @@ public enum MetadataValue: Sendable, Hashable, CustomStringConvertible {
     case string(String)
     case binary([UInt8])
 
+    /// The string, or `<N bytes>`.
     public var description: String {
         switch self {
         case .string(let string): string

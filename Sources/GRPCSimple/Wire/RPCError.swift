@@ -57,6 +57,7 @@ public struct RPCError: Error, Sendable, Hashable, CustomStringConvertible {
         return nil
     }
 
+    /// `CODE: message`, e.g. `NOT_FOUND: no such person`.
     public var description: String {
         self.message.isEmpty ? self.code.name : "\(self.code.name): \(self.message)"
     }
@@ -67,6 +68,7 @@ public struct RPCError: Error, Sendable, Hashable, CustomStringConvertible {
             && lhs.details == rhs.details
     }
 
+    /// Hashes what `==` compares.
     public func hash(into hasher: inout Hasher) {
         hasher.combine(self.code)
         hasher.combine(self.message)

@@ -49,6 +49,7 @@ public enum StatusCode: Int, Sendable, Hashable, CaseIterable, CustomStringConve
         }
     }
 
+    /// The canonical name, e.g. `UNAVAILABLE`.
     public var description: String { self.name }
 
     /// The gRPC code for an HTTP response that carried no `grpc-status`, per

@@ -102,7 +102,8 @@ struct EchoService: Grpcsimple_Echo_EchoProvider {
         }
     }
 
-    func get(request: Grpcsimple_Echo_EchoRequest, context: ServerContext) async throws -> Grpcsimple_Echo_EchoResponse {
+    func get(request: Grpcsimple_Echo_EchoRequest, context: ServerContext) async throws -> Grpcsimple_Echo_EchoResponse
+    {
         try await self.prepare(context)
         if context.metadata["echo-peer-certificate"] != nil {
             return .with { $0.text = context.peerCertificate.map { "\($0)" } ?? "none" }
@@ -173,11 +174,14 @@ struct EchoService: Grpcsimple_Echo_EchoProvider {
 
 /// The naming test service: proves generated code for nested, imported and keyword names.
 struct NamingService: Grpcsimple_Naming_NamingProvider {
-    func useNested(request: Grpcsimple_Naming_Outer.Inner, context: ServerContext) async throws -> Grpcsimple_Echo_EchoResponse {
+    func useNested(request: Grpcsimple_Naming_Outer.Inner, context: ServerContext) async throws
+        -> Grpcsimple_Echo_EchoResponse
+    {
         .with { $0.text = "inner:" + request.value }
     }
 
-    func `import`(request: Grpcsimple_Echo_EchoRequest, context: ServerContext) async throws -> Grpcsimple_Naming_Outer {
+    func `import`(request: Grpcsimple_Echo_EchoRequest, context: ServerContext) async throws -> Grpcsimple_Naming_Outer
+    {
         .with { $0.inner.value = "imported:" + request.text }
     }
 }

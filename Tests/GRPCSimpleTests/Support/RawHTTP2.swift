@@ -21,7 +21,9 @@ final class RawHTTP2Client: Sendable {
     }
 
     /// Connects; `group` defaults to NIO's singleton, shared with the other tests' clients.
-    static func connect(port: Int, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws -> RawHTTP2Client {
+    static func connect(port: Int, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws
+        -> RawHTTP2Client
+    {
         let received = NIOLockedValueBox<[HTTP2Frame]>([])
         let channel = try await ClientBootstrap(group: group)
             .channelInitializer { channel in
@@ -31,7 +33,8 @@ final class RawHTTP2Client: Sendable {
                     var connection = NIOHTTP2Handler.ConnectionConfiguration()
                     connection.controlFrameRateLimit.maximumCount = .max
                     connection.maximumConnectionGlitches = .max
-                    let http2 = NIOHTTP2Handler(mode: .client, connectionConfiguration: connection, streamConfiguration: .init())
+                    let http2 = NIOHTTP2Handler(
+                        mode: .client, connectionConfiguration: connection, streamConfiguration: .init())
                     try channel.pipeline.syncOperations.addHandler(http2)
                     try channel.pipeline.syncOperations.addHandler(Collector(received))
                 }
@@ -70,11 +73,18 @@ final class RawHTTP2Client: Sendable {
     }
 
     func sendHeaders(stream: Int, _ headers: HPACKHeaders, endStream: Bool = false) async throws {
-        try await self.send([HTTP2Frame(streamID: HTTP2StreamID(stream), payload: .headers(.init(headers: headers, endStream: endStream)))])
+        try await self.send([
+            HTTP2Frame(
+                streamID: HTTP2StreamID(stream), payload: .headers(.init(headers: headers, endStream: endStream)))
+        ])
     }
 
     func sendData(stream: Int, _ bytes: [UInt8], endStream: Bool = false) async throws {
-        try await self.send([HTTP2Frame(streamID: HTTP2StreamID(stream), payload: .data(.init(data: .byteBuffer(ByteBuffer(bytes: bytes)), endStream: endStream)))])
+        try await self.send([
+            HTTP2Frame(
+                streamID: HTTP2StreamID(stream),
+                payload: .data(.init(data: .byteBuffer(ByteBuffer(bytes: bytes)), endStream: endStream)))
+        ])
     }
 
     /// The frames received on `stream`, once it ended (END_STREAM or RST_STREAM).
@@ -109,7 +119,9 @@ final class RawHTTP2Client: Sendable {
     }
 
     /// The GOAWAY frame the server sent, once it has sent one; nil if none came in time.
-    func goAway(timeout: Duration = .seconds(10)) async throws -> (lastStreamID: HTTP2StreamID, errorCode: HTTP2ErrorCode, debugData: String)? {
+    func goAway(timeout: Duration = .seconds(10)) async throws -> (
+        lastStreamID: HTTP2StreamID, errorCode: HTTP2ErrorCode, debugData: String
+    )? {
         await poll(within: timeout) {
             self.received.withLockedValue { frames in
                 for frame in frames {
@@ -130,7 +142,10 @@ final class RawHTTP2Client: Sendable {
     /// A gRPC message: the 5-byte prefix and the payload.
     static func message(_ payload: [UInt8], compressed: Bool = false) -> [UInt8] {
         let length = UInt32(payload.count)
-        return [compressed ? 1 : 0, UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)] + payload
+        return [
+            compressed ? 1 : 0, UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF),
+            UInt8(length & 0xFF),
+        ] + payload
     }
 }
 
@@ -173,9 +188,18 @@ final class RawHTTP2Server: Sendable {
             let frame = self.unwrapInboundIn(data)
             guard case .headers = frame.payload else { return }
             let endWithHeaders = self.body.isEmpty
-            context.write(self.wrapOutboundOut(HTTP2Frame(streamID: frame.streamID, payload: .headers(.init(headers: self.headers, endStream: endWithHeaders)))), promise: nil)
+            context.write(
+                self.wrapOutboundOut(
+                    HTTP2Frame(
+                        streamID: frame.streamID,
+                        payload: .headers(.init(headers: self.headers, endStream: endWithHeaders)))), promise: nil)
             if !endWithHeaders {
-                context.write(self.wrapOutboundOut(HTTP2Frame(streamID: frame.streamID, payload: .data(.init(data: .byteBuffer(ByteBuffer(bytes: self.body)), endStream: true)))), promise: nil)
+                context.write(
+                    self.wrapOutboundOut(
+                        HTTP2Frame(
+                            streamID: frame.streamID,
+                            payload: .data(.init(data: .byteBuffer(ByteBuffer(bytes: self.body)), endStream: true)))),
+                    promise: nil)
             }
             context.flush()
         }

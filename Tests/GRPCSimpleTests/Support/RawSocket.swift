@@ -73,7 +73,10 @@ final class RawSocket: Sendable {
     /// A SETTINGS frame with `settings` (identifier, value).
     static func settings(_ settings: [(UInt16, UInt32)] = []) -> [UInt8] {
         let payload = settings.flatMap { id, value in
-            [UInt8(id >> 8), UInt8(id & 0xFF), UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)]
+            [
+                UInt8(id >> 8), UInt8(id & 0xFF), UInt8(value >> 24), UInt8(value >> 16 & 0xFF),
+                UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF),
+            ]
         }
         return Self.frame(type: Frame.settings, payload: payload)
     }
@@ -102,7 +105,10 @@ final class RawSocket: Sendable {
             let length = Int(bytes[index]) << 16 | Int(bytes[index + 1]) << 8 | Int(bytes[index + 2])
             guard bytes.count - index >= 9 + length else { break }
             let stream = bytes[index + 5..<index + 9].reduce(UInt32(0)) { $0 << 8 | UInt32($1) } & 0x7FFF_FFFF
-            frames.append(Frame(type: bytes[index + 3], flags: bytes[index + 4], stream: stream, payload: Array(bytes[index + 9..<index + 9 + length])))
+            frames.append(
+                Frame(
+                    type: bytes[index + 3], flags: bytes[index + 4], stream: stream,
+                    payload: Array(bytes[index + 9..<index + 9 + length])))
             index += 9 + length
         }
         return frames

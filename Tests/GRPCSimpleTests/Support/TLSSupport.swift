@@ -15,7 +15,9 @@ enum TLSFixtures {
     private static func sets() throws -> (trusted: TestCertificates, untrusted: TestCertificates) {
         try self.made.withLockedValue { made in
             if let made { return made }
-            let base = FileManager.default.temporaryDirectory.appendingPathComponent("grpc-simple-tls-tests-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+            let base = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "grpc-simple-tls-tests-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+            ).path
             for name in ["trusted", "untrusted"] {
                 try FileManager.default.createDirectory(atPath: base + "/" + name, withIntermediateDirectories: true)
             }

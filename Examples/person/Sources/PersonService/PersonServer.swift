@@ -6,10 +6,12 @@ import Logging
 public struct PersonServer: AsillaServiceProvider {
     private let logger: Logger
 
+    /// A server that logs each call to `logger` (nothing by default).
     public init(logger: Logger = Logger(label: "person-server", factory: { _ in SwiftLogNoOpLogHandler() })) {
         self.logger = logger
     }
 
+    /// Returns the person named in the request, with a random id (married when it is even).
     public func getInfor(request: RequestInforPerson, context: ServerContext) async throws -> Person {
         let id = Int32.random(in: 1...1000)
         let person = Person.with {
@@ -21,9 +23,13 @@ public struct PersonServer: AsillaServiceProvider {
         return person
     }
 
-    public func checkMarried(request: RequestCheckMaritalStatus, context: ServerContext) async throws -> RespondGetMaritalStatus {
+    /// Answers at random whether the named person is married.
+    public func checkMarried(request: RequestCheckMaritalStatus, context: ServerContext) async throws
+        -> RespondGetMaritalStatus
+    {
         let married = Bool.random()
-        self.logger.info("checkMarried", metadata: ["peer": "\(context.peer)", "name": "\(request.name)", "married": "\(married)"])
+        self.logger.info(
+            "checkMarried", metadata: ["peer": "\(context.peer)", "name": "\(request.name)", "married": "\(married)"])
         return RespondGetMaritalStatus.with { $0.married = married }
     }
 }

@@ -55,7 +55,8 @@ struct PersonServerCommand: AsyncParsableCommand {
         configuration.logger = Logger(label: "person-server")
         switch (self.tlsCertFile, self.tlsKeyFile) {
         case (let cert?, let key?):
-            configuration.tls = ServerTLSConfiguration(certificateChain: .file(path: cert), privateKey: .file(path: key))
+            configuration.tls = ServerTLSConfiguration(
+                certificateChain: .file(path: cert), privateKey: .file(path: key))
         case (nil, nil):
             break
         default:
@@ -64,9 +65,10 @@ struct PersonServerCommand: AsyncParsableCommand {
         var interceptors: [any ServerInterceptor] = []
         if let expected = self.authToken {
             // Health stays open: load balancers and Kubernetes probes send no token.
-            interceptors.append(BearerTokenAuthenticator(exemptServices: [HealthService.serviceName]) { token, _ in
-                token == expected ? "token holder" : nil
-            })
+            interceptors.append(
+                BearerTokenAuthenticator(exemptServices: [HealthService.serviceName]) { token, _ in
+                    token == expected ? "token holder" : nil
+                })
         }
 
         // Health checking (grpc.health.v1: grpc_health_probe, Kubernetes) and server
