@@ -73,7 +73,7 @@ struct ClientCallStart: Sendable {
             if let settled { stream.apply(settled, createdAt: createdAt) }
             if let envelope { stream.send(envelope, end: true, tracked: false) }
             if let unaryWaiter { stream.receiveUnary(unaryWaiter) }
-            GRPCChannel.begin(stream, manager: manager.value, eventLoop: eventLoop)
+            Self.begin(stream, manager: manager.value, eventLoop: eventLoop)
         }
     }
 
@@ -159,5 +159,27 @@ struct ClientCallStart: Sendable {
             }
         }
         return gate
+    }
+
+    // MARK: On the loop
+
+    /// Arms the deadline and hands the stream to the connection manager. On the loop.
+    static func begin(_ stream: ClientStream, manager: ConnectionManager, eventLoop: any EventLoop) {
+        guard !stream.isFinished else { return }
+        Self.armDeadline(stream, eventLoop: eventLoop)
+        manager.open(stream, waitForReady: stream.options.waitForReady)
+    }
+
+    /// Schedules the stream's cancellation at its deadline, replacing an earlier timer.
+    /// On the loop.
+    static func armDeadline(_ stream: ClientStream, eventLoop: any EventLoop) {
+        stream.deadlineTimer?.cancel()
+        stream.deadlineTimer = nil
+        guard let deadline = stream.deadline, !stream.isFinished else { return }
+        let remaining = ContinuousClock.now.duration(to: deadline)
+        let path = stream.path
+        stream.deadlineTimer = eventLoop.assumeIsolated().scheduleTask(in: remaining.timeAmount) {
+            stream.cancel(RPCError(.deadlineExceeded, "the deadline of \(path) expired before the server answered"))
+        }
     }
 }

@@ -116,24 +116,4 @@ extension GRPCChannel {
             call.cancel()
         }
     }
-
-    /// Arms the deadline and hands the stream to the connection manager. On the loop.
-    static func begin(_ stream: ClientStream, manager: ConnectionManager, eventLoop: any EventLoop) {
-        guard !stream.isFinished else { return }
-        Self.armDeadline(stream, eventLoop: eventLoop)
-        manager.open(stream, waitForReady: stream.options.waitForReady)
-    }
-
-    /// Schedules the stream's cancellation at its deadline, replacing an earlier timer.
-    /// On the loop.
-    static func armDeadline(_ stream: ClientStream, eventLoop: any EventLoop) {
-        stream.deadlineTimer?.cancel()
-        stream.deadlineTimer = nil
-        guard let deadline = stream.deadline, !stream.isFinished else { return }
-        let remaining = ContinuousClock.now.duration(to: deadline)
-        let path = stream.path
-        stream.deadlineTimer = eventLoop.assumeIsolated().scheduleTask(in: remaining.timeAmount) {
-            stream.cancel(RPCError(.deadlineExceeded, "the deadline of \(path) expired before the server answered"))
-        }
-    }
 }

@@ -73,7 +73,7 @@ struct ClientInterception: Sendable {
         }
         eventLoop.execute {
             let stream = box.value
-            GRPCChannel.armDeadline(stream, eventLoop: eventLoop)
+            ClientCallStart.armDeadline(stream, eventLoop: eventLoop)
             stream.onFailure { error in
                 // Before the chain started the call: release waiting writers, stop the chain.
                 if gate.fail(error) { task.cancel() }
