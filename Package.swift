@@ -119,6 +119,7 @@ let package = Package(
             dependencies: [
                 "GRPCSimple",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(

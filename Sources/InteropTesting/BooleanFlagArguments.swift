@@ -1,3 +1,5 @@
+import ArgumentParser
+
 /// The forms of a boolean flag that grpc's interop runners pass, read as grpc-go reads
 /// them: `--use_tls`, `--use_tls=true`, `--use_tls true`, `--use_tls=false`,
 /// `--use_tls false` (one dash too, and every spelling Go's `strconv.ParseBool` takes:
@@ -44,6 +46,24 @@ public enum BooleanFlagArguments {
         case "1", "t", "T", "TRUE", "true", "True": true
         case "0", "f", "F", "FALSE", "false", "False": false
         default: nil
+        }
+    }
+}
+
+extension AsyncParsableCommand {
+    /// Runs the command on the process's arguments, read after `BooleanFlagArguments`
+    /// rewrote the forms of `booleanFlags`: the `main` of the interop binaries.
+    public static func main(booleanFlags: Set<String>) async {
+        let arguments = BooleanFlagArguments.normalize(Array(CommandLine.arguments.dropFirst()), flags: booleanFlags)
+        do {
+            var command = try Self.parseAsRoot(arguments)
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            Self.exit(withError: error)
         }
     }
 }

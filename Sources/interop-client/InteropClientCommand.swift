@@ -14,18 +14,7 @@ struct InteropClientCommand: AsyncParsableCommand {
     /// Reads grpc-go's boolean flag forms (`--use_tls`, `--use_tls true`, ...) before
     /// parsing; see `BooleanFlagArguments`.
     static func main() async {
-        let arguments = BooleanFlagArguments.normalize(
-            Array(CommandLine.arguments.dropFirst()), flags: ["use_tls", "use_test_ca"])
-        do {
-            var command = try Self.parseAsRoot(arguments)
-            if var asyncCommand = command as? any AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            Self.exit(withError: error)
-        }
+        await Self.main(booleanFlags: ["use_tls", "use_test_ca"])
     }
 
     @Option(name: .customLong("server_host"), help: "Server host.")

@@ -22,17 +22,7 @@ struct InteropServerCommand: AsyncParsableCommand {
     /// Reads grpc-go's boolean flag forms (`--use_tls`, `--use_tls true`, ...) before
     /// parsing; see `BooleanFlagArguments`.
     static func main() async {
-        let arguments = BooleanFlagArguments.normalize(Array(CommandLine.arguments.dropFirst()), flags: ["use_tls"])
-        do {
-            var command = try Self.parseAsRoot(arguments)
-            if var asyncCommand = command as? any AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            Self.exit(withError: error)
-        }
+        await Self.main(booleanFlags: ["use_tls"])
     }
 
     @Option(help: "Port to listen on (0: pick a free one, printed on start).")

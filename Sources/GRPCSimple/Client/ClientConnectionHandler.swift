@@ -8,7 +8,7 @@ import NIOHTTP2
 /// (shared with the server) decides the connection's life: keepalive, draining after
 /// GOAWAY; this handler carries out its actions. `HTTP2FrameWriter` gathers writes and
 /// coalesces flushes.
-final class ClientConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
+final class ClientConnectionHandler: ChannelDuplexHandler, ManagedConnection {
     typealias InboundIn = HTTP2Frame
     typealias InboundOut = Never
     typealias OutboundIn = Never
@@ -25,8 +25,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
     private var streams: [HTTP2StreamID: ClientStream] = [:]
     private var nextStreamID = 1
     private var connectionFlow: InboundFlowController
-    private var machine: ConnectionStateMachine
-    private var timers = ConnectionTimers()
+    var machine: ConnectionStateMachine
+    var timers = ConnectionTimers()
     /// Calls handed over before the HTTP/2 preface was out.
     private var waitingForActivation: [ClientStream] = []
     /// Why the connection is closing, for the calls that fail because of it.
@@ -263,31 +263,12 @@ final class ClientConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
         self.requestFlush()
     }
 
-    /// Carries out what the connection's state machine decided.
-    private func perform(_ actions: [ConnectionStateMachine.Action]) {
-        for action in actions { self.perform(action) }
-    }
+    func willSendGoAway(why: String) {}
 
-    private func perform(_ action: ConnectionStateMachine.Action) {
-        switch action {
-        case .arm(let timer, let delay):
-            self.timers.arm(timer, after: delay, on: self.eventLoop) { timer in
-                self.timers.fired(timer)
-                self.perform(self.machine.timerFired(timer))
-            }
-        case .disarm(let timer):
-            self.timers.disarm(timer)
-        case .sendKeepalivePing:
-            self.sendKeepalivePing()
-        case .sendGoAway(let lastStreamID, let errorCode, let debugData, _):
-            self.sendGoAway(lastStreamID: lastStreamID, errorCode: errorCode, debugData: debugData)
-        case .closeWhenWritten:
-            self.context?.close(promise: nil)
-        case .abort(let reason):
-            self.closeReason = reason
-            self.delegate?.connectionStoppedTakingCalls(self)
-            self.context?.close(promise: nil)
-        }
+    func abortConnection(reason: String) {
+        self.closeReason = reason
+        self.delegate?.connectionStoppedTakingCalls(self)
+        self.context?.close(promise: nil)
     }
 
     /// Closes the connection; its calls fail with UNAVAILABLE.

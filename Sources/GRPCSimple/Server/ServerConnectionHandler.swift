@@ -13,7 +13,7 @@ import NIOSSL
 /// headers, `ServerCallExecutor` runs its handler, `ConnectionStateMachine` decides the
 /// connection's life (keepalive, idle, age, draining) and this handler carries out its
 /// actions, and `HTTP2FrameWriter` gathers writes and coalesces flushes.
-final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
+final class ServerConnectionHandler: ChannelDuplexHandler, ManagedConnection {
     typealias InboundIn = HTTP2Frame
     typealias InboundOut = Never
     typealias OutboundIn = Never
@@ -33,8 +33,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
     private(set) var context: ChannelHandlerContext?
     private var streams: [HTTP2StreamID: ServerStream] = [:]
     private var connectionFlow: InboundFlowController
-    private var machine: ConnectionStateMachine
-    private var timers = ConnectionTimers()
+    var machine: ConnectionStateMachine
+    var timers = ConnectionTimers()
     private var peer = "unknown"
 
     var flushes = FlushCoalescer()
@@ -270,36 +270,18 @@ final class ServerConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter {
 
     // MARK: Connection management
 
-    /// Carries out what the connection's state machine decided.
-    private func perform(_ actions: [ConnectionStateMachine.Action]) {
-        for action in actions { self.perform(action) }
+    func willSendGoAway(why: String) {
+        self.configuration.logger.debug("sending GOAWAY", metadata: ["peer": "\(self.peer)", "why": "\(why)"])
     }
 
-    private func perform(_ action: ConnectionStateMachine.Action) {
-        switch action {
-        case .arm(let timer, let delay):
-            self.timers.arm(timer, after: delay, on: self.eventLoop) { timer in
-                self.timers.fired(timer)
-                self.perform(self.machine.timerFired(timer))
-            }
-        case .disarm(let timer):
-            self.timers.disarm(timer)
-        case .sendKeepalivePing:
-            self.sendKeepalivePing()
-        case .sendGoAway(let lastStreamID, let errorCode, let debugData, let why):
-            self.configuration.logger.debug("sending GOAWAY", metadata: ["peer": "\(self.peer)", "why": "\(why)"])
-            self.sendGoAway(lastStreamID: lastStreamID, errorCode: errorCode, debugData: debugData)
-        case .closeWhenWritten:
-            self.closeWhenWritten()
-        case .abort(let reason):
-            self.configuration.logger.debug(
-                "closing the connection", metadata: ["peer": "\(self.peer)", "why": "\(reason)"])
-            for stream in self.streams.values {
-                stream.abort(status: Status(code: .unavailable, message: reason))
-            }
-            self.context?.flush()
-            self.context?.close(promise: nil)
+    func abortConnection(reason: String) {
+        self.configuration.logger.debug(
+            "closing the connection", metadata: ["peer": "\(self.peer)", "why": "\(reason)"])
+        for stream in self.streams.values {
+            stream.abort(status: Status(code: .unavailable, message: reason))
         }
+        self.context?.flush()
+        self.context?.close(promise: nil)
     }
 
     /// Stops accepting calls (GOAWAY) and closes once the calls in flight are done.
