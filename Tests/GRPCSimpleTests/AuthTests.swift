@@ -176,14 +176,17 @@ import Testing
     }
 
     @Test func thisMachineCountsAsSecureForCredentials() {
-        for target in ["127.0.0.1:1", "127.8.9.10:1", "localhost:1", "[::1]:1", "unix:/tmp/x.sock"] {
-            #expect(Target.parse(target)?.isThisMachine == true, "\(target)")
+        for target in [
+            "127.0.0.1:1", "127.8.9.10:1", "localhost:1", "[::1]:1", "unix:/tmp/x.sock", "dns:///localhost:1",
+            "ipv4:127.0.0.1:1,127.0.0.2:2", "ipv6:[::1]:1", "unix-abstract:grpc",
+        ] {
+            #expect(ChannelTarget(parsing: target).isThisMachine == true, "\(target)")
         }
         for target in [
             "192.0.2.1:1", "example.com:1", "[2001:db8::1]:1", "127.evil.example:1", "127.0.0.1.example:1",
-            "api.localhost:1",
+            "api.localhost:1", "ipv4:127.0.0.1:1,10.0.0.1:1", "custom:anything",
         ] {
-            #expect(Target.parse(target)?.isThisMachine == false, "\(target)")
+            #expect(ChannelTarget(parsing: target).isThisMachine == false, "\(target)")
         }
     }
 

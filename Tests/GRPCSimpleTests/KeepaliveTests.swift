@@ -158,8 +158,8 @@ import Testing
             }
             #expect(error?.code == .unavailable)
             #expect(error?.message.contains("too_many_pings") == true, "\(String(describing: error))")
-            let manager = harness.channel.manager
-            let time = try await harness.channel.eventLoop.submit { manager.value.keepalive?.time }.get()
+            let core = harness.channel.core
+            let time = try await harness.channel.eventLoop.submit { core.value.keepalive?.time }.get()
             #expect(time == .milliseconds(200))
         }
     }
@@ -174,8 +174,8 @@ import Testing
             let reply = try await harness.echo.get(
                 .with { $0.text = "kept" }, options: CallOptions(metadata: ["sleep-ms": "800"]))
             #expect(reply.text == "kept")
-            let manager = harness.channel.manager
-            let time = try await harness.channel.eventLoop.submit { manager.value.keepalive?.time }.get()
+            let core = harness.channel.core
+            let time = try await harness.channel.eventLoop.submit { core.value.keepalive?.time }.get()
             #expect(time == .milliseconds(100), "the server sent too_many_pings")
         }
     }

@@ -180,18 +180,6 @@ import Testing
         #expect(!GRPCHeaders.isGRPCContentType(""))
     }
 
-    @Test func targets() {
-        #expect(Target.parse("127.0.0.1:50051") == .hostAndPort(host: "127.0.0.1", port: 50051))
-        #expect(Target.parse("localhost:1") == .hostAndPort(host: "localhost", port: 1))
-        #expect(Target.parse("[::1]:50051") == .hostAndPort(host: "::1", port: 50051))
-        #expect(Target.parse("unix:/tmp/s") == .unixSocket(path: "/tmp/s"))
-        #expect(Target.parse("unix:///tmp/s") == .unixSocket(path: "/tmp/s"))
-        for bad in ["", "host", "host:", ":80", "::1:80", "[::1]", "h:99999", "unix:"] {
-            #expect(Target.parse(bad) == nil, "\(bad)")
-        }
-        #expect(Target.hostAndPort(host: "::1", port: 5).description == "[::1]:5")
-    }
-
     @Test func protobufCodecFramesWithoutCopying() throws {
         var message = Google_Protobuf_StringValue_ForTests()
         message.value = "hello"

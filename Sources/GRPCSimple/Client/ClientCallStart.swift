@@ -8,7 +8,7 @@ import SwiftProtobuf
 /// 2. `begin` envelopes the request (unary and server-streaming calls carry theirs from
 ///    the start), and one hop hands the stream to the channel's event loop, which takes
 ///    the request, registers a unary call's waiter, arms the deadline and gives the stream
-///    to the connection manager.
+///    to the channel's core, which picks a connection for it.
 /// 3. Without interceptors or credentials, `begin` runs right away, in the caller's task:
 ///    a unary call costs one hop to the loop and one back. With them, the chain runs in a
 ///    task of its own (`ClientInterception.launch`) and its innermost step runs `begin`
@@ -65,7 +65,7 @@ struct ClientCallStart: Sendable {
             try EnvelopeWriter.write(request, compression: compression, allocator: ByteBufferAllocator())
         }
         let box = self.stream
-        let manager = self.channel.manager
+        let core = self.channel.core
         let eventLoop = self.eventLoop
         let createdAt = self.createdAt
         eventLoop.execute {
@@ -73,7 +73,7 @@ struct ClientCallStart: Sendable {
             if let settled { stream.apply(settled, createdAt: createdAt) }
             if let envelope { stream.send(envelope, end: true, tracked: false) }
             if let unaryWaiter { stream.receiveUnary(unaryWaiter) }
-            Self.begin(stream, manager: manager.value, eventLoop: eventLoop)
+            Self.begin(stream, core: core.value, eventLoop: eventLoop)
         }
     }
 
@@ -163,11 +163,11 @@ struct ClientCallStart: Sendable {
 
     // MARK: On the loop
 
-    /// Arms the deadline and hands the stream to the connection manager. On the loop.
-    static func begin(_ stream: ClientStream, manager: ConnectionManager, eventLoop: any EventLoop) {
+    /// Arms the deadline and hands the stream to the channel's core. On the loop.
+    static func begin(_ stream: ClientStream, core: ChannelCore, eventLoop: any EventLoop) {
         guard !stream.isFinished else { return }
         Self.armDeadline(stream, eventLoop: eventLoop)
-        manager.open(stream, waitForReady: stream.options.waitForReady)
+        core.start(stream)
     }
 
     /// Schedules the stream's cancellation at its deadline, replacing an earlier timer.

@@ -14,8 +14,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler, ManagedConnection {
     typealias OutboundIn = Never
     typealias OutboundOut = HTTP2Frame
 
-    /// Told when this connection stops taking new calls or closes.
-    weak var delegate: ConnectionManager?
+    /// Told when this connection stops taking new calls or closes (its subchannel).
+    weak var delegate: (any ClientConnectionDelegate)?
     let eventLoop: any EventLoop
     private let authority: String
     /// `https` over TLS, `http` otherwise.
@@ -60,6 +60,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler, ManagedConnection {
             )
         )
     }
+
+    /// Calls open on this connection.
+    var activeCalls: Int { self.streams.count }
 
     /// Whether new calls can start here.
     var isUsable: Bool { self.machine.acceptsCalls && self.nextStreamID < Int(Int32.max) - 2 }
@@ -210,7 +213,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, ManagedConnection {
     /// (gRPC's transparent retry); otherwise it fails with `error`.
     private func retryOrFail(_ stream: ClientStream, _ error: RPCError) {
         if let delegate = self.delegate, stream.prepareForRetry() {
-            delegate.open(stream, waitForReady: stream.options.waitForReady)
+            delegate.retry(stream)
         } else {
             stream.connectionClosed(error)
         }
@@ -269,6 +272,13 @@ final class ClientConnectionHandler: ChannelDuplexHandler, ManagedConnection {
         self.closeReason = reason
         self.delegate?.connectionStoppedTakingCalls(self)
         self.context?.close(promise: nil)
+    }
+
+    /// Takes no new calls, and closes once the calls it carries have ended.
+    func drain() {
+        if let action = self.machine.stopTakingCalls() {
+            self.perform(action)
+        }
     }
 
     /// Closes the connection; its calls fail with UNAVAILABLE.

@@ -23,6 +23,17 @@ extension GRPCChannel {
         /// TLS, or nil (the default) for plaintext HTTP/2. Its PEM material is read when
         /// the channel is created; a failed handshake fails calls with UNAVAILABLE.
         public var tls: ClientTLSConfiguration? = nil
+        /// How calls are spread over the target's addresses. Default `pickFirst`.
+        public var loadBalancing = LoadBalancingConfiguration.pickFirst
+        /// Resolvers of your own, by scheme (`registry:payments`); one for `dns`, `ipv4`,
+        /// ... replaces the built-in one.
+        public var nameResolvers: [any NameResolverFactory] = []
+        /// The least time between two DNS lookups of the target: a connection that drops
+        /// or a connect that fails asks for fresh addresses, at most this often. Default 30 s.
+        public var minimumResolutionInterval: Duration = .seconds(30)
+        /// A channel without calls for this long goes IDLE: its connections close, and the
+        /// next call resolves and connects again. Default 30 minutes; nil: never.
+        public var idleTimeout: Duration? = .seconds(30 * 60)
 
         /// The defaults.
         public init() {}

@@ -2,66 +2,128 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 
-/// A connection to a gRPC server at an address, shared by every call made through it.
+/// A virtual connection to a gRPC service, shared by every call made through it.
 ///
-/// It connects lazily on the first call, multiplexes all calls over one HTTP/2
-/// connection, and reconnects with exponential backoff after a failure. It is safe to
-/// share across tasks; close it when done (or let it go: dropping it closes it).
+/// It resolves its target to the servers' addresses (DNS, fixed lists, Unix sockets, or a
+/// resolver of your own), keeps connections to them as its load-balancing policy says
+/// (`pick_first` by default, `round_robin`, `least_request`), reconnects with exponential
+/// backoff, and multiplexes its calls over HTTP/2. It connects on the first call, is safe
+/// to share across tasks, and goes idle when unused. Close it when done (or let it go:
+/// dropping it closes it).
 ///
 /// ```swift
 /// let channel = try GRPCChannel(host: "127.0.0.1", port: 50051)
 /// let client = AsillaServiceClient(channel: channel)
 /// let reply = try await client.checkMarried(.with { $0.name = "trung" })
+///
+/// var configuration = GRPCChannel.Configuration()
+/// configuration.loadBalancing = .roundRobin
+/// let replicas = try GRPCChannel(target: "dns:///person.default.svc.cluster.local:50051", configuration: configuration)
 /// ```
 public final class GRPCChannel: Sendable {
-    /// Where this channel connects, e.g. `127.0.0.1:50051` or `unix:/tmp/grpc.sock`.
+    /// Where this channel connects, as it was given: `localhost:50051`,
+    /// `dns:///example.com:443`, `ipv4:10.0.0.1:50051,10.0.0.2:50051`, `unix:/tmp/grpc.sock`.
     public let target: String
     let configuration: Configuration
     /// TLS, or a target on this machine: where credentials that need transport security
     /// may go.
     let transportIsSecure: Bool
     let eventLoop: any EventLoop
-    let manager: NIOLoopBoundBox<ConnectionManager>
+    let core: NIOLoopBoundBox<ChannelCore>
 
-    /// A channel to `host:port`; `host` is a name, an IPv4 or an IPv6 address.
+    /// A channel to `host:port`; `host` is a name (resolved by DNS), or an IPv4 or IPv6
+    /// address.
     public convenience init(host: String, port: Int, configuration: Configuration = .init()) throws {
         guard (0...65535).contains(port), !host.isEmpty else {
             throw RPCError(.invalidArgument, "invalid address \(host):\(port)")
         }
-        try self.init(parsed: .hostAndPort(host: host, port: port), configuration: configuration)
-    }
-
-    /// A channel to a target string: `host:port`, `[::1]:50051` or `unix:/path/to/socket`.
-    public convenience init(target: String, configuration: Configuration = .init()) throws {
-        guard let parsed = Target.parse(target) else {
-            throw RPCError(
-                .invalidArgument, "invalid target '\(target)': expected host:port, [ipv6]:port or unix:/path")
+        let target: ChannelTarget
+        let written = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        if let address = try? SocketAddress(ipAddress: host, port: port) {
+            target =
+                address.protocol == .inet
+                ? ChannelTarget(scheme: "ipv4", endpoint: "\(host):\(port)")
+                : ChannelTarget(scheme: "ipv6", endpoint: "[\(host)]:\(port)")
+        } else {
+            target = ChannelTarget(scheme: "dns", endpoint: "\(host):\(port)")
         }
-        try self.init(parsed: parsed, configuration: configuration)
+        try self.init(parsed: target, written: written, configuration: configuration)
     }
 
-    private init(parsed: Target, configuration: Configuration) throws {
+    /// A channel to a target (grpc/grpc `doc/naming.md`; see `ChannelTarget`): `host:port`,
+    /// `dns:///host:port`, `ipv4:10.0.0.1:50051,10.0.0.2:50051`, `ipv6:[::1]:50051`,
+    /// `unix:/path/to/socket`, `unix-abstract:name`, or a scheme of your own resolver.
+    public convenience init(target: String, configuration: Configuration = .init()) throws {
+        let known = ChannelTarget.builtInSchemes.union(configuration.nameResolvers.map(\.scheme))
+        try self.init(
+            parsed: ChannelTarget(parsing: target, knownSchemes: known),
+            written: target,
+            configuration: configuration
+        )
+    }
+
+    private init(parsed target: ChannelTarget, written: String, configuration: Configuration) throws {
         let tlsContext = try configuration.tls?.makeContext()
-        self.target = parsed.description
-        self.configuration = configuration
-        self.transportIsSecure = configuration.tls != nil || parsed.isThisMachine
         let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
+        let resolverFactory = try Self.resolverFactory(for: target, configuration: configuration, eventLoop: eventLoop)
+        // A resolver that cannot resolve the target says so now, not at the first call.
+        _ = try resolverFactory.makeResolver(for: target)
+        self.target = written
+        self.configuration = configuration
+        self.transportIsSecure = configuration.tls != nil || target.isThisMachine
         self.eventLoop = eventLoop
-        self.manager = NIOLoopBoundBox.makeBoxSendingValue(
-            ConnectionManager(
-                target: parsed, eventLoop: eventLoop, configuration: configuration, tlsContext: tlsContext),
+        let connector = SubchannelConnector(
+            configuration: configuration,
+            eventLoop: eventLoop,
+            tlsContext: tlsContext,
+            authority: configuration.tls?.serverName ?? target.requestAuthority,
+            tlsHostName: target.tlsHost,
+            targetDescription: written
+        )
+        self.core = NIOLoopBoundBox.makeBoxSendingValue(
+            ChannelCore(
+                target: target,
+                targetDescription: written,
+                eventLoop: eventLoop,
+                connector: connector,
+                resolverFactory: resolverFactory,
+                policyFactory: configuration.loadBalancing.factory,
+                idleTimeout: configuration.idleTimeout
+            ),
             eventLoop: eventLoop
         )
     }
 
-    deinit {
-        let manager = self.manager
-        self.eventLoop.execute { manager.value.shutdown() }
+    /// The resolver for `target`'s scheme: the configuration's own, else a built-in one.
+    private static func resolverFactory(
+        for target: ChannelTarget,
+        configuration: Configuration,
+        eventLoop: any EventLoop
+    ) throws -> any NameResolverFactory {
+        if let custom = configuration.nameResolvers.last(where: { $0.scheme == target.scheme }) {
+            return custom
+        }
+        switch target.scheme {
+        case "dns":
+            return DNSResolverFactory(
+                minimumInterval: configuration.minimumResolutionInterval.timeAmount,
+                eventLoop: eventLoop
+            )
+        case "ipv4", "ipv6", "unix", "unix-abstract":
+            return FixedAddressResolverFactory(scheme: target.scheme)
+        default:
+            throw RPCError(.invalidArgument, "no resolver for the scheme of the target '\(target)'")
+        }
     }
 
-    /// Closes the connection; calls in flight fail with UNAVAILABLE.
+    deinit {
+        let core = self.core
+        self.eventLoop.execute { core.value.shutdown() }
+    }
+
+    /// Closes the channel; calls in flight fail with UNAVAILABLE.
     public func close() async {
-        let manager = self.manager
-        try? await self.eventLoop.submit { manager.value.shutdown() }.get()
+        let core = self.core
+        try? await self.eventLoop.submit { core.value.shutdown() }.get()
     }
 }

@@ -184,6 +184,12 @@ struct ConnectionStateMachine {
 
     /// The peer sent GOAWAY (client): no new calls here; close once the last call ends.
     mutating func goAwayReceived() -> Action? {
+        self.stopTakingCalls()
+    }
+
+    /// No new calls here (the peer's GOAWAY, or the client no longer wants the
+    /// connection); close once the last call ends.
+    mutating func stopTakingCalls() -> Action? {
         if self.state == .starting || self.state == .active {
             self.state = .draining
         }

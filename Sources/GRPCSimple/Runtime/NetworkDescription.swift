@@ -13,8 +13,8 @@ enum NetworkDescription {
     /// `ipv4:127.0.0.1:50051`, `ipv6:[::1]:50051` or `unix:/path`: gRPC's peer format.
     static func address(_ address: SocketAddress) -> String {
         switch address {
-        case .v4(let v4): "ipv4:\(v4.host):\(address.port ?? 0)"
-        case .v6(let v6): "ipv6:[\(v6.host)]:\(address.port ?? 0)"
+        case .v4(let v4): "ipv4:\(address.ipAddress ?? v4.host):\(address.port ?? 0)"
+        case .v6(let v6): "ipv6:[\(address.ipAddress ?? v6.host)]:\(address.port ?? 0)"
         case .unixDomainSocket: "unix:\(address.pathname ?? "")"
         }
     }

@@ -1,0 +1,289 @@
+import NIOCore
+import NIOSSL
+
+/// The part of a channel that lives on its event loop: the resolver, the load-balancing
+/// policy and its subchannels, the calls waiting for a pick, and the channel's
+/// connectivity state.
+///
+/// A call is started here (`start`): the policy picks a READY subchannel, says to wait, or
+/// fails it. Calls that wait (for a connection, or for ready) are picked again whenever the
+/// policy reports a new state. The resolver starts with the first call; an unused channel
+/// goes back to IDLE after `idleTimeout`, closing its connections.
+final class ChannelCore: SubchannelOwner {
+    let eventLoop: any EventLoop
+    let target: ChannelTarget
+    let targetDescription: String
+    private let connector: SubchannelConnector
+    private let resolverFactory: any NameResolverFactory
+    private let policyFactory: any LoadBalancingPolicyFactory
+    private let idleTimeout: TimeAmount?
+
+    private var resolver: (any NameResolver)?
+    private var policy: (any LoadBalancingPolicy)?
+    private lazy var helper = LoadBalancerHelper(core: self)
+    private var subchannels: [ObjectIdentifier: Subchannel] = [:]
+    /// Calls waiting for the policy to give them a subchannel.
+    private var waiting: [ClientStream] = []
+    private(set) var state = ConnectivityState.idle
+    private var failure: RPCError?
+    private var stateWatchers: [UInt64: (ConnectivityState) -> Void] = [:]
+    private var nextWatcherID: UInt64 = 0
+    private var idleTimer: Scheduled<Void>?
+    /// When the channel last had a call, for the idle timeout.
+    private var lastUsed = NIODeadline.now()
+    private var resolutionBackoff: ConnectionBackoff.Iterator
+    /// The keepalive new connections use: the configured one, with its `time` doubled
+    /// each time a server answered GOAWAY "too_many_pings" (as grpc-go does, channel-wide).
+    private(set) var keepalive: GRPCChannel.Keepalive?
+    private var resolutionRetry: Scheduled<Void>?
+
+    init(
+        target: ChannelTarget,
+        targetDescription: String,
+        eventLoop: any EventLoop,
+        connector: SubchannelConnector,
+        resolverFactory: any NameResolverFactory,
+        policyFactory: any LoadBalancingPolicyFactory,
+        idleTimeout: Duration?
+    ) {
+        self.target = target
+        self.targetDescription = targetDescription
+        self.eventLoop = eventLoop
+        self.connector = connector
+        self.resolverFactory = resolverFactory
+        self.policyFactory = policyFactory
+        self.idleTimeout = idleTimeout?.timeAmount
+        self.resolutionBackoff = ConnectionBackoff.Iterator(policy: connector.configuration.backoff)
+        self.keepalive = connector.configuration.keepalive
+    }
+
+    func serverRejectedTooManyPings() {
+        guard var keepalive = self.keepalive else { return }
+        // Capped at a day, far past any server's minimum, so repeated doubling cannot overflow.
+        keepalive.time = min(keepalive.time * 2, .seconds(24 * 60 * 60))
+        self.keepalive = keepalive
+    }
+
+    // MARK: Calls
+
+    /// Starts `stream`: on a subchannel the policy picks, or waiting for one.
+    func start(_ stream: ClientStream) {
+        guard !stream.isFinished else { return }
+        self.lastUsed = .now()
+        switch self.state {
+        case .shutdown:
+            return stream.cancel(RPCError(.unavailable, "the channel to \(self.targetDescription) is closed"))
+        case .idle where self.policy == nil:
+            self.exitIdle()
+        default:
+            break
+        }
+        self.place(stream)
+    }
+
+    /// Asks the policy for `stream`'s subchannel and acts on the answer.
+    private func place(_ stream: ClientStream) {
+        guard let policy = self.policy else { return self.wait(stream) }
+        if self.state == .transientFailure, self.subchannels.isEmpty, let failure = self.failure {
+            // Resolving failed: no subchannel to pick.
+            return stream.options.waitForReady ? self.wait(stream) : stream.cancel(failure)
+        }
+        switch policy.pick(for: stream.method) {
+        case .subchannel(let subchannel):
+            if !subchannel.open(stream) {
+                self.wait(stream)
+            }
+        case .queue:
+            self.wait(stream)
+        case .fail(let error):
+            if stream.options.waitForReady {
+                self.wait(stream)
+            } else {
+                stream.cancel(error)
+            }
+        }
+    }
+
+    /// Holds `stream` until the policy's next state; drops calls that ended (their
+    /// deadline passed) when many wait.
+    private func wait(_ stream: ClientStream) {
+        if self.waiting.count >= 1024, self.waiting.count.nonzeroBitCount == 1 {
+            self.waiting.removeAll { $0.isFinished }
+        }
+        self.waiting.append(stream)
+    }
+
+    /// Picks again for every waiting call that has not ended.
+    private func placeWaiting() {
+        guard !self.waiting.isEmpty else { return }
+        let waiting = self.waiting
+        self.waiting = []
+        for stream in waiting where !stream.isFinished {
+            self.place(stream)
+        }
+    }
+
+    // MARK: Idle
+
+    private func exitIdle() {
+        let policy = self.policyFactory.makePolicy(helper: self.helper)
+        self.policy = policy
+        self.setState(.connecting, failure: nil)
+        do {
+            let resolver = try self.resolverFactory.makeResolver(for: self.target)
+            self.resolver = resolver
+            let eventLoop = self.eventLoop
+            let box = NIOLoopBound(self, eventLoop: eventLoop)
+            resolver.start(
+                NameResolverListener { result in
+                    eventLoop.execute { box.value.resolved(result) }
+                }
+            )
+        } catch {
+            let failure =
+                error as? RPCError ?? RPCError(.unavailable, "cannot resolve \(self.targetDescription): \(error)")
+            self.setState(.transientFailure, failure: failure)
+            self.placeWaiting()
+        }
+        policy.exitIdle()
+        self.armIdleTimer()
+    }
+
+    private func armIdleTimer() {
+        guard let idleTimeout = self.idleTimeout else { return }
+        self.idleTimer?.cancel()
+        self.idleTimer = self.eventLoop.assumeIsolated().scheduleTask(in: idleTimeout) {
+            self.idleTimerFired()
+        }
+    }
+
+    private func idleTimerFired() {
+        guard let idleTimeout = self.idleTimeout, self.state != .shutdown, self.policy != nil else { return }
+        let busy = !self.waiting.isEmpty || self.subchannels.values.contains { $0.activeCalls > 0 }
+        let idleFor = NIODeadline.now() - self.lastUsed
+        if busy || idleFor < idleTimeout {
+            self.idleTimer = self.eventLoop.assumeIsolated().scheduleTask(
+                in: busy ? idleTimeout : idleTimeout - idleFor
+            ) {
+                self.idleTimerFired()
+            }
+            return
+        }
+        self.enterIdle()
+    }
+
+    /// No call for the idle timeout: close everything; the next call starts again.
+    private func enterIdle() {
+        self.resolver?.shutdown()
+        self.resolver = nil
+        self.policy?.shutdown()
+        self.policy = nil
+        self.resolutionRetry?.cancel()
+        self.resolutionRetry = nil
+        for subchannel in self.subchannels.values { subchannel.drain() }
+        self.subchannels = [:]
+        self.setState(.idle, failure: nil)
+    }
+
+    // MARK: Resolution
+
+    private func resolved(_ result: Result<NameResolution, RPCError>) {
+        guard let policy = self.policy, self.state != .shutdown else { return }
+        switch result {
+        case .success(let resolution):
+            self.resolutionBackoff = ConnectionBackoff.Iterator(policy: self.connector.configuration.backoff)
+            policy.update(addresses: resolution.addresses)
+        case .failure(let error):
+            if self.subchannels.isEmpty {
+                self.setState(.transientFailure, failure: error)
+                self.placeWaiting()
+            }
+            // Ask again after a backoff delay.
+            let delay = self.resolutionBackoff.next()
+            self.resolutionRetry?.cancel()
+            self.resolutionRetry = self.eventLoop.assumeIsolated().scheduleTask(in: delay.timeAmount) {
+                self.resolutionRetry = nil
+                self.resolver?.resolveNow()
+            }
+        }
+    }
+
+    func requestResolution() {
+        self.resolver?.resolveNow()
+    }
+
+    // MARK: Subchannels (for the helper)
+
+    func makeSubchannel(address: ServerAddress) -> Subchannel {
+        let subchannel = Subchannel(address: address, connector: self.connector, owner: self)
+        self.subchannels[ObjectIdentifier(subchannel)] = subchannel
+        return subchannel
+    }
+
+    func removeSubchannel(_ subchannel: Subchannel) {
+        guard self.subchannels.removeValue(forKey: ObjectIdentifier(subchannel)) != nil else { return }
+        subchannel.drain()
+    }
+
+    func subchannel(_ subchannel: Subchannel, didChangeTo state: ConnectivityState) {
+        guard self.subchannels[ObjectIdentifier(subchannel)] != nil else { return }
+        self.policy?.subchannel(subchannel, didChangeTo: state)
+    }
+
+    func subchannelWantsResolution(_ subchannel: Subchannel) {
+        self.requestResolution()
+    }
+
+    func policyUpdatedState(_ state: ConnectivityState, failure: RPCError?) {
+        guard self.state != .shutdown else { return }
+        self.setState(state, failure: failure)
+        self.placeWaiting()
+    }
+
+    // MARK: State
+
+    private func setState(_ state: ConnectivityState, failure: RPCError?) {
+        self.failure = failure
+        guard state != self.state else { return }
+        self.state = state
+        for watcher in self.stateWatchers.values { watcher(state) }
+    }
+
+    /// Calls `watcher` with the state now and at every change, until `removeWatcher`.
+    func addWatcher(_ watcher: @escaping (ConnectivityState) -> Void) -> UInt64 {
+        let id = self.nextWatcherID
+        self.nextWatcherID += 1
+        self.stateWatchers[id] = watcher
+        watcher(self.state)
+        return id
+    }
+
+    func removeWatcher(_ id: UInt64) {
+        self.stateWatchers[id] = nil
+    }
+
+    /// Connects now if idle, without waiting for a call.
+    func connect() {
+        if self.state == .idle, self.policy == nil {
+            self.exitIdle()
+        }
+    }
+
+    func shutdown() {
+        guard self.state != .shutdown else { return }
+        self.resolver?.shutdown()
+        self.resolver = nil
+        self.policy?.shutdown()
+        self.policy = nil
+        self.idleTimer?.cancel()
+        self.resolutionRetry?.cancel()
+        for subchannel in self.subchannels.values { subchannel.shutdown() }
+        self.subchannels = [:]
+        self.setState(.shutdown, failure: nil)
+        let error = RPCError(.unavailable, "the channel to \(self.targetDescription) was closed")
+        let waiting = self.waiting
+        self.waiting = []
+        for stream in waiting { stream.cancel(error) }
+        self.stateWatchers = [:]
+    }
+}

@@ -1,0 +1,172 @@
+import NIOCore
+import NIOPosix
+import NIOSSL
+
+/// A connection to one server address, kept as its load-balancing policy asks.
+///
+/// It connects when asked (`connect()`), reports every state change to its policy, and
+/// carries the calls the policy picks it for while READY. After a failed attempt it is in
+/// TRANSIENT_FAILURE for its backoff delay (grpc/grpc `doc/connection-backoff.md`), then
+/// IDLE until asked to connect again; a connection that closes or gets GOAWAY makes it IDLE
+/// too. Lives on its channel's event loop, like everything a policy touches.
+public final class Subchannel {
+    /// The server it connects to.
+    public let address: ServerAddress
+    /// Its state now.
+    public private(set) var state = ConnectivityState.idle
+    /// Why its last connection attempt failed, while in TRANSIENT_FAILURE.
+    public private(set) var failure: RPCError?
+
+    /// Calls open on its connection now: what `least_request` compares.
+    public var activeCalls: Int { self.connection?.activeCalls ?? 0 }
+
+    private let connector: SubchannelConnector
+    private unowned let owner: any SubchannelOwner
+    private var connection: ClientConnectionHandler?
+    private var isConnecting = false
+    private var backoff: ConnectionBackoff.Iterator
+    private var backoffTimer: Scheduled<Void>?
+    /// Every connection still open, including ones draining after GOAWAY.
+    private var liveConnections: [ObjectIdentifier: ClientConnectionHandler] = [:]
+
+    init(address: ServerAddress, connector: SubchannelConnector, owner: any SubchannelOwner) {
+        self.address = address
+        self.connector = connector
+        self.owner = owner
+        self.backoff = ConnectionBackoff.Iterator(policy: connector.configuration.backoff)
+    }
+
+    /// Starts connecting, if idle; does nothing in any other state.
+    public func connect() {
+        guard self.state == .idle else { return }
+        self.setState(.connecting)
+        self.isConnecting = true
+        self.connector.connect(to: self.address, keepalive: self.owner.keepalive).assumeIsolated().whenComplete {
+            result in
+            self.isConnecting = false
+            switch result {
+            case .success(let channel): self.connected(channel)
+            case .failure(let error): self.connectFailed(error)
+            }
+        }
+    }
+
+    /// Starts `stream` on this subchannel's connection; false (doing nothing) when it has no
+    /// usable one, so the caller picks again.
+    func open(_ stream: ClientStream) -> Bool {
+        guard self.state == .ready, let connection = self.connection, connection.isUsable else { return false }
+        connection.open(stream)
+        return true
+    }
+
+    private func connected(_ channel: any Channel) {
+        guard let handler = try? channel.pipeline.syncOperations.handler(type: ClientConnectionHandler.self) else {
+            channel.close(promise: nil)
+            return self.connectFailed(RPCError(.internal, "the connection pipeline is missing its gRPC handler"))
+        }
+        guard self.state == .connecting else {
+            // Shut down while connecting.
+            channel.close(promise: nil)
+            return
+        }
+        handler.delegate = self
+        let id = ObjectIdentifier(handler)
+        self.liveConnections[id] = handler
+        channel.closeFuture.assumeIsolated().whenComplete { _ in
+            self.liveConnections[id] = nil
+        }
+        self.backoff = ConnectionBackoff.Iterator(policy: self.connector.configuration.backoff)
+        self.connection = handler
+        self.failure = nil
+        self.setState(.ready)
+    }
+
+    private func connectFailed(_ error: any Error) {
+        guard self.state == .connecting else { return }
+        let detail: String
+        if let tlsError = error as? TLSHandshakeError {
+            detail = "\(tlsError)"
+        } else if let rpcError = error as? RPCError {
+            detail = rpcError.message
+        } else {
+            detail = NetworkDescription.error(error)
+        }
+        self.failure = RPCError(.unavailable, detail, cause: error)
+        self.setState(.transientFailure)
+        // Back off, then wait to be asked again; the addresses may have changed meanwhile.
+        self.owner.subchannelWantsResolution(self)
+        let delay = self.backoff.next()
+        self.backoffTimer = self.connector.eventLoop.assumeIsolated().scheduleTask(in: delay.timeAmount) {
+            self.backoffTimer = nil
+            guard self.state == .transientFailure else { return }
+            self.setState(.idle)
+        }
+    }
+
+    private func setState(_ state: ConnectivityState) {
+        guard self.state != state, self.state != .shutdown else { return }
+        self.state = state
+        self.owner.subchannel(self, didChangeTo: state)
+    }
+
+    /// Closes every connection; calls on them fail with UNAVAILABLE. Reports nothing more.
+    func shutdown() {
+        self.state = .shutdown
+        self.backoffTimer?.cancel()
+        self.backoffTimer = nil
+        self.connection = nil
+        for connection in self.liveConnections.values {
+            connection.close()
+        }
+    }
+
+    /// Closes its connections once their calls have ended: the policy no longer uses it.
+    func drain() {
+        self.state = .shutdown
+        self.backoffTimer?.cancel()
+        self.backoffTimer = nil
+        self.connection = nil
+        for connection in self.liveConnections.values {
+            connection.drain()
+        }
+    }
+}
+
+extension Subchannel: ClientConnectionDelegate {
+    func connectionStoppedTakingCalls(_ handler: ClientConnectionHandler) {
+        guard self.connection === handler else { return }
+        self.connection = nil
+        self.setState(.idle)
+        self.owner.subchannelWantsResolution(self)
+    }
+
+    func serverRejectedTooManyPings() {
+        self.owner.serverRejectedTooManyPings()
+    }
+
+    func retry(_ stream: ClientStream) {
+        self.owner.start(stream)
+    }
+}
+
+/// Who owns a subchannel: told of its state changes and of its wish for fresh addresses,
+/// and given back the calls its server did not process (transparent retry).
+protocol SubchannelOwner: AnyObject {
+    /// The keepalive new connections use.
+    var keepalive: GRPCChannel.Keepalive? { get }
+    /// A server said GOAWAY ENHANCE_YOUR_CALM "too_many_pings".
+    func serverRejectedTooManyPings()
+    func subchannel(_ subchannel: Subchannel, didChangeTo state: ConnectivityState)
+    func subchannelWantsResolution(_ subchannel: Subchannel)
+    func start(_ stream: ClientStream)
+}
+
+/// What a connection tells the subchannel that made it.
+protocol ClientConnectionDelegate: AnyObject {
+    /// It got GOAWAY or closed: new calls go elsewhere.
+    func connectionStoppedTakingCalls(_ handler: ClientConnectionHandler)
+    /// The server said GOAWAY ENHANCE_YOUR_CALM "too_many_pings": ping half as often.
+    func serverRejectedTooManyPings()
+    /// The server did not process this call: start it again, on any connection.
+    func retry(_ stream: ClientStream)
+}
