@@ -262,6 +262,9 @@ final class ChannelCore: SubchannelOwner {
         self.stateWatchers[id] = nil
     }
 
+    /// How many subchannels are READY.
+    var readySubchannelCount: Int { self.subchannels.values.filter { $0.state == .ready }.count }
+
     /// Connects now if idle, without waiting for a call.
     func connect() {
         if self.state == .idle, self.policy == nil {

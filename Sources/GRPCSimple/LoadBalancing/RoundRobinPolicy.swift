@@ -24,6 +24,8 @@ final class RoundRobinPolicy: LoadBalancingPolicy {
     private var failure: RPCError?
     private var isActive = false
     private var addresses: [ServerAddress] = []
+    /// Whether the resolver has reported yet (before that, no address is no news).
+    private var hasResolved = false
 
     init(helper: LoadBalancerHelper, choice: Choice) {
         self.helper = helper
@@ -34,6 +36,7 @@ final class RoundRobinPolicy: LoadBalancingPolicy {
         var unique: [ServerAddress] = []
         for address in addresses where !unique.contains(address) { unique.append(address) }
         self.addresses = unique
+        self.hasResolved = true
         guard self.isActive else { return }
         self.reconcile()
     }
@@ -41,7 +44,9 @@ final class RoundRobinPolicy: LoadBalancingPolicy {
     func exitIdle() {
         guard !self.isActive else { return }
         self.isActive = true
-        self.reconcile()
+        if self.hasResolved {
+            self.reconcile()
+        }
     }
 
     /// One subchannel per address: new ones made and connected, removed ones drained.

@@ -38,6 +38,8 @@ final class ServiceProbe: Sendable {
 /// Every call records `handling <path>` when its handler starts.
 struct EchoService: Grpcsimple_Echo_EchoProvider {
     let probe: ServiceProbe
+    /// How long Get takes before it answers (a slow backend).
+    var getDelay: Duration? = nil
 
     struct PlainError: Error {
         var secret = "database password is hunter2"
@@ -105,6 +107,9 @@ struct EchoService: Grpcsimple_Echo_EchoProvider {
     func get(request: Grpcsimple_Echo_EchoRequest, context: ServerContext) async throws -> Grpcsimple_Echo_EchoResponse
     {
         try await self.prepare(context)
+        if let delay = self.getDelay {
+            try await Task.sleep(for: delay)
+        }
         if context.metadata["echo-peer-certificate"] != nil {
             return .with { $0.text = context.peerCertificate.map { "\($0)" } ?? "none" }
         }

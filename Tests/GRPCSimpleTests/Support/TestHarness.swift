@@ -108,8 +108,13 @@ func poll<T>(within timeout: Duration, _ probe: () -> T?) async -> T? {
 }
 
 /// Whether `condition` holds within `timeout` (see `poll`).
-func eventually(within timeout: Duration, _ condition: () -> Bool) async -> Bool {
-    await poll(within: timeout) { condition() ? true : nil } ?? false
+func eventually(within timeout: Duration, _ condition: () async -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now.advanced(by: timeout)
+    while true {
+        if await condition() { return true }
+        guard ContinuousClock.now < deadline else { return false }
+        try? await Task.sleep(for: .milliseconds(5))
+    }
 }
 
 /// Expects `body` to throw an RPCError and returns it.
