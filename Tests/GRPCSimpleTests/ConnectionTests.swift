@@ -94,7 +94,7 @@ import Testing
         let inFlight = Task {
             try await echo.get(.with { $0.text = "finishing" }, options: CallOptions(metadata: ["sleep-ms": "300"]))
         }
-        try await withTimeout(seconds: 5) { try await harness.probe.wait(for: "sleeping /grpcsimple.echo.Echo/Get") }
+        try await withTimeout(seconds: 20) { try await harness.probe.wait(for: "sleeping /grpcsimple.echo.Echo/Get") }
         await harness.server.shutdown(gracePeriod: .seconds(5))
         #expect(try await inFlight.value.text == "finishing")
         // New calls find no server.
@@ -109,19 +109,19 @@ import Testing
         let inFlight = Task {
             try await echo.get(.with { $0.text = "slow" }, options: CallOptions(metadata: ["sleep-ms": "30000"]))
         }
-        try await withTimeout(seconds: 5) { try await harness.probe.wait(for: "sleeping /grpcsimple.echo.Echo/Get") }
+        try await withTimeout(seconds: 20) { try await harness.probe.wait(for: "sleeping /grpcsimple.echo.Echo/Get") }
         let started = ContinuousClock.now
         await harness.server.shutdown(gracePeriod: .milliseconds(300))
         #expect(ContinuousClock.now - started < .seconds(20), "the 30 s handler was cut short")
         let result = await inFlight.result
         #expect(throws: RPCError.self) { try result.get() }
-        try await withTimeout(seconds: 5) { try await harness.probe.wait(for: "cancelled /grpcsimple.echo.Echo/Get") }
+        try await withTimeout(seconds: 20) { try await harness.probe.wait(for: "cancelled /grpcsimple.echo.Echo/Get") }
         await harness.channel.close()
     }
 
     @Test func shutdownOfAServerThatNeverStartedReturns() async throws {
         let server = Server(services: [], workers: 1)
-        try await withTimeout(seconds: 5) {
+        try await withTimeout(seconds: 20) {
             await server.shutdown()
             await server.waitForTermination()
         }

@@ -18,7 +18,7 @@ import Testing
             #expect(ContinuousClock.now - started < .seconds(15), "ended before the 20 s handler did")
             // The server cancelled the handler's task.
             do {
-                try await withTimeout(seconds: 5) {
+                try await withTimeout(seconds: 20) {
                     try await harness.probe.wait(for: "cancelled /grpcsimple.echo.Echo/Get")
                 }
             } catch {
@@ -54,7 +54,7 @@ import Testing
             let task = Task {
                 try await echo.get(.with { $0.text = "x" }, options: CallOptions(metadata: ["sleep-ms": "10000"]))
             }
-            try await withTimeout(seconds: 5) {
+            try await withTimeout(seconds: 20) {
                 try await harness.probe.wait(for: "sleeping /grpcsimple.echo.Echo/Get")
             }
             task.cancel()
@@ -63,7 +63,7 @@ import Testing
             if case .failure(let error as RPCError) = result {
                 #expect(error.code == .cancelled)
             }
-            try await withTimeout(seconds: 5) {
+            try await withTimeout(seconds: 20) {
                 try await harness.probe.wait(for: "cancelled /grpcsimple.echo.Echo/Get")
             }
         }
@@ -100,13 +100,13 @@ import Testing
             let task = Task {
                 try await client.get(.with { $0.text = "x" }, options: CallOptions(metadata: ["sleep-ms": "10000"]))
             }
-            try await withTimeout(seconds: 5) {
+            try await withTimeout(seconds: 20) {
                 try await harness.probe.wait(for: "sleeping /grpcsimple.echo.Echo/Get")
             }
             await channel.close()
             let result = await task.result
             #expect(throws: RPCError.self) { try result.get() }
-            try await withTimeout(seconds: 5) {
+            try await withTimeout(seconds: 20) {
                 try await harness.probe.wait(for: "cancelled /grpcsimple.echo.Echo/Get")
             }
         }

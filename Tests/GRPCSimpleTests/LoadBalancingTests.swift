@@ -222,17 +222,18 @@ import Testing
     final class SteeredResolver: NameResolverFactory, NameResolver {
         let scheme = "steered"
         private let state = NIOLockedValueBox<
-            (listener: NameResolverListener?, addresses: [ServerAddress], asked: Int)
+            (listener: NameResolverListener?, resolution: NameResolution, asked: Int)
         >(
-            (nil, [], 0)
+            (nil, NameResolution(addresses: []), 0)
         )
 
-        func set(_ addresses: [ServerAddress]) {
+        func set(_ addresses: [ServerAddress], serviceConfig: String? = nil) {
+            let resolution = NameResolution(addresses: addresses, serviceConfig: serviceConfig)
             let listener = self.state.withLockedValue { state -> NameResolverListener? in
-                state.addresses = addresses
+                state.resolution = resolution
                 return state.listener
             }
-            listener?.resolved(NameResolution(addresses: addresses))
+            listener?.resolved(resolution)
         }
 
         var timesAsked: Int { self.state.withLockedValue { $0.asked } }
@@ -240,11 +241,11 @@ import Testing
         func makeResolver(for target: ChannelTarget) throws -> any NameResolver { self }
 
         func start(_ listener: NameResolverListener) {
-            let addresses = self.state.withLockedValue { state in
+            let resolution = self.state.withLockedValue { state in
                 state.listener = listener
-                return state.addresses
+                return state.resolution
             }
-            listener.resolved(NameResolution(addresses: addresses))
+            listener.resolved(resolution)
         }
 
         func resolveNow() { self.state.withLockedValue { $0.asked += 1 } }

@@ -41,6 +41,20 @@ public struct CallOptions: Sendable {
     /// No timeout, no metadata, fail fast.
     public static var defaults: CallOptions { CallOptions() }
 
+    /// These options with what a service config's method config adds: its timeout when
+    /// shorter, and wait-for-ready when it says so. (Its message size limits are applied
+    /// where messages are sent and received.)
+    func applying(_ config: MethodConfig) -> CallOptions {
+        var options = self
+        if let timeout = config.timeout {
+            options.timeout = min(options.timeout ?? timeout, timeout)
+        }
+        if config.waitForReady == true {
+            options.waitForReady = true
+        }
+        return options
+    }
+
     /// The effective deadline, from now.
     func effectiveDeadline(now: ContinuousClock.Instant = .now) -> ContinuousClock.Instant? {
         let fromTimeout = self.timeout.map { now.advanced(by: $0) }

@@ -11,6 +11,8 @@ final class ClientCall: Sendable {
     let method: MethodDescriptor
     /// How request messages are compressed.
     let compression: CompressionAlgorithm
+    /// The service config's largest request message, if it sets one.
+    let maximumRequestSize: Int?
     private let outbound = OutboundRequests()
 
     /// Set when the call goes through interceptors or credentials: requests wait for it.
@@ -28,6 +30,7 @@ final class ClientCall: Sendable {
         self.eventLoop = channel.eventLoop
         self.method = method
         self.compression = options.compression
+        self.maximumRequestSize = start.methodConfig?.maxRequestMessageBytes
         self.startGate = start.startStreaming(request: request)
     }
 

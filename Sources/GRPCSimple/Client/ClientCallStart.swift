@@ -22,20 +22,28 @@ struct ClientCallStart: Sendable {
     let backpressure: WriteBackpressure
     /// Nil when the call takes the direct path.
     let interception: ClientInterception?
+    /// The service config's word on this method, if it has one.
+    let methodConfig: MethodConfig?
     private let createdAt: ContinuousClock.Instant
 
     init(channel: GRPCChannel, method: MethodDescriptor, options: CallOptions) {
         let createdAt = ContinuousClock.now
+        let methodConfig = channel.methodConfig(for: method)
+        let options = methodConfig.map { options.applying($0) } ?? options
         self.channel = channel
         self.method = method
         self.options = options
+        self.methodConfig = methodConfig
         self.createdAt = createdAt
         self.interception = ClientInterception(channel: channel, options: options)
         let stream = ClientStream(
             method: method,
             options: options,
             deadline: options.effectiveDeadline(now: createdAt),
-            maximumMessageSize: options.maximumReceiveMessageSize ?? channel.configuration.maximumReceiveMessageSize,
+            maximumMessageSize: min(
+                options.maximumReceiveMessageSize ?? channel.configuration.maximumReceiveMessageSize,
+                methodConfig?.maxResponseMessageBytes ?? .max
+            ),
             windowSize: channel.configuration.streamWindowSize
         )
         self.backpressure = stream.backpressure
@@ -63,6 +71,9 @@ struct ClientCallStart: Sendable {
         let compression = (settled ?? self.options).compression
         let envelope = try request.map { (request) throws(RPCError) in
             try EnvelopeWriter.write(request, compression: compression, allocator: ByteBufferAllocator())
+        }
+        if let envelope, let limit = self.methodConfig?.maxRequestMessageBytes {
+            try Self.checkRequestSize(envelope, limit: limit)
         }
         let box = self.stream
         let core = self.channel.core
@@ -159,6 +170,15 @@ struct ClientCallStart: Sendable {
             }
         }
         return gate
+    }
+
+    /// Throws RESOURCE_EXHAUSTED when an enveloped request is larger than the service
+    /// config's `maxRequestMessageBytes`, before it is sent.
+    static func checkRequestSize(_ envelope: ByteBuffer, limit: Int) throws(RPCError) {
+        let size = envelope.readableBytes - Envelope.prefixLength
+        guard size <= limit else {
+            throw RPCError(.resourceExhausted, "request message larger than max (\(size) vs. \(limit) bytes)")
+        }
     }
 
     // MARK: On the loop

@@ -23,8 +23,13 @@ extension GRPCChannel {
         /// TLS, or nil (the default) for plaintext HTTP/2. Its PEM material is read when
         /// the channel is created; a failed handshake fails calls with UNAVAILABLE.
         public var tls: ClientTLSConfiguration? = nil
-        /// How calls are spread over the target's addresses. Default `pickFirst`.
+        /// How calls are spread over the target's addresses. Default `pickFirst`. A service
+        /// config that names a policy wins.
         public var loadBalancing = LoadBalancingConfiguration.pickFirst
+        /// The channel's default service config: timeouts, retries, hedging and limits per
+        /// method, a load-balancing policy, retry throttling, health checking. One that the
+        /// resolver brings replaces it. Default nil.
+        public var serviceConfig: ServiceConfig?
         /// Resolvers of your own, by scheme (`registry:payments`); one for `dns`, `ipv4`,
         /// ... replaces the built-in one.
         public var nameResolvers: [any NameResolverFactory] = []

@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -30,6 +31,10 @@ public final class GRPCChannel: Sendable {
     let transportIsSecure: Bool
     let eventLoop: any EventLoop
     let core: NIOLoopBoundBox<ChannelCore>
+    /// The service config in force (the resolver's, else the default); read per call only
+    /// when the channel can have one.
+    private let serviceConfig: NIOLockedValueBox<ServiceConfig?>
+    private let mayHaveServiceConfig: Bool
 
     /// A channel to `host:port`; `host` is a name (resolved by DNS), or an IPv4 or IPv6
     /// address.
@@ -72,6 +77,9 @@ public final class GRPCChannel: Sendable {
         self.configuration = configuration
         self.transportIsSecure = configuration.tls != nil || target.isThisMachine
         self.eventLoop = eventLoop
+        let serviceConfig = NIOLockedValueBox(configuration.serviceConfig)
+        self.serviceConfig = serviceConfig
+        self.mayHaveServiceConfig = configuration.serviceConfig != nil || !configuration.nameResolvers.isEmpty
         let connector = SubchannelConnector(
             configuration: configuration,
             eventLoop: eventLoop,
@@ -88,7 +96,9 @@ public final class GRPCChannel: Sendable {
                 connector: connector,
                 resolverFactory: resolverFactory,
                 policyFactory: configuration.loadBalancing.factory,
-                idleTimeout: configuration.idleTimeout
+                idleTimeout: configuration.idleTimeout,
+                defaultServiceConfig: configuration.serviceConfig,
+                publishServiceConfig: { config in serviceConfig.withLockedValue { $0 = config } }
             ),
             eventLoop: eventLoop
         )
@@ -114,6 +124,12 @@ public final class GRPCChannel: Sendable {
         default:
             throw RPCError(.invalidArgument, "no resolver for the scheme of the target '\(target)'")
         }
+    }
+
+    /// What the service config in force says about `method`, if anything.
+    func methodConfig(for method: MethodDescriptor) -> MethodConfig? {
+        guard self.mayHaveServiceConfig else { return nil }
+        return self.serviceConfig.withLockedValue { $0?.methodConfig(for: method) }
     }
 
     deinit {

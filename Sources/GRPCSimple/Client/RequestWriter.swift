@@ -47,6 +47,9 @@ public struct RequestWriter<Message: SwiftProtobuf.Message>: Sendable {
                 compression: compress ? compression : .identity,
                 allocator: ByteBufferAllocator()
             )
+            if let limit = call.maximumRequestSize {
+                try ClientCallStart.checkRequestSize(envelope, limit: limit)
+            }
             try await call.send(envelope)
         }
     }

@@ -15,11 +15,18 @@ final class ChannelCore: SubchannelOwner {
     let targetDescription: String
     private let connector: SubchannelConnector
     private let resolverFactory: any NameResolverFactory
+    /// The channel's own policy, when no service config names one.
     private let policyFactory: any LoadBalancingPolicyFactory
     private let idleTimeout: TimeAmount?
+    /// The channel's default service config.
+    private let defaultServiceConfig: ServiceConfig?
+    /// Told the service config in force whenever it changes (the channel reads it per call).
+    private let publishServiceConfig: @Sendable (ServiceConfig?) -> Void
 
     private var resolver: (any NameResolver)?
     private var policy: (any LoadBalancingPolicy)?
+    /// Whether the channel has left IDLE: its resolver runs.
+    private var isActive = false
     private lazy var helper = LoadBalancerHelper(core: self)
     private var subchannels: [ObjectIdentifier: Subchannel] = [:]
     /// Calls waiting for the policy to give them a subchannel.
@@ -44,8 +51,12 @@ final class ChannelCore: SubchannelOwner {
         connector: SubchannelConnector,
         resolverFactory: any NameResolverFactory,
         policyFactory: any LoadBalancingPolicyFactory,
-        idleTimeout: Duration?
+        idleTimeout: Duration?,
+        defaultServiceConfig: ServiceConfig? = nil,
+        publishServiceConfig: @escaping @Sendable (ServiceConfig?) -> Void = { _ in }
     ) {
+        self.defaultServiceConfig = defaultServiceConfig
+        self.publishServiceConfig = publishServiceConfig
         self.target = target
         self.targetDescription = targetDescription
         self.eventLoop = eventLoop
@@ -73,7 +84,7 @@ final class ChannelCore: SubchannelOwner {
         switch self.state {
         case .shutdown:
             return stream.cancel(RPCError(.unavailable, "the channel to \(self.targetDescription) is closed"))
-        case .idle where self.policy == nil:
+        case .idle where !self.isActive:
             self.exitIdle()
         default:
             break
@@ -83,11 +94,12 @@ final class ChannelCore: SubchannelOwner {
 
     /// Asks the policy for `stream`'s subchannel and acts on the answer.
     private func place(_ stream: ClientStream) {
-        guard let policy = self.policy else { return self.wait(stream) }
         if self.state == .transientFailure, self.subchannels.isEmpty, let failure = self.failure {
             // Resolving failed: no subchannel to pick.
             return stream.options.waitForReady ? self.wait(stream) : stream.cancel(failure)
         }
+        // No policy until the first resolution.
+        guard let policy = self.policy else { return self.wait(stream) }
         switch policy.pick(for: stream.method) {
         case .subchannel(let subchannel):
             if !subchannel.open(stream) {
@@ -126,8 +138,7 @@ final class ChannelCore: SubchannelOwner {
     // MARK: Idle
 
     private func exitIdle() {
-        let policy = self.policyFactory.makePolicy(helper: self.helper)
-        self.policy = policy
+        self.isActive = true
         self.setState(.connecting, failure: nil)
         do {
             let resolver = try self.resolverFactory.makeResolver(for: self.target)
@@ -145,7 +156,6 @@ final class ChannelCore: SubchannelOwner {
             self.setState(.transientFailure, failure: failure)
             self.placeWaiting()
         }
-        policy.exitIdle()
         self.armIdleTimer()
     }
 
@@ -158,7 +168,7 @@ final class ChannelCore: SubchannelOwner {
     }
 
     private func idleTimerFired() {
-        guard let idleTimeout = self.idleTimeout, self.state != .shutdown, self.policy != nil else { return }
+        guard let idleTimeout = self.idleTimeout, self.state != .shutdown, self.isActive else { return }
         let busy = !self.waiting.isEmpty || self.subchannels.values.contains { $0.activeCalls > 0 }
         let idleFor = NIODeadline.now() - self.lastUsed
         if busy || idleFor < idleTimeout {
@@ -174,10 +184,12 @@ final class ChannelCore: SubchannelOwner {
 
     /// No call for the idle timeout: close everything; the next call starts again.
     private func enterIdle() {
+        self.isActive = false
         self.resolver?.shutdown()
         self.resolver = nil
         self.policy?.shutdown()
         self.policy = nil
+        self.policyName = nil
         self.resolutionRetry?.cancel()
         self.resolutionRetry = nil
         for subchannel in self.subchannels.values { subchannel.drain() }
@@ -188,10 +200,26 @@ final class ChannelCore: SubchannelOwner {
     // MARK: Resolution
 
     private func resolved(_ result: Result<NameResolution, RPCError>) {
-        guard let policy = self.policy, self.state != .shutdown else { return }
+        guard self.isActive, self.state != .shutdown else { return }
         switch result {
         case .success(let resolution):
             self.resolutionBackoff = ConnectionBackoff.Iterator(policy: self.connector.configuration.backoff)
+            let config = self.serviceConfig(from: resolution)
+            self.publishServiceConfig(config)
+            let factory = config?.loadBalancing?.factory ?? self.policyFactory
+            let policy: any LoadBalancingPolicy
+            if let current = self.policy, self.policyName == factory.name {
+                policy = current
+            } else {
+                // The first resolution, or a service config that names another policy.
+                self.policy?.shutdown()
+                for subchannel in self.subchannels.values { subchannel.drain() }
+                self.subchannels = [:]
+                policy = factory.makePolicy(helper: self.helper)
+                self.policy = policy
+                self.policyName = factory.name
+                policy.exitIdle()
+            }
             policy.update(addresses: resolution.addresses)
         case .failure(let error):
             if self.subchannels.isEmpty {
@@ -206,6 +234,16 @@ final class ChannelCore: SubchannelOwner {
                 self.resolver?.resolveNow()
             }
         }
+    }
+
+    /// The name of the policy in use.
+    private var policyName: String?
+
+    /// The service config a resolution brings, else the channel's default. One that does
+    /// not parse is ignored (the default applies), as grpc's channels do.
+    private func serviceConfig(from resolution: NameResolution) -> ServiceConfig? {
+        guard let json = resolution.serviceConfig else { return self.defaultServiceConfig }
+        return (try? ServiceConfig(json: json)) ?? self.defaultServiceConfig
     }
 
     func requestResolution() {
@@ -267,13 +305,14 @@ final class ChannelCore: SubchannelOwner {
 
     /// Connects now if idle, without waiting for a call.
     func connect() {
-        if self.state == .idle, self.policy == nil {
+        if self.state == .idle, !self.isActive {
             self.exitIdle()
         }
     }
 
     func shutdown() {
         guard self.state != .shutdown else { return }
+        self.isActive = false
         self.resolver?.shutdown()
         self.resolver = nil
         self.policy?.shutdown()

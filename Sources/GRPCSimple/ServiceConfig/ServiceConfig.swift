@@ -1,0 +1,142 @@
+/// A service config (grpc/grpc `doc/service_config.md`): how a channel balances its calls
+/// and what applies to each method — timeouts, wait-for-ready, message sizes, retries and
+/// hedging — plus retry throttling and client-side health checking.
+///
+/// Set one on a channel as its default (`GRPCChannel.Configuration.serviceConfig`); a
+/// resolver may bring its own, which replaces the default while the resolver gives it.
+///
+/// ```swift
+/// configuration.serviceConfig = try ServiceConfig(json: """
+///     {
+///       "loadBalancingConfig": [{"round_robin": {}}],
+///       "methodConfig": [{
+///         "name": [{"service": "AsillaService"}],
+///         "timeout": "2s",
+///         "retryPolicy": {
+///           "maxAttempts": 3, "initialBackoff": "0.1s", "maxBackoff": "1s",
+///           "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]
+///         }
+///       }]
+///     }
+///     """)
+/// ```
+public struct ServiceConfig: Sendable {
+    /// The load-balancing policy; nil leaves the channel's own.
+    public var loadBalancing: LoadBalancingConfiguration?
+    /// What applies to which methods.
+    public var methodConfigs: [MethodConfig]
+    /// The brake on retries and hedges; nil: none.
+    public var retryThrottling: RetryThrottling?
+    /// With a service name, each connection watches `grpc.health.v1.Health` for it, and
+    /// calls go only to servers that report SERVING (gRFC A17). `""` watches the server's
+    /// overall health.
+    public var healthCheckServiceName: String?
+
+    /// A service config built in code.
+    public init(
+        loadBalancing: LoadBalancingConfiguration? = nil,
+        methodConfigs: [MethodConfig] = [],
+        retryThrottling: RetryThrottling? = nil,
+        healthCheckServiceName: String? = nil
+    ) {
+        self.loadBalancing = loadBalancing
+        self.methodConfigs = methodConfigs
+        self.retryThrottling = retryThrottling
+        self.healthCheckServiceName = healthCheckServiceName
+    }
+
+    /// Reads a service config from its JSON form. Throws INVALID_ARGUMENT naming the field
+    /// and what is wrong with it, e.g. `invalid service config:
+    /// methodConfig[0].retryPolicy.maxAttempts must be a whole number of at least 2`.
+    public init(json: String) throws(RPCError) {
+        let document: JSONValue
+        do {
+            document = try JSONValue.parse(json)
+        } catch {
+            throw RPCError(.invalidArgument, "invalid service config: not JSON: \(error)")
+        }
+        let reader = try ConfigReader(document, path: "")
+        var methodConfigs: [MethodConfig] = []
+        var seen: Set<MethodConfig.Name> = []
+        for (index, element) in (try reader.array("methodConfig") ?? []).enumerated() {
+            let config = try MethodConfig(try ConfigReader(element, path: "methodConfig[\(index)]"))
+            for name in config.names where !seen.insert(name).inserted {
+                throw ConfigReader.error(
+                    "methodConfig[\(index)].name",
+                    "repeats \(name.service.isEmpty ? "the default name {}" : "\(name.service)/\(name.method ?? "")")"
+                )
+            }
+            methodConfigs.append(config)
+        }
+        self.init(
+            loadBalancing: try Self.loadBalancing(reader),
+            methodConfigs: methodConfigs,
+            retryThrottling: try reader.object("retryThrottling").map { (object) throws(RPCError) in
+                try RetryThrottling(object)
+            },
+            healthCheckServiceName: try reader.object("healthCheckConfig")?.string("serviceName")
+        )
+    }
+
+    /// `loadBalancingConfig`: the first policy of the list that this library has; or the
+    /// older `loadBalancingPolicy` name.
+    private static func loadBalancing(_ reader: ConfigReader) throws(RPCError) -> LoadBalancingConfiguration? {
+        if let list = try reader.array("loadBalancingConfig") {
+            var names: [String] = []
+            for (index, element) in list.enumerated() {
+                let entry = try ConfigReader(element, path: "loadBalancingConfig[\(index)]")
+                guard entry.object.count == 1, let (name, config) = entry.object.first else {
+                    throw ConfigReader.error(entry.path, "must hold exactly one policy, as {\"round_robin\": {}}")
+                }
+                names.append(name)
+                let settings = try ConfigReader(config, path: "\(entry.path).\(name)")
+                switch name {
+                case "pick_first":
+                    return .pickFirst(shuffleAddressList: try settings.bool("shuffleAddressList") ?? false)
+                case "round_robin":
+                    return .roundRobin
+                case "least_request", "least_request_experimental":
+                    let choiceCount = try settings.integer("choiceCount") ?? 2
+                    guard choiceCount >= 2 else {
+                        throw ConfigReader.error(settings.field("choiceCount"), "must be at least 2")
+                    }
+                    return .leastRequest(choiceCount: choiceCount)
+                default:
+                    continue
+                }
+            }
+            if !names.isEmpty {
+                throw ConfigReader.error(
+                    "loadBalancingConfig",
+                    "names no policy this client has (\(names.joined(separator: ", "))); it has pick_first, round_robin, least_request"
+                )
+            }
+        }
+        if let name = try reader.string("loadBalancingPolicy") {
+            switch name.lowercased() {
+            case "pick_first": return .pickFirst
+            case "round_robin": return .roundRobin
+            default:
+                throw ConfigReader.error("loadBalancingPolicy", "names a policy this client does not have: '\(name)'")
+            }
+        }
+        return nil
+    }
+
+    /// The method config for `method`: its own, else its service's, else the default one.
+    public func methodConfig(for method: MethodDescriptor) -> MethodConfig? {
+        var serviceWide: MethodConfig?
+        var defaultConfig: MethodConfig?
+        for config in self.methodConfigs {
+            for name in config.names {
+                if name.service == method.service {
+                    if name.method == method.name { return config }
+                    if name.method == nil { serviceWide = config }
+                } else if name.service.isEmpty {
+                    defaultConfig = config
+                }
+            }
+        }
+        return serviceWide ?? defaultConfig
+    }
+}
