@@ -77,7 +77,7 @@ import Testing
         )
     }
 
-    @Test func onlyAnUnansweredCallWhoseRequestsEndedCanBeRetried() {
+    @Test func onlyAnUnansweredCallCanStartAgain() {
         var unanswered = Machine()
         _ = unanswered.sendMessage(end: true)
         _ = unanswered.start()
@@ -92,9 +92,17 @@ import Testing
         answered.headReceived()
         #expect(answered.prepareForRetry() == false, "a response arrived")
 
+        // Requests still being written: it waits for its new stream with its requests open
+        // (whether it kept the messages to send again is `CallAttempts`'s business).
         var streaming = Machine()
         _ = streaming.start()
-        #expect(streaming.prepareForRetry() == false, "its requests are still being written")
+        #expect(streaming.prepareForRetry() == true)
+        #expect(streaming.request == .pending(ended: false))
+
+        var finished = Machine()
+        _ = finished.start()
+        _ = finished.finish()
+        #expect(finished.prepareForRetry() == false)
     }
 
     // MARK: ResponseHead

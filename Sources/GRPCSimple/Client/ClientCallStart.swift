@@ -44,7 +44,9 @@ struct ClientCallStart: Sendable {
                 options.maximumReceiveMessageSize ?? channel.configuration.maximumReceiveMessageSize,
                 methodConfig?.maxResponseMessageBytes ?? .max
             ),
-            windowSize: channel.configuration.streamWindowSize
+            windowSize: channel.configuration.streamWindowSize,
+            retryPolicy: methodConfig?.retryPolicy,
+            retryBufferLimit: channel.configuration.retryBufferSize
         )
         self.backpressure = stream.backpressure
         self.stream = NIOLoopBoundBox.makeBoxSendingValue(stream, eventLoop: channel.eventLoop)

@@ -220,7 +220,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler, ManagedConnection {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let closed = event as? StreamClosedEvent, let stream = self.removed(closed.streamID), !stream.isFinished {
+        // A call that moved on to another attempt is no longer this stream's.
+        if let closed = event as? StreamClosedEvent, let stream = self.removed(closed.streamID), !stream.isFinished,
+            stream.isOn(self, id: closed.streamID)
+        {
             if closed.reason == .refusedStream {
                 self.retryOrFail(stream, self.refusedStreamError)
             } else if let reason = closed.reason {

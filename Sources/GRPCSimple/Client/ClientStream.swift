@@ -16,12 +16,6 @@ final class ClientStream: GatheringStream {
         var trailingMetadata: Metadata
     }
 
-    /// A request message not yet written; its `trackedBytes` count in the back-pressure.
-    private struct PendingMessage {
-        var bytes: ByteBuffer
-        var trackedBytes: Int
-    }
-
     let method: MethodDescriptor
     private(set) var options: CallOptions
     private(set) var deadline: ContinuousClock.Instant?
@@ -30,33 +24,39 @@ final class ClientStream: GatheringStream {
     private(set) var id: HTTP2StreamID?
     private var connection: ClientConnectionHandler?
     private var machine = ClientStreamStateMachine()
-    /// Requests made before the call had a stream.
-    private var pending: [PendingMessage] = []
+    /// The requests waiting for a stream, and those kept to start the call again
+    /// (transparent retries, the retry policy).
+    private var attempts: CallAttempts
     /// Requests sent since the last flush, not yet written as a DATA frame.
     private var outbound = OutboundMessages()
-    private var inbound: InboundMessages
-    /// The whole request, kept when it was sent in full at start, so that a call the
-    /// server never processed (GOAWAY, REFUSED_STREAM) can be retried transparently.
-    private var replay: [PendingMessage]?
-    private var transparentRetries = 0
+    var inbound: InboundMessages
+    /// The channel's core, which starts the call again after a retry's delay (and holds
+    /// the brake on retries); set when the call first goes to it.
+    weak var core: ChannelCore?
 
-    private var responseMetadata: Metadata?
-    private var outcome: Result<Metadata, RPCError>?
+    var responseMetadata: Metadata?
+    var outcome: Result<Metadata, RPCError>?
 
-    private var unaryWaiter: CheckedContinuation<UnaryResult, any Error>?
-    private var metadataWaiters: [CheckedContinuation<Metadata, any Error>] = []
+    var unaryWaiter: CheckedContinuation<UnaryResult, any Error>?
+    var metadataWaiters: [CheckedContinuation<Metadata, any Error>] = []
     /// Run once, with the outcome, when the call ends.
-    private var finishCallbacks: [(Result<Metadata, RPCError>) -> Void] = []
+    var finishCallbacks: [(Result<Metadata, RPCError>) -> Void] = []
     var deadlineTimer: Scheduled<Void>?
 
     init(
-        method: MethodDescriptor, options: CallOptions, deadline: ContinuousClock.Instant?, maximumMessageSize: Int,
-        windowSize: Int
+        method: MethodDescriptor,
+        options: CallOptions,
+        deadline: ContinuousClock.Instant?,
+        maximumMessageSize: Int,
+        windowSize: Int,
+        retryPolicy: RetryPolicy? = nil,
+        retryBufferLimit: Int = 256 * 1024
     ) {
         self.method = method
         self.options = options
         self.deadline = deadline
         self.inbound = InboundMessages(maximumMessageSize: maximumMessageSize, windowSize: windowSize)
+        self.attempts = CallAttempts(policy: retryPolicy, bufferLimit: retryBufferLimit)
     }
 
     var path: String { self.method.path }
@@ -76,8 +76,8 @@ final class ClientStream: GatheringStream {
         guard case .start(let endStream) = self.machine.start() else { return }
         self.id = id
         self.connection = connection
-        let messages = self.pending
-        self.pending = []
+        let previousAttempts = self.attempts.attemptsMade - 1
+        let messages = self.attempts.takeUnwritten()
         let endsWithHeaders = endStream && messages.isEmpty
         connection.write(
             HTTP2Frame(
@@ -86,34 +86,50 @@ final class ClientStream: GatheringStream {
                     .init(
                         headers: GRPCHeaders.request(
                             path: self.method.path, authority: authority, scheme: scheme, options: self.options,
-                            deadline: self.deadline), endStream: endsWithHeaders))))
-        for (index, message) in messages.enumerated() {
+                            deadline: self.deadline, previousAttempts: previousAttempts), endStream: endsWithHeaders))))
+        for (index, message) in zip(messages.indices, messages) {
             connection.writeData(
                 message.bytes,
                 stream: id,
-                endStream: endStream && index == messages.count - 1,
+                endStream: endStream && index == messages.endIndex - 1,
                 trackedBytes: message.trackedBytes,
                 backpressure: self.backpressure
             )
         }
-        self.replay = endStream ? messages : nil  // shares the array's storage: no copy per call
         connection.scheduleFlush()
     }
 
+    /// Whether this call is on `connection`'s stream `id` (and not on a later attempt).
+    func isOn(_ connection: ClientConnectionHandler, id: HTTP2StreamID) -> Bool {
+        self.connection === connection && self.id == id
+    }
+
     /// The server never processed this call (GOAWAY past it, or REFUSED_STREAM): make it
-    /// ready to start again on another connection, if its whole request is known and no
-    /// response has arrived. Returns false when the call cannot be retried.
+    /// ready to start again on another connection, if its messages are kept and no response
+    /// has arrived. Returns false when the call cannot be retried.
     func prepareForRetry() -> Bool {
-        guard let replay = self.replay, self.transparentRetries < 3, self.machine.prepareForRetry() else {
+        guard !self.isFinished, self.machine.response == .awaitingHeaders, self.attempts.transparentRetry() else {
             return false
         }
-        self.transparentRetries += 1
+        // Its stream is refused or past the server's GOAWAY: nothing to reset.
+        self.detachForNewAttempt(reset: false, resetIfSending: false)
+        return true
+    }
+
+    /// Leaves the current stream (resetting it if we are still sending on it) to start
+    /// again on a new one.
+    private func detachForNewAttempt(reset: Bool, resetIfSending: Bool = true) {
+        if let id = self.id, let connection = self.connection,
+            reset || (resetIfSending && self.machine.request == .open)
+        {
+            connection.write(HTTP2Frame(streamID: id, payload: .rstStream(.cancel)))
+            connection.scheduleFlush()
+        }
+        _ = self.machine.prepareForRetry()
         self.id = nil
         self.connection = nil
-        self.replay = nil
-        // Replayed bytes were already reported to the back-pressure on their first write.
-        self.pending = replay.map { PendingMessage(bytes: $0.bytes, trackedBytes: 0) }
-        return true
+        if let (_, tracked) = self.outbound.take() { self.dropped(tracked) }
+        self.inbound.restart()
     }
 
     // MARK: Writing, for the caller
@@ -124,9 +140,10 @@ final class ClientStream: GatheringStream {
         let trackedBytes = tracked ? envelope.readableBytes : 0
         switch self.machine.sendMessage(end: end) {
         case .buffer:
-            self.pending.append(PendingMessage(bytes: envelope, trackedBytes: trackedBytes))
+            self.attempts.queue(envelope, trackedBytes: trackedBytes, end: end)
         case .gather, .gatherAndEnd:
             guard let connection = self.connection else { return self.dropped(trackedBytes) }
+            self.attempts.wrote(envelope, end: end)
             // Gathered like the server's responses: one DATA frame per flush.
             let appended = self.outbound.append(envelope, trackedBytes: trackedBytes)
             if appended.isFirst {
@@ -145,6 +162,7 @@ final class ClientStream: GatheringStream {
 
     /// Closes the request side: the server sees the end of the request stream.
     func closeSend() {
+        self.attempts.recordEnd()
         guard self.machine.closeRequest() == .writeEnd, let connection = self.connection else { return }
         self.writePendingData(endStream: true)
         connection.scheduleFlush()
@@ -187,12 +205,13 @@ final class ClientStream: GatheringStream {
         case .readHead:
             switch ResponseHead.parse(headers, endStream: endStream) {
             case .invalid(let error, let resetStream):
-                self.finish(.failure(error), resetStream: resetStream)
+                self.failAttempt(error, resetStream: resetStream)
             case .trailersOnly(let status, let metadata):
                 self.responseMetadata = Metadata()
                 self.finishWithStatus((status, metadata))
             case .headers(let metadata, let encoding):
                 self.machine.headReceived()
+                self.attempts.commit()
                 self.inbound.encoding = encoding
                 self.responseMetadata = metadata
                 let waiters = self.metadataWaiters
@@ -205,10 +224,11 @@ final class ClientStream: GatheringStream {
     private func finishWithStatus(_ received: (Status, Metadata)) {
         let (status, metadata) = received
         if status.code == .ok {
+            self.core?.retryThrottle?.recordSuccess()
             self.finish(.success(metadata), resetStream: false)
         } else {
-            self.finish(
-                .failure(RPCError(status.code, status.message, trailingMetadata: metadata, details: status.details)),
+            self.failAttempt(
+                RPCError(status.code, status.message, trailingMetadata: metadata, details: status.details),
                 resetStream: false
             )
         }
@@ -246,104 +266,13 @@ final class ClientStream: GatheringStream {
         case .noError where self.isFinished: return
         default: error = RPCError(.internal, "the server reset the stream (\(code))")
         }
-        self.finish(.failure(error), resetStream: false)
+        self.failAttempt(error, resetStream: false)
     }
 
-    private func grantWindowIfDue() {
+    func grantWindowIfDue() {
         guard self.machine.response == .receiving, let id = self.id, let connection = self.connection else { return }
         if connection.grantWindowIfDue(stream: id, &self.inbound) {
             connection.scheduleFlush()
-        }
-    }
-
-    // MARK: Reading, for the caller
-
-    /// How reading ends once no message is left: nil while the call runs.
-    private var readEnd: Result<Void, RPCError>? {
-        self.outcome.map { $0.map { _ in () } }
-    }
-
-    /// The next response message, or nil at the end.
-    func receive(_ continuation: CheckedContinuation<ByteBuffer?, any Error>) {
-        if self.inbound.read(.one(continuation), ended: self.readEnd) {
-            self.grantWindowIfDue()
-        }
-    }
-
-    /// Every response message received so far, or waits for the next ones; no messages
-    /// means the call ended successfully.
-    func receiveAll(_ continuation: CheckedContinuation<[ByteBuffer], any Error>) {
-        if self.inbound.read(.all(continuation), ended: self.readEnd) {
-            self.grantWindowIfDue()
-        }
-    }
-
-    /// The single response of a unary call, with its metadata, once the call ends.
-    func receiveUnary(_ continuation: CheckedContinuation<UnaryResult, any Error>) {
-        if self.isFinished {
-            continuation.resume(with: self.unaryResult())
-        } else {
-            self.unaryWaiter = continuation
-        }
-    }
-
-    private func unaryResult() -> Result<UnaryResult, any Error> {
-        switch self.outcome {
-        case .success(let trailers):
-            guard self.inbound.receivedCount == 1, let message = self.inbound.first else {
-                let count = self.inbound.receivedCount
-                return .failure(
-                    RPCError(.internal, "\(self.path) should return one response message; the server sent \(count)"))
-            }
-            return .success(
-                UnaryResult(message: message, metadata: self.responseMetadata ?? [:], trailingMetadata: trailers))
-        case .failure(let error):
-            return .failure(error)
-        case nil:
-            return .failure(RPCError(.internal, "the call is not finished"))
-        }
-    }
-
-    /// The response headers' metadata, once they arrive.
-    func metadata(_ continuation: CheckedContinuation<Metadata, any Error>) {
-        if let metadata = self.responseMetadata {
-            continuation.resume(returning: metadata)
-        } else if case .failure(let error) = self.outcome {
-            continuation.resume(throwing: error)
-        } else {
-            self.metadataWaiters.append(continuation)
-        }
-    }
-
-    /// The trailers' metadata, once the call ends.
-    func trailingMetadata(_ continuation: CheckedContinuation<Metadata, any Error>) {
-        self.onFinish { outcome in
-            switch outcome {
-            case .success(let trailers): continuation.resume(returning: trailers)
-            case .failure(let error): continuation.resume(returning: error.trailingMetadata)
-            }
-        }
-    }
-
-    /// Returns when the call ends: normally when it ends with OK, throwing its error
-    /// otherwise.
-    func whenFinished(_ continuation: CheckedContinuation<Void, any Error>) {
-        self.onFinish { outcome in continuation.resume(with: outcome.map { _ in () }.mapError { $0 as any Error }) }
-    }
-
-    /// Calls `callback` if the call fails (now, if it already has).
-    func onFailure(_ callback: @escaping (RPCError) -> Void) {
-        self.onFinish { outcome in
-            if case .failure(let error) = outcome { callback(error) }
-        }
-    }
-
-    /// Calls `callback` with the call's outcome when it ends (now, if it has).
-    private func onFinish(_ callback: @escaping (Result<Metadata, RPCError>) -> Void) {
-        if let outcome = self.outcome {
-            callback(outcome)
-        } else {
-            self.finishCallbacks.append(callback)
         }
     }
 
@@ -357,8 +286,24 @@ final class ClientStream: GatheringStream {
 
     /// The connection closed under the call.
     func connectionClosed(_ error: RPCError) {
-        self.finish(.failure(error), resetStream: false)
         self.connection = nil
+        self.failAttempt(error, resetStream: false)
+    }
+
+    /// This attempt failed with `error` (from the server or its connection): the call
+    /// starts again if its retry policy says so, and ends with `error` otherwise.
+    private func failAttempt(_ error: RPCError, resetStream: Bool) {
+        if !self.isFinished, self.machine.response == .awaitingHeaders, let core = self.core {
+            let pushback = error.trailingMetadata["grpc-retry-pushback-ms"]
+            if case .retry(let delay) = self.attempts.decide(
+                after: Status(error), pushback: pushback, throttle: core.retryThrottle)
+            {
+                self.detachForNewAttempt(reset: resetStream)
+                core.start(self, after: delay)
+                return
+            }
+        }
+        self.finish(.failure(error), resetStream: resetStream)
     }
 
     private func finish(_ outcome: Result<Metadata, RPCError>, resetStream: Bool) {
@@ -368,8 +313,7 @@ final class ClientStream: GatheringStream {
         self.deadlineTimer = nil
         // Requests the call will never send.
         if let (_, tracked) = self.outbound.take() { self.dropped(tracked) }
-        for message in self.pending { self.dropped(message.trackedBytes) }
-        self.pending = []
+        self.dropped(self.attempts.dropAll())
         if resetStream, let id = self.id, let connection = self.connection {
             connection.write(HTTP2Frame(streamID: id, payload: .rstStream(.cancel)))
             connection.scheduleFlush()

@@ -92,12 +92,17 @@ struct ClientStreamStateMachine: Equatable {
         return .start(endStream: ended)
     }
 
-    /// The server did not process the call (GOAWAY past it, REFUSED_STREAM): it may start
-    /// again on another connection if nothing of the response arrived. The caller checks
-    /// that the whole request is known.
+    /// The attempt on the current stream is over before any response arrived (the server
+    /// did not process it, or failed it with a status its retry policy retries): the call
+    /// waits for a new stream, its requests ended or not as they were. The caller checks
+    /// that it kept the messages to send again.
     mutating func prepareForRetry() -> Bool {
-        guard !self.isFinished, self.response == .awaitingHeaders, self.request == .closed else { return false }
-        self.request = .pending(ended: true)
+        guard !self.isFinished, self.response == .awaitingHeaders else { return false }
+        switch self.request {
+        case .closed: self.request = .pending(ended: true)
+        case .open: self.request = .pending(ended: false)
+        case .pending: break
+        }
         return true
     }
 

@@ -30,6 +30,9 @@ extension GRPCChannel {
         /// method, a load-balancing policy, retry throttling, health checking. One that the
         /// resolver brings replaces it. Default nil.
         public var serviceConfig: ServiceConfig?
+        /// The most request bytes one call keeps to send again on a retry; a call that
+        /// writes more commits to its current attempt. Default 256 KiB.
+        public var retryBufferSize = 256 * 1024
         /// Resolvers of your own, by scheme (`registry:payments`); one for `dns`, `ipv4`,
         /// ... replaces the built-in one.
         public var nameResolvers: [any NameResolverFactory] = []

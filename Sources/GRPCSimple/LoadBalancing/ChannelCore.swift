@@ -81,6 +81,9 @@ final class ChannelCore: SubchannelOwner {
     func start(_ stream: ClientStream) {
         guard !stream.isFinished else { return }
         self.lastUsed = .now()
+        if stream.core == nil {
+            stream.core = self
+        }
         switch self.state {
         case .shutdown:
             return stream.cancel(RPCError(.unavailable, "the channel to \(self.targetDescription) is closed"))
@@ -90,6 +93,14 @@ final class ChannelCore: SubchannelOwner {
             break
         }
         self.place(stream)
+    }
+
+    /// Starts `stream` again after `delay` (a retry's backoff).
+    func start(_ stream: ClientStream, after delay: Duration) {
+        guard delay > .zero else { return self.start(stream) }
+        self.eventLoop.assumeIsolated().scheduleTask(in: delay.timeAmount) {
+            self.start(stream)
+        }
     }
 
     /// Asks the policy for `stream`'s subchannel and acts on the answer.
@@ -206,6 +217,10 @@ final class ChannelCore: SubchannelOwner {
             self.resolutionBackoff = ConnectionBackoff.Iterator(policy: self.connector.configuration.backoff)
             let config = self.serviceConfig(from: resolution)
             self.publishServiceConfig(config)
+            if config?.retryThrottling != self.retryThrottleSettings {
+                self.retryThrottleSettings = config?.retryThrottling
+                self.retryThrottle = config?.retryThrottling.map(RetryThrottle.init)
+            }
             let factory = config?.loadBalancing?.factory ?? self.policyFactory
             let policy: any LoadBalancingPolicy
             if let current = self.policy, self.policyName == factory.name {
@@ -238,6 +253,9 @@ final class ChannelCore: SubchannelOwner {
 
     /// The name of the policy in use.
     private var policyName: String?
+    /// The brake on retries the service config in force sets, shared by the calls.
+    private(set) var retryThrottle: RetryThrottle?
+    private var retryThrottleSettings: RetryThrottling?
 
     /// The service config a resolution brings, else the channel's default. One that does
     /// not parse is ignored (the default applies), as grpc's channels do.

@@ -124,6 +124,13 @@ struct InboundMessages {
         }
     }
 
+    /// Starts over on a new HTTP/2 stream (a retry): a fresh reader and window, the parked
+    /// reader kept. Only before any message arrived.
+    mutating func restart() {
+        self.reader = EnvelopeReader(maximumMessageSize: self.reader.maximumMessageSize)
+        self.flow = InboundFlowController(targetWindow: self.flow.targetWindow, initialWindow: self.flow.targetWindow)
+    }
+
     /// The WINDOW_UPDATE increment due now, if any.
     mutating func windowUpdate() -> Int? {
         self.flow.windowUpdate()

@@ -84,6 +84,17 @@ public final class ServerContext: Sendable {
         set { self.state.withLock { $0.compression = newValue } }
     }
 
+    /// Tells the client when it may retry this call if it fails (gRFC A6's server
+    /// pushback, the `grpc-retry-pushback-ms` trailer): after `delay` instead of its own
+    /// backoff, or, with nil, not at all. Only clients with a retry policy listen.
+    public func setRetryPushback(after delay: Duration?) {
+        var trailers = self.trailingMetadata
+        trailers.remove("grpc-retry-pushback-ms")
+        let milliseconds = delay.map { max(0, $0.clampedNanoseconds / 1_000_000) } ?? -1
+        trailers.add("grpc-retry-pushback-ms", String(milliseconds))
+        self.trailingMetadata = trailers
+    }
+
     /// Whether the call has been cancelled (by the client, its deadline, or shutdown).
     public var isCancelled: Bool { Task.isCancelled }
 

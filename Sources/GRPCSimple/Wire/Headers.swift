@@ -17,13 +17,15 @@ enum GRPCHeaders {
     static let okTrailers: HPACKHeaders = ["grpc-status": "0"]
 
     /// The headers of a request: the pseudo-headers, gRPC's own headers (the timeout left
-    /// until `deadline`, the compression of `options`) and the call's metadata.
+    /// until `deadline`, the compression of `options`, `grpc-previous-rpc-attempts` on a
+    /// retry) and the call's metadata.
     static func request(
         path: String,
         authority: String,
         scheme: String,
         options: CallOptions,
-        deadline: ContinuousClock.Instant?
+        deadline: ContinuousClock.Instant?,
+        previousAttempts: Int = 0
     ) -> HPACKHeaders {
         var headers: HPACKHeaders = [
             ":method": "POST",
@@ -41,6 +43,9 @@ enum GRPCHeaders {
         if let deadline {
             let remaining = ContinuousClock.now.duration(to: deadline)
             headers.add(name: "grpc-timeout", value: GRPCTimeout.format(nanoseconds: remaining.clampedNanoseconds))
+        }
+        if previousAttempts > 0 {
+            headers.add(name: "grpc-previous-rpc-attempts", value: String(previousAttempts))
         }
         self.append(options.metadata, to: &headers)
         return headers

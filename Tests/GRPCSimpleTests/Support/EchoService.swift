@@ -26,6 +26,9 @@ final class ServiceProbe: Sendable {
 /// - `fail-code` / `fail-message` (or `fail-message-bin` for UTF-8): throw an RPCError with that code and message;
 /// - `fail-detail`: with `fail-code`, attach this text as a `google.protobuf.StringValue` detail;
 /// - `fail-plain`: throw an error that is not an RPCError;
+/// - `fail-before-attempt`: N: fail with UNAVAILABLE (or `fail-attempt-code`) every attempt before
+///   the Nth (by `grpc-previous-rpc-attempts`), recording `attempt K` for each; with
+///   `pushback-ms`, send that as the retry pushback;
 /// - `echo-request-headers`: report the user-agent and whether a deadline came;
 /// - `echo-metadata`: copy request metadata `x-*` keys into initial and trailing metadata;
 /// - `repeat`: for Expand, repeat each word this many times;
@@ -101,6 +104,17 @@ struct EchoService: Grpcsimple_Echo_EchoProvider {
         }
         if context.metadata["fail-plain"] != nil {
             throw PlainError()
+        }
+        if let succeedAt = context.metadata["fail-before-attempt"].flatMap({ Int($0) }) {
+            let attempt = (context.metadata["grpc-previous-rpc-attempts"].flatMap { Int($0) } ?? 0) + 1
+            self.probe.record("attempt \(attempt)")
+            if attempt < succeedAt {
+                if let pushback = context.metadata["pushback-ms"].flatMap({ Int64($0) }) {
+                    context.setRetryPushback(after: pushback < 0 ? nil : .milliseconds(pushback))
+                }
+                let code = context.metadata["fail-attempt-code"].flatMap { Int($0) }.map { StatusCode(wireValue: $0) }
+                throw RPCError(code ?? .unavailable, "attempt \(attempt) fails")
+            }
         }
     }
 
