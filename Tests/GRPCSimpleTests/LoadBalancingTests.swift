@@ -1,3 +1,4 @@
+import GRPCHealth
 import NIOConcurrencyHelpers
 import NIOCore
 import TestServices
@@ -15,10 +16,14 @@ import Testing
         let probe: ServiceProbe
         let address: ServerAddress
 
-        static func start(host: String = "127.0.0.1", port: Int = 0, getDelay: Duration? = nil) async throws -> Backend
-        {
+        /// Starts an Echo server, with `health` beside it when given.
+        static func start(
+            host: String = "127.0.0.1", port: Int = 0, getDelay: Duration? = nil, health: HealthService? = nil
+        ) async throws -> Backend {
             let probe = ServiceProbe()
-            let server = Server(services: [EchoService(probe: probe, getDelay: getDelay)], workers: 1)
+            var services: [any GRPCService] = [EchoService(probe: probe, getDelay: getDelay)]
+            if let health { services.append(health) }
+            let server = Server(services: services, workers: 1)
             try await server.start(host: host, port: port)
             return Backend(server: server, probe: probe, address: try .ip(host, port: server.port!))
         }

@@ -222,6 +222,7 @@ final class ChannelCore: SubchannelOwner {
                 self.retryThrottle = config?.retryThrottling.map(RetryThrottle.init)
             }
             let factory = config?.loadBalancing?.factory ?? self.policyFactory
+            self.healthCheckServiceName = factory.name == "pick_first" ? nil : config?.healthCheckServiceName
             let policy: any LoadBalancingPolicy
             if let current = self.policy, self.policyName == factory.name {
                 policy = current
@@ -255,6 +256,9 @@ final class ChannelCore: SubchannelOwner {
     private var policyName: String?
     /// The brake on retries the service config in force sets, shared by the calls.
     private(set) var retryThrottle: RetryThrottle?
+    /// The service config's health check, for policies other than pick_first (gRFC A17
+    /// leaves pick_first out).
+    private(set) var healthCheckServiceName: String?
     private var retryThrottleSettings: RetryThrottling?
 
     /// The service config a resolution brings, else the channel's default. One that does

@@ -28,6 +28,9 @@ public final class Subchannel {
     private var backoffTimer: Scheduled<Void>?
     /// Every connection still open, including ones draining after GOAWAY.
     private var liveConnections: [ObjectIdentifier: ClientConnectionHandler] = [:]
+    /// The health watch of its connection, when the service config asks for one.
+    private var healthWatch: HealthWatch?
+    private var healthRetry: Scheduled<Void>?
 
     init(address: ServerAddress, connector: SubchannelConnector, owner: any SubchannelOwner) {
         self.address = address
@@ -78,7 +81,44 @@ public final class Subchannel {
         self.backoff = ConnectionBackoff.Iterator(policy: self.connector.configuration.backoff)
         self.connection = handler
         self.failure = nil
-        self.setState(.ready)
+        if let service = self.owner.healthCheckServiceName {
+            // READY once the server says SERVING (gRFC A17).
+            self.watchHealth(service, on: handler)
+        } else {
+            self.setState(.ready)
+        }
+    }
+
+    private func watchHealth(_ service: String, on connection: ClientConnectionHandler) {
+        self.healthWatch = HealthWatch(service: service, on: connection) { [weak self, weak connection] verdict in
+            guard let self, let connection, self.connection === connection else { return }
+            switch verdict {
+            case .serving:
+                self.failure = nil
+                self.setState(.ready)
+            case .notServing(let status):
+                self.failure = RPCError(
+                    .unavailable, "\(self.address) reports \(status) for the health of '\(service)'")
+                self.setState(.transientFailure)
+            case .unimplemented:
+                // The server has no health service: health checking does not apply (gRFC A17).
+                self.setState(.ready)
+            case .failed:
+                // Watch again shortly, unless the connection is gone (then the subchannel goes idle).
+                self.healthWatch = nil
+                self.healthRetry = self.connector.eventLoop.assumeIsolated().scheduleTask(in: .seconds(1)) {
+                    guard self.connection === connection else { return }
+                    self.watchHealth(service, on: connection)
+                }
+            }
+        }
+    }
+
+    private func stopWatchingHealth() {
+        self.healthWatch?.cancel()
+        self.healthWatch = nil
+        self.healthRetry?.cancel()
+        self.healthRetry = nil
     }
 
     private func connectFailed(_ error: any Error) {
@@ -111,6 +151,7 @@ public final class Subchannel {
 
     /// Closes every connection; calls on them fail with UNAVAILABLE. Reports nothing more.
     func shutdown() {
+        self.stopWatchingHealth()
         self.state = .shutdown
         self.backoffTimer?.cancel()
         self.backoffTimer = nil
@@ -122,6 +163,7 @@ public final class Subchannel {
 
     /// Closes its connections once their calls have ended: the policy no longer uses it.
     func drain() {
+        self.stopWatchingHealth()
         self.state = .shutdown
         self.backoffTimer?.cancel()
         self.backoffTimer = nil
@@ -135,6 +177,7 @@ public final class Subchannel {
 extension Subchannel: ClientConnectionDelegate {
     func connectionStoppedTakingCalls(_ handler: ClientConnectionHandler) {
         guard self.connection === handler else { return }
+        self.stopWatchingHealth()
         self.connection = nil
         self.setState(.idle)
         self.owner.subchannelWantsResolution(self)
@@ -154,6 +197,8 @@ extension Subchannel: ClientConnectionDelegate {
 protocol SubchannelOwner: AnyObject {
     /// The keepalive new connections use.
     var keepalive: GRPCChannel.Keepalive? { get }
+    /// The service whose health each connection watches before it takes calls, if any.
+    var healthCheckServiceName: String? { get }
     /// A server said GOAWAY ENHANCE_YOUR_CALM "too_many_pings".
     func serverRejectedTooManyPings()
     func subchannel(_ subchannel: Subchannel, didChangeTo state: ConnectivityState)

@@ -1,0 +1,108 @@
+import GRPCHealth
+import NIOCore
+import SwiftProtobuf
+import TestServices
+import Testing
+
+@testable import GRPCSimple
+
+/// Client-side health checking (gRFC A17): with `healthCheckConfig` in the service config,
+/// each connection watches the server's health, and calls go only to SERVING servers.
+@Suite struct HealthCheckingTests {
+    typealias Backend = LoadBalancingTests.Backend
+    static let service = "grpcsimple.echo.Echo"
+
+    static func channel(to backends: [Backend], policy: String = "round_robin") throws -> GRPCChannel {
+        var configuration = GRPCChannel.Configuration()
+        configuration.serviceConfig = try ServiceConfig(
+            json:
+                #"{"loadBalancingConfig": [{"\#(policy)": {}}], "healthCheckConfig": {"serviceName": "\#(Self.service)"}}"#
+        )
+        return try GRPCChannel(
+            target: "ipv4:" + backends.map(\.hostPort).joined(separator: ","), configuration: configuration)
+    }
+
+    @Test func aServerThatStopsServingGetsNoNewCallsAndComesBack() async throws {
+        let healths = [HealthService(), HealthService()]
+        for health in healths { health.setStatus(.serving, for: Self.service) }
+        let backends = [try await Backend.start(health: healths[0]), try await Backend.start(health: healths[1])]
+        let channel = try Self.channel(to: backends)
+        let client = Grpcsimple_Echo_EchoClient(channel: channel)
+        channel.connect()
+        #expect(await eventually(within: .seconds(10)) { await channel.readySubchannelCount() == 2 })
+        for index in 0..<10 { _ = try await client.get(.with { $0.text = "\(index)" }) }
+        #expect(backends.allSatisfy { $0.unaryCalls > 0 })
+
+        healths[1].setStatus(.notServing, for: Self.service)
+        #expect(await eventually(within: .seconds(10)) { await channel.readySubchannelCount() == 1 })
+        let before = backends.map(\.unaryCalls)
+        for index in 0..<10 { _ = try await client.get(.with { $0.text = "after \(index)" }) }
+        #expect(backends[1].unaryCalls == before[1], "no call to the server that is not serving")
+        #expect(backends[0].unaryCalls == before[0] + 10)
+
+        healths[1].setStatus(.serving, for: Self.service)
+        #expect(await eventually(within: .seconds(10)) { await channel.readySubchannelCount() == 2 })
+        await channel.close()
+        for backend in backends { await backend.server.shutdown(gracePeriod: .zero) }
+    }
+
+    @Test func aServerThatNeverServesFailsTheCallsThatCannotWait() async throws {
+        let health = HealthService()
+        health.setStatus(.notServing, for: Self.service)
+        let backend = try await Backend.start(health: health)
+        let channel = try Self.channel(to: [backend])
+        let client = Grpcsimple_Echo_EchoClient(channel: channel)
+        let error = await expectRPCError { _ = try await client.get(.with { $0.text = "x" }) }
+        #expect(error?.code == .unavailable)
+        #expect(error?.message.contains("NOT_SERVING") == true, "\(String(describing: error))")
+        #expect(backend.unaryCalls == 0)
+        // A call that waits for ready goes out once the server serves.
+        let waiting = Task {
+            try await client.get(
+                .with { $0.text = "patient" }, options: CallOptions(timeout: .seconds(10), waitForReady: true))
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        health.setStatus(.serving, for: Self.service)
+        #expect(try await waiting.value.text == "patient")
+        await channel.close()
+        await backend.server.shutdown(gracePeriod: .zero)
+    }
+
+    @Test func aServerWithoutAHealthServiceIsUsed() async throws {
+        let backend = try await Backend.start()
+        let channel = try Self.channel(to: [backend])
+        let reply = try await Grpcsimple_Echo_EchoClient(channel: channel).get(.with { $0.text = "no health" })
+        #expect(reply.text == "no health")
+        await channel.close()
+        await backend.server.shutdown(gracePeriod: .zero)
+    }
+
+    @Test func pickFirstDoesNotCheckHealth() async throws {
+        let health = HealthService()
+        health.setStatus(.notServing, for: Self.service)
+        let backend = try await Backend.start(health: health)
+        let channel = try Self.channel(to: [backend], policy: "pick_first")
+        let reply = try await Grpcsimple_Echo_EchoClient(channel: channel).get(.with { $0.text = "anyway" })
+        #expect(reply.text == "anyway")
+        await channel.close()
+        await backend.server.shutdown(gracePeriod: .zero)
+    }
+
+    @Test func theWatchMessagesAreHealthsOwn() throws {
+        let envelope = HealthWatch.request(service: "a.B")
+        let payload = envelope.getSlice(
+            at: Envelope.prefixLength, length: envelope.readableBytes - Envelope.prefixLength)!
+        let request = try Grpc_Health_V1_HealthCheckRequest(serializedBytes: Array(payload.readableBytesView))
+        #expect(request.service == "a.B")
+        for status in [
+            Grpc_Health_V1_HealthCheckResponse.ServingStatus.unknown, .serving, .notServing, .serviceUnknown,
+        ] {
+            let bytes: [UInt8] = try Grpc_Health_V1_HealthCheckResponse.with { $0.status = status }.serializedBytes()
+            #expect(HealthWatch.status(in: ByteBuffer(bytes: bytes)) == UInt64(status.rawValue))
+        }
+        // Unknown fields are skipped; truncated bytes are not a message.
+        #expect(HealthWatch.status(in: ByteBuffer(bytes: [0x12, 0x01, 0x41, 0x08, 0x01])) == 1)
+        #expect(HealthWatch.status(in: ByteBuffer(bytes: [0x08])) == nil)
+        #expect(HealthWatch.status(in: ByteBuffer(bytes: [0x12, 0x05, 0x41])) == nil)
+    }
+}
