@@ -154,7 +154,7 @@ final class ConnectionManager {
                 TLSHandshakeObserver(
                     handshakeDone: tls.handshakeDone,
                     timeout: tls.timeout,
-                    serverName: tlsConfiguration.serverName ?? host
+                    serverName: tlsConfiguration.verifiesServerCertificate ? tlsConfiguration.serverName ?? host : nil
                 ))
         }
         try sync.addHandler(
@@ -164,7 +164,7 @@ final class ConnectionManager {
         try sync.addHandler(
             ClientConnectionHandler(
                 eventLoop: channel.eventLoop,
-                authority: configuration.tls?.serverName ?? target.authority,
+                authority: configuration.authority ?? configuration.tls?.serverName ?? target.authority,
                 scheme: tls == nil ? "http" : "https",
                 target: target.description,
                 connectionWindowSize: configuration.connectionWindowSize,

@@ -23,6 +23,10 @@ extension GRPCChannel {
         /// TLS, or nil (the default) for plaintext HTTP/2. Its PEM material is read when
         /// the channel is created; a failed handshake fails calls with UNAVAILABLE.
         public var tls: ClientTLSConfiguration? = nil
+        /// The `:authority` of every request, for servers and proxies that route by it.
+        /// Default nil: the TLS `serverName` when set, else the target (`host:port`,
+        /// `localhost` for a Unix socket).
+        public var authority: String? = nil
 
         /// The defaults.
         public init() {}
