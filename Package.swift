@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "GRPCHealth", targets: ["GRPCHealth"]),
         .library(name: "GRPCReflection", targets: ["GRPCReflection"]),
         .executable(name: "protoc-gen-grpc-simple", targets: ["protoc-gen-grpc-simple"]),
+        .plugin(name: "GRPCSimpleGenerator", targets: ["GRPCSimpleGenerator"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -67,6 +68,16 @@ let package = Package(
             dependencies: [
                 .product(name: "SwiftProtobufPluginLibrary", package: "swift-protobuf"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ]
+        ),
+        // Code generation inside `swift build`: .proto files in a target's folder become
+        // messages (protoc-gen-swift) and services (protoc-gen-grpc-simple); protoc from PATH.
+        .plugin(
+            name: "GRPCSimpleGenerator",
+            capability: .buildTool(),
+            dependencies: [
+                "protoc-gen-grpc-simple",
+                .product(name: "protoc-gen-swift", package: "swift-protobuf"),
             ]
         ),
         // Generated code for the test protos (every RPC kind, packages, nesting, imports).
