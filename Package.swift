@@ -99,6 +99,12 @@ let package = Package(
             ],
             path: "Interop/Sources/InteropTesting"
         ),
+        // Descriptor-driven messages for the command line: a pool of descriptors, proto3 JSON to
+        // and from the binary format for types known only at run time, and .proto printing.
+        .target(
+            name: "GRPCSimpleDynamic",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]
+        ),
         .testTarget(
             name: "GRPCSimpleTests",
             dependencies: [
@@ -113,6 +119,15 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "GRPCSimpleDynamicTests",
+            dependencies: [
+                "GRPCSimpleDynamic",
+                "GRPCSimple",
+                "TestServices",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
     ],
