@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "GRPCHealth", targets: ["GRPCHealth"]),
         .library(name: "GRPCReflection", targets: ["GRPCReflection"]),
         .executable(name: "protoc-gen-grpc-simple", targets: ["protoc-gen-grpc-simple"]),
+        .executable(name: "grpc-simple", targets: ["grpc-simple"]),
         .plugin(name: "GRPCSimpleGenerator", targets: ["GRPCSimpleGenerator"]),
     ],
     dependencies: [
@@ -78,6 +79,18 @@ let package = Package(
             dependencies: [
                 "protoc-gen-grpc-simple",
                 .product(name: "protoc-gen-swift", package: "swift-protobuf"),
+            ]
+        ),
+        // The command line: list, describe, call and health-check any gRPC server.
+        .executableTarget(
+            name: "grpc-simple",
+            dependencies: [
+                "GRPCSimple",
+                "GRPCSimpleDynamic",
+                "GRPCHealth",
+                "GRPCReflection",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // Generated code for the test protos (every RPC kind, packages, nesting, imports).
