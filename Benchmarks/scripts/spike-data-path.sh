@@ -3,7 +3,7 @@
 set -u
 ROOT=${ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 # Build first: (cd $ROOT/Benchmarks && swift build -c release) and
-# (cd $ROOT && swift build -c release --product person-server --scratch-path .build-release);
+# (cd $ROOT && swift build -c release --package-path Examples/person --product person-server --scratch-path .build-release);
 # body: python3 -c "import sys; p=b'\x0a\x05trung'; sys.stdout.buffer.write(b'\x00'+len(p).to_bytes(4,'big')+p)" > /tmp/getinfor.bin
 OUT=${OUT:-/tmp/spike-runs}
 mkdir -p "$OUT"

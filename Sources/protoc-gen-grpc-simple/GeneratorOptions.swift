@@ -3,7 +3,7 @@ import SwiftProtobufPluginLibrary
 /// The parsed `--grpc-simple_opt=...` parameters. Keys and values follow
 /// protoc-gen-swift so the same options can be passed to both plugins.
 struct GeneratorOptions {
-    static let knownKeys = ["Visibility", "FileNaming", "ProtoPathModuleMappings"]
+    static let knownKeys = ["Visibility", "FileNaming", "ProtoPathModuleMappings", "AlwaysWriteFile"]
 
     enum Visibility: String, CaseIterable {
         case `internal`
@@ -19,6 +19,9 @@ struct GeneratorOptions {
     var visibility: Visibility = .internal
     var fileNaming: FileNaming = .fullPath
     var moduleMappings = ProtoFileToModuleMappings()
+    /// Write a file for every .proto, one without services holding only a comment: for build
+    /// systems that name every output in advance (the SwiftPM build plugin).
+    var alwaysWriteFile = false
 
     init(parameter: any CodeGeneratorParameter) throws {
         for (key, value) in parameter.parsedPairs {
@@ -41,6 +44,11 @@ struct GeneratorOptions {
                     )
                 }
                 self.fileNaming = parsed
+            case "AlwaysWriteFile":
+                guard let parsed = Bool(value.lowercased()) else {
+                    throw GenerationError.invalidParameterValue(name: key, value: value, expected: ["true", "false"])
+                }
+                self.alwaysWriteFile = parsed
             case "ProtoPathModuleMappings":
                 guard !value.isEmpty else { continue }
                 do {

@@ -2,6 +2,12 @@ import GRPCSimple
 import TestServices
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Channels: concurrency, servers that are not there, reconnection, shutdown.
 @Suite struct ConnectionTests {
     @Test func thousandConcurrentCallsOnOneChannel() async throws {
@@ -127,14 +133,22 @@ import Testing
         }
     }
 
-    @Test func listeningOnAPortInUseFailsWithTheAddress() async throws {
+    @Test func listeningOnAPortInUseFailsWithABindErrorNamingTheAddressAndTheOSError() async throws {
         let first = Server(services: [], workers: 1)
         try await first.start(host: "127.0.0.1", port: 0)
-        let port = first.port!
+        let port = try #require(first.port)
         let second = Server(services: [], workers: 1)
-        let error = await expectRPCError { try await second.start(host: "127.0.0.1", port: port) }
-        #expect(error?.code == .unavailable)
-        #expect(error?.message.contains("127.0.0.1:\(port)") == true)
+        do {
+            try await second.start(host: "127.0.0.1", port: port)
+            Issue.record("a second server listened on the same port")
+        } catch let error as Server.BindError {
+            #expect(error.address == "127.0.0.1:\(port)")
+            #expect(error.errorNumber == EADDRINUSE)
+            #expect(
+                error.description
+                    == "could not listen on 127.0.0.1:\(port): Address already in use (errno \(EADDRINUSE))")
+        }
+        await second.shutdown()
         await first.shutdown()
     }
 }

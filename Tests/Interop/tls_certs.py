@@ -1,7 +1,8 @@
 """Test certificates for the TLS pairings, made with the openssl command at test
 time (never committed): a CA, a server certificate it signed for localhost,
 127.0.0.1 and *.test.google.fr (the interop suite's name), and a client
-certificate. The same shapes as Sources/InteropTesting/TestCertificates.swift.
+certificate it signed (client.pem, client.key) for mutual TLS. The same shapes
+as Interop/Sources/InteropTesting/TestCertificates.swift.
 """
 
 import os
@@ -34,6 +35,18 @@ keyUsage = critical, digitalSignature, keyEncipherment
 extendedKeyUsage = serverAuth
 subjectAltName = DNS:localhost, IP:127.0.0.1, DNS:*.test.google.fr
 authorityKeyIdentifier = keyid
+
+[client]
+prompt = no
+distinguished_name = client_name
+[client_name]
+O = gRPC Simple tests
+CN = gRPC Simple pytest client
+[client_extensions]
+basicConstraints = CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = clientAuth
+authorityKeyIdentifier = keyid
 """
 
 
@@ -43,6 +56,8 @@ class Certificates:
         self.ca = os.path.join(directory, "ca.pem")
         self.server_cert = os.path.join(directory, "server.pem")
         self.server_key = os.path.join(directory, "server.key")
+        self.client_cert = os.path.join(directory, "client.pem")
+        self.client_key = os.path.join(directory, "client.key")
 
 
 def _openssl(directory, *args):
@@ -66,4 +81,9 @@ def create(directory):
     _openssl(directory, "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
              "-set_serial", "0x%x" % secrets.randbits(63), "-days", "30", "-out", "server.pem",
              "-extfile", config, "-extensions", "server_extensions")
+    _openssl(directory, "req", "-new", *key, "-keyout", "client.key", "-out", "client.csr",
+             "-config", config, "-section", "client")
+    _openssl(directory, "x509", "-req", "-in", "client.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+             "-set_serial", "0x%x" % secrets.randbits(63), "-days", "30", "-out", "client.pem",
+             "-extfile", config, "-extensions", "client_extensions")
     return Certificates(directory)

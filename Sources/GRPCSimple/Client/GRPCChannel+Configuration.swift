@@ -42,6 +42,10 @@ extension GRPCChannel {
         /// A channel without calls for this long goes IDLE: its connections close, and the
         /// next call resolves and connects again. Default 30 minutes; nil: never.
         public var idleTimeout: Duration? = .seconds(30 * 60)
+        /// The `:authority` of every request, for servers and proxies that route by it.
+        /// Default nil: the TLS `serverName` when set, else the target (`host:port`,
+        /// `localhost` for a Unix socket).
+        public var authority: String? = nil
 
         /// The defaults.
         public init() {}

@@ -84,7 +84,7 @@ public final class GRPCChannel: Sendable {
             configuration: configuration,
             eventLoop: eventLoop,
             tlsContext: tlsContext,
-            authority: configuration.tls?.serverName ?? target.requestAuthority,
+            authority: configuration.authority ?? configuration.tls?.serverName ?? target.requestAuthority,
             tlsHostName: target.tlsHost,
             targetDescription: written
         )

@@ -101,7 +101,8 @@ struct SubchannelConnector {
                 TLSHandshakeObserver(
                     handshakeDone: tls.handshakeDone,
                     timeout: tls.timeout,
-                    serverName: tlsConfiguration.serverName ?? self.tlsHostName
+                    serverName: tlsConfiguration.verifiesServerCertificate
+                        ? tlsConfiguration.serverName ?? self.tlsHostName : nil
                 )
             )
         }

@@ -24,8 +24,16 @@ extension Server {
         /// TLS, or nil (the default) for plaintext HTTP/2. Its PEM material is read by
         /// `start`; a connection whose handshake fails is closed (and logged), never the server.
         public var tls: ServerTLSConfiguration? = nil
-        /// Where the server logs connections and failed handlers.
-        public var logger = Logger(label: "grpc-simple.server", factory: { _ in SwiftLogNoOpLogHandler() })
+        /// Where the server logs. By default standard error (unbuffered, so a redirected log
+        /// gets each line at once) at level `notice`: the address it listens on when it
+        /// starts, handlers that fail (`error`, with the error the client never sees),
+        /// RPC errors with a cause (`warning`), and when it stops. Give it a logger of your
+        /// own for more (`info`, `debug`: connections, GOAWAY, keepalive) or less.
+        public var logger = Logger(label: "grpc-simple.server") { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .notice
+            return handler
+        }
 
         /// The defaults.
         public init() {}

@@ -10,7 +10,7 @@ import NIOSSL
 /// ```swift
 /// let server = Server(services: [PersonServer()])
 /// try await server.start(host: "0.0.0.0", port: 50051)
-/// print("listening on \(server.address!)")
+/// // logs "listening on 0.0.0.0:50051" to standard error
 /// try await server.waitForTermination()
 /// ```
 public final class Server: Sendable {
@@ -73,8 +73,10 @@ public final class Server: Sendable {
 
     /// Starts listening. `host` is an IPv4 or IPv6 address or a name (`0.0.0.0` or `::`
     /// for every interface, `127.0.0.1` for this machine only); port 0 picks a free port.
+    /// Throws `Server.BindError` when it cannot listen there (the port is taken, ...).
     public func start(host: String = "0.0.0.0", port: Int) async throws {
-        try await self.start(describedAs: "\(host):\(port)") { bootstrap in
+        let address = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        try await self.start(describedAs: address) { bootstrap in
             bootstrap
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .bind(host: host, port: port)
@@ -82,6 +84,7 @@ public final class Server: Sendable {
     }
 
     /// Starts listening on a Unix domain socket at `path` (clients use `unix:<path>`).
+    /// Throws `Server.BindError` when it cannot.
     public func start(unixDomainSocketPath path: String) async throws {
         try await self.start(describedAs: "unix:\(path)") { bootstrap in
             bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: true)
@@ -111,7 +114,7 @@ public final class Server: Sendable {
             listener = try await bind(bootstrap).get()
         } catch {
             try? await group.shutdownGracefully()
-            throw RPCError(.unavailable, "could not listen on \(address): \(NetworkDescription.error(error))")
+            throw BindError(address: address, error: error)
         }
         let started: Bool = self.state.withLockedValue { state in
             guard case .idle = state else { return false }
@@ -123,8 +126,17 @@ public final class Server: Sendable {
             try? await group.shutdownGracefully()
             throw RPCError(.failedPrecondition, "the server was already started")
         }
-        self.configuration.logger.info(
-            "listening", metadata: ["address": "\(listener.localAddress.map(NetworkDescription.address) ?? address)"])
+        // At notice, so that the default logger (standard error, unbuffered) shows it at once.
+        self.configuration.logger.notice("listening on \(listener.localAddress.map(Self.hostAndPort) ?? address)")
+    }
+
+    /// `127.0.0.1:50051`, `[::1]:50051` or `unix:/path`: the address as clients write it.
+    private static func hostAndPort(_ address: SocketAddress) -> String {
+        switch address {
+        case .v4(let v4): "\(v4.host):\(address.port ?? 0)"
+        case .v6(let v6): "[\(v6.host)]:\(address.port ?? 0)"
+        case .unixDomainSocket: "unix:\(address.pathname ?? "")"
+        }
     }
 
     /// Waits until the server has shut down.
@@ -174,7 +186,7 @@ public final class Server: Sendable {
         }
         try? await group.shutdownGracefully()
         self.markTerminated()
-        self.configuration.logger.info("stopped")
+        self.configuration.logger.notice("stopped")
     }
 
     /// Wakes everyone in `waitForTermination`, now and later.

@@ -31,6 +31,11 @@ public struct ClientTLSConfiguration: Sendable {
     /// Unix socket). When set, it is also the requests' `:authority`, as with grpc's
     /// `ssl_target_name_override`.
     public var serverName: String?
+    /// Whether the server's certificate is checked (chain and name). `false` accepts any
+    /// certificate, whoever signed it and whatever name it carries: the connection is
+    /// encrypted but the server unauthenticated, so use it only against test servers with
+    /// throwaway certificates (as `grpc-simple --insecure` and `grpcurl -insecure` do).
+    public var verifiesServerCertificate = true
 
     /// What the client trusts, and its own certificate for mutual TLS.
     public init(
@@ -51,7 +56,7 @@ public struct ClientTLSConfiguration: Sendable {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.applicationProtocols = [TLSMaterial.http2Protocol]
         // The chain is verified here; the name by ServerNameCheck once the handshake is done.
-        configuration.certificateVerification = .noHostnameVerification
+        configuration.certificateVerification = self.verifiesServerCertificate ? .noHostnameVerification : .none
         switch self.trustRoots {
         case .systemDefault:
             configuration.trustRoots = .default

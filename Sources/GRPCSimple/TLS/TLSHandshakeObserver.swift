@@ -3,7 +3,8 @@ import NIOSSL
 import NIOTLS
 
 /// Client side: completes `handshakeDone` when the TLS handshake has finished, the server
-/// chose `h2` by ALPN and its certificate is valid for `serverName` (`ServerNameCheck`), or
+/// chose `h2` by ALPN and its certificate is valid for `serverName` (`ServerNameCheck`; nil
+/// when the channel does not verify the server's certificate), or
 /// fails it with a `TLSHandshakeError` saying why. Until
 /// then the connection is not handed any call; afterwards this handler removes itself,
 /// so the data path does not pass through it.
@@ -16,11 +17,11 @@ final class TLSHandshakeObserver: ChannelInboundHandler, RemovableChannelHandler
 
     private let handshakeDone: EventLoopPromise<Void>
     private let timeout: TimeAmount
-    private let serverName: String
+    private let serverName: String?
     private var timer: Scheduled<Void>?
     private var finished = false
 
-    init(handshakeDone: EventLoopPromise<Void>, timeout: TimeAmount, serverName: String) {
+    init(handshakeDone: EventLoopPromise<Void>, timeout: TimeAmount, serverName: String?) {
         self.handshakeDone = handshakeDone
         self.timeout = timeout
         self.serverName = serverName
@@ -57,11 +58,13 @@ final class TLSHandshakeObserver: ChannelInboundHandler, RemovableChannelHandler
         }
         let certificate = (try? context.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self))?
             .peerCertificate
-        guard let certificate, ServerNameCheck.certificate(certificate, isValidFor: self.serverName) else {
+        if let serverName = self.serverName,
+            !(certificate.map { ServerNameCheck.certificate($0, isValidFor: serverName) } ?? false)
+        {
             self.fail(
                 TLSHandshakeError(
                     reason:
-                        "the server's certificate is not valid for the name '\(self.serverName)' (its subject alternative names do not include it; set ClientTLSConfiguration.serverName if the certificate carries another name)"
+                        "the server's certificate is not valid for the name '\(serverName)' (its subject alternative names do not include it; set ClientTLSConfiguration.serverName if the certificate carries another name)"
                 ))
             context.close(promise: nil)
             return

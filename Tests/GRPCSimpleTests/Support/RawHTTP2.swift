@@ -170,9 +170,11 @@ extension Array where Element == HTTP2Frame.FramePayload {
 }
 
 /// A bare HTTP/2 server that answers every request with fixed headers and body: for
-/// testing how the client reads responses that are not proper gRPC.
+/// testing how the client reads responses that are not proper gRPC, and what it sends.
 final class RawHTTP2Server: Sendable {
     private let channel: any NIOCore.Channel
+    /// The header blocks of the requests received so far.
+    let requestHeaders: NIOLockedValueBox<[HPACKHeaders]>
     var port: Int { self.channel.localAddress!.port! }
 
     private final class Responder: ChannelInboundHandler, Sendable {
@@ -180,13 +182,16 @@ final class RawHTTP2Server: Sendable {
         typealias OutboundOut = HTTP2Frame
         let headers: HPACKHeaders
         let body: [UInt8]
-        init(headers: HPACKHeaders, body: [UInt8]) {
+        let received: NIOLockedValueBox<[HPACKHeaders]>
+        init(headers: HPACKHeaders, body: [UInt8], received: NIOLockedValueBox<[HPACKHeaders]>) {
             self.headers = headers
             self.body = body
+            self.received = received
         }
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             let frame = self.unwrapInboundIn(data)
-            guard case .headers = frame.payload else { return }
+            guard case .headers(let request) = frame.payload else { return }
+            self.received.withLockedValue { $0.append(request.headers) }
             let endWithHeaders = self.body.isEmpty
             context.write(
                 self.wrapOutboundOut(
@@ -206,19 +211,22 @@ final class RawHTTP2Server: Sendable {
     }
 
     static func start(headers: HPACKHeaders, body: [UInt8] = []) async throws -> RawHTTP2Server {
+        let received = NIOLockedValueBox<[HPACKHeaders]>([])
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(NIOHTTP2Handler(mode: .server))
-                    try channel.pipeline.syncOperations.addHandler(Responder(headers: headers, body: body))
+                    try channel.pipeline.syncOperations.addHandler(
+                        Responder(headers: headers, body: body, received: received))
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
-        return RawHTTP2Server(channel: channel)
+        return RawHTTP2Server(channel: channel, requestHeaders: received)
     }
 
-    private init(channel: any NIOCore.Channel) {
+    private init(channel: any NIOCore.Channel, requestHeaders: NIOLockedValueBox<[HPACKHeaders]>) {
         self.channel = channel
+        self.requestHeaders = requestHeaders
     }
 
     func stop() async {
