@@ -26,6 +26,10 @@ struct ClientCallStart: Sendable {
 
     init(channel: GRPCChannel, method: MethodDescriptor, options: CallOptions) {
         let createdAt = ContinuousClock.now
+        var options = options
+        // Observability starts the call's span here, in the caller's task (its
+        // ServiceContext is the parent), and writes the trace context into the metadata.
+        let record = channel.observer?.callStarted(method, metadata: &options.metadata)
         self.channel = channel
         self.method = method
         self.options = options
@@ -36,7 +40,8 @@ struct ClientCallStart: Sendable {
             options: options,
             deadline: options.effectiveDeadline(now: createdAt),
             maximumMessageSize: options.maximumReceiveMessageSize ?? channel.configuration.maximumReceiveMessageSize,
-            windowSize: channel.configuration.streamWindowSize
+            windowSize: channel.configuration.streamWindowSize,
+            record: record
         )
         self.backpressure = stream.backpressure
         self.stream = NIOLoopBoundBox.makeBoxSendingValue(stream, eventLoop: channel.eventLoop)
@@ -166,6 +171,7 @@ struct ClientCallStart: Sendable {
     /// Arms the deadline and hands the stream to the connection manager. On the loop.
     static func begin(_ stream: ClientStream, manager: ConnectionManager, eventLoop: any EventLoop) {
         guard !stream.isFinished else { return }
+        stream.record?.attemptStarted()
         Self.armDeadline(stream, eventLoop: eventLoop)
         manager.open(stream, waitForReady: stream.options.waitForReady)
     }

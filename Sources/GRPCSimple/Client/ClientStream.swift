@@ -48,11 +48,14 @@ final class ClientStream: GatheringStream {
     /// Run once, with the outcome, when the call ends.
     private var finishCallbacks: [(Result<Metadata, RPCError>) -> Void] = []
     var deadlineTimer: Scheduled<Void>?
+    /// What observability records about this call; nil when it is off.
+    var record: ClientCallRecord?
 
     init(
         method: MethodDescriptor, options: CallOptions, deadline: ContinuousClock.Instant?, maximumMessageSize: Int,
-        windowSize: Int
+        windowSize: Int, record: ClientCallRecord? = nil
     ) {
+        self.record = record
         self.method = method
         self.options = options
         self.deadline = deadline
@@ -76,6 +79,9 @@ final class ClientStream: GatheringStream {
         guard case .start(let endStream) = self.machine.start() else { return }
         self.id = id
         self.connection = connection
+        if self.record?.span != nil {
+            self.record?.connected(to: connection.context?.channel.remoteAddress)
+        }
         let messages = self.pending
         self.pending = []
         let endsWithHeaders = endStream && messages.isEmpty
@@ -124,9 +130,11 @@ final class ClientStream: GatheringStream {
         let trackedBytes = tracked ? envelope.readableBytes : 0
         switch self.machine.sendMessage(end: end) {
         case .buffer:
+            self.record?.sent(envelopeBytes: envelope.readableBytes)
             self.pending.append(PendingMessage(bytes: envelope, trackedBytes: trackedBytes))
         case .gather, .gatherAndEnd:
             guard let connection = self.connection else { return self.dropped(trackedBytes) }
+            self.record?.sent(envelopeBytes: envelope.readableBytes)
             // Gathered like the server's responses: one DATA frame per flush.
             let appended = self.outbound.append(envelope, trackedBytes: trackedBytes)
             if appended.isFirst {
@@ -228,6 +236,7 @@ final class ClientStream: GatheringStream {
         } catch {
             return self.finish(.failure(RPCError(error.status.code, error.status.message)), resetStream: true)
         }
+        self.record?.received(dataBytes: data.readableBytes, messages: self.inbound.receivedCount)
         if endStream {
             return self.finish(
                 .failure(RPCError(.internal, "the server closed the stream without sending trailers")),
@@ -364,6 +373,7 @@ final class ClientStream: GatheringStream {
     private func finish(_ outcome: Result<Metadata, RPCError>, resetStream: Bool) {
         guard self.machine.finish() else { return }
         self.outcome = outcome
+        self.record?.end(outcome)
         self.deadlineTimer?.cancel()
         self.deadlineTimer = nil
         // Requests the call will never send.

@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 import NIOHTTP2
 import NIOPosix
@@ -78,7 +79,15 @@ final class ConnectionManager {
         }
     }
 
+    /// Connection events go to the channel's logger at debug, each with the target.
+    private func log(_ message: Logger.Message, _ metadata: Logger.Metadata = [:]) {
+        var metadata = metadata
+        metadata["grpc.target"] = "\(self.target)"
+        self.configuration.logger.debug(message, metadata: metadata)
+    }
+
     private func connect() {
+        self.log("connecting")
         let connectTimeout = self.configuration.backoff.minimumConnectTimeout.timeAmount
         let configuration = self.configuration
         let target = self.target
@@ -190,6 +199,7 @@ final class ConnectionManager {
         }
         self.backoff = ConnectionBackoff.Iterator(policy: self.configuration.backoff)
         self.state = .ready(handler)
+        self.log("connected", ["peer": "\(channel.remoteAddress.map(NetworkDescription.address) ?? "unknown")"])
         for waiter in waiters {
             handler.open(waiter.stream)
         }
@@ -217,6 +227,7 @@ final class ConnectionManager {
         }
         self.state = .transientFailure(failure, stillWaiting)
         let delay = self.backoff.next()
+        self.log("connection attempt failed", ["error": "\(failure.message)", "retry_in": "\(delay)"])
         self.retryTimer = self.eventLoop.assumeIsolated().scheduleTask(in: delay.timeAmount) {
             self.retry()
         }
@@ -238,6 +249,7 @@ final class ConnectionManager {
     func connectionStoppedTakingCalls(_ handler: ClientConnectionHandler) {
         if case .ready(let current) = self.state, current === handler {
             self.state = .idle
+            self.log("connection stopped taking calls (GOAWAY or closed); the next call reconnects")
         }
     }
 
@@ -247,11 +259,13 @@ final class ConnectionManager {
         // Capped at a day, far past any server's minimum, so repeated doubling cannot overflow.
         keepalive.time = min(keepalive.time * 2, .seconds(24 * 60 * 60))
         self.keepalive = keepalive
+        self.log("the server said too_many_pings; pinging less often", ["keepalive_time": "\(keepalive.time)"])
     }
 
     func shutdown() {
         let previous = self.state
         self.state = .shutdown
+        if case .shutdown = previous {} else { self.log("channel closed") }
         self.retryTimer?.cancel()
         let error = RPCError(.unavailable, "the channel to \(self.target) was closed")
         switch previous {

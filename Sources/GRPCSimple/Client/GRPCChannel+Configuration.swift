@@ -1,3 +1,5 @@
+import Logging
+
 extension GRPCChannel {
     /// Limits and tuning; every field has a default.
     public struct Configuration: Sendable {
@@ -23,6 +25,11 @@ extension GRPCChannel {
         /// TLS, or nil (the default) for plaintext HTTP/2. Its PEM material is read when
         /// the channel is created; a failed handshake fails calls with UNAVAILABLE.
         public var tls: ClientTLSConfiguration? = nil
+        /// Metrics, tracing and the access log; all off by default. See `Observability`.
+        public var observability = Observability()
+        /// Where the channel logs its connection's life (connecting, connected, failed,
+        /// GOAWAY, closed) at debug, and the access log at info. Silent by default.
+        public var logger = Logger(label: "grpc-simple.channel", factory: { _ in SwiftLogNoOpLogHandler() })
 
         /// The defaults.
         public init() {}

@@ -22,6 +22,8 @@ public final class GRPCChannel: Sendable {
     let transportIsSecure: Bool
     let eventLoop: any EventLoop
     let manager: NIOLoopBoundBox<ConnectionManager>
+    /// Nil when `configuration.observability` records nothing.
+    let observer: ClientObserver?
 
     /// A channel to `host:port`; `host` is a name, an IPv4 or an IPv6 address.
     public convenience init(host: String, port: Int, configuration: Configuration = .init()) throws {
@@ -45,6 +47,7 @@ public final class GRPCChannel: Sendable {
         self.target = parsed.description
         self.configuration = configuration
         self.transportIsSecure = configuration.tls != nil || parsed.isThisMachine
+        self.observer = ClientObserver(configuration.observability, target: parsed, logger: configuration.logger)
         let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
         self.eventLoop = eventLoop
         self.manager = NIOLoopBoundBox.makeBoxSendingValue(

@@ -24,8 +24,14 @@ extension Server {
         /// TLS, or nil (the default) for plaintext HTTP/2. Its PEM material is read by
         /// `start`; a connection whose handshake fails is closed (and logged), never the server.
         public var tls: ServerTLSConfiguration? = nil
-        /// Where the server logs connections and failed handlers.
+        /// Where the server logs connections and failed handlers; each call's
+        /// `ServerContext.logger` is this one with the call's metadata. Silent by default.
         public var logger = Logger(label: "grpc-simple.server", factory: { _ in SwiftLogNoOpLogHandler() })
+        /// Metrics, tracing and the access log; all off by default. See `Observability`.
+        public var observability = Observability()
+        /// How long calls in flight may run once a graceful shutdown begins when the server
+        /// runs as a ServiceLifecycle `Service` (SIGTERM through a `ServiceGroup`). Default 5 s.
+        public var shutdownGracePeriod: Duration = .seconds(5)
 
         /// The defaults.
         public init() {}

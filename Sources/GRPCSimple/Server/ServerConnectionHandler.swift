@@ -26,6 +26,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, ManagedConnection {
         var connectionWindowSize: Int
         var connection: ConnectionStateMachine.Configuration
         var logger: Logger
+        /// Nil when observability is off.
+        var observer: ServerObserver? = nil
     }
 
     private let configuration: Configuration
@@ -62,6 +64,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, ManagedConnection {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        self.configuration.observer?.metrics?.openConnections.increment()
         if let address = context.channel.remoteAddress {
             self.peer = NetworkDescription.address(address)
         }
@@ -77,6 +80,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, ManagedConnection {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        self.configuration.observer?.metrics?.openConnections.decrement()
         self.timers.disarmAll()
         self.context = nil
     }
@@ -195,6 +199,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler, ManagedConnection {
                 self.write(HTTP2Frame(streamID: id, payload: .rstStream(.noError)))
             }
             self.scheduleFlush()
+            self.configuration.observer?.callRejected(
+                path: headers.first(name: ":path") ?? "", status: rejection.status, peer: self.peer,
+                metadata: headers.first(name: "traceparent"))
             self.configuration.logger.debug(
                 "rejected call",
                 metadata: [
@@ -219,7 +226,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, ManagedConnection {
             deadline: deadline,
             peer: self.peer,
             requestCompression: head.encoding,
-            peerCertificate: self.peerCertificate
+            peerCertificate: self.peerCertificate,
+            logger: self.configuration.logger
         )
         let stream = ServerStream(
             id: id,
@@ -232,6 +240,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler, ManagedConnection {
             requestEncoding: head.encoding,
             acceptEncoding: head.acceptEncoding
         )
+        if let observer = self.configuration.observer {
+            let channel = self.context?.channel
+            stream.record = observer.callStarted(
+                context: context, local: channel?.localAddress, remote: channel?.remoteAddress)
+        }
         self.streams[id] = stream
         if let action = self.machine.streamOpened() {
             self.perform(action)
