@@ -106,7 +106,14 @@ struct PersonServerCommand: AsyncParsableCommand {
         var lifecycle: [any Service] = [server]
         var announcements: [String] = []
         if let metricsPort = self.metricsPort {
-            let endpoint = try await MetricsEndpoint.start(host: self.host, port: metricsPort, registry: registry)
+            let endpoint: MetricsEndpoint
+            do {
+                guard (0...65535).contains(metricsPort) else { throw ValidationError("not a port") }
+                endpoint = try await MetricsEndpoint.start(host: self.host, port: metricsPort, registry: registry)
+            } catch {
+                await server.shutdown(gracePeriod: .zero)
+                throw ValidationError("cannot serve metrics on \(self.hostForURL):\(metricsPort): \(error)")
+            }
             lifecycle.append(endpoint)
             announcements.append("metrics on http://\(self.hostForURL):\(endpoint.port ?? metricsPort)/metrics")
         }
