@@ -112,7 +112,7 @@ struct ClientCallRecord {
             self.observer.logger.info(
                 "call ended",
                 metadata: [
-                    "grpc.method": "\(self.method.metricName)",
+                    "grpc.method": "\(self.method.fullName)",
                     "grpc.target": "\(self.observer.target)",
                     "grpc.status": "\(code)",
                     "duration_ms": "\(ServerCallRecord.milliseconds(self.callStartedAt.duration(to: now)))",

@@ -43,7 +43,7 @@ final class ClientObserver: Sendable {
         return self.methods.withLock { methods in
             if let metrics = methods[method.path] { return metrics }
             let metrics = MethodMetrics(
-                name: method.metricName, extraDimensions: [("grpc.target", self.target)], instruments: .client,
+                name: method.fullName, extraDimensions: [("grpc.target", self.target)], instruments: .client,
                 factory: factory)
             methods[method.path] = metrics
             return metrics
@@ -56,7 +56,7 @@ final class ClientObserver: Sendable {
         var span: (any Span)?
         if let tracer = self.tracer {
             let parent = ServiceContext.current ?? .topLevel
-            let started = tracer.startSpan(method.metricName, context: parent, ofKind: .client)
+            let started = tracer.startSpan(method.fullName, context: parent, ofKind: .client)
             started.updateAttributes { attributes in
                 attributes["rpc.system"] = "grpc"
                 attributes["rpc.service"] = method.service

@@ -31,7 +31,7 @@ final class ServerObserver: Sendable {
         self.metrics = observability.activeMetrics.map { factory in
             var byPath: [String: MethodMetrics] = [:]
             for method in methods {
-                byPath[method.path] = MethodMetrics(name: method.metricName, instruments: .server, factory: factory)
+                byPath[method.path] = MethodMetrics(name: method.fullName, instruments: .server, factory: factory)
             }
             return Metrics(
                 methods: byPath,
@@ -46,11 +46,27 @@ final class ServerObserver: Sendable {
         self.logger = logger
     }
 
-    /// A call to a served method begins (its headers were accepted).
+    /// A connection's addresses as span attributes: formatted once per connection, not
+    /// per call.
+    struct ConnectionAddresses: Sendable {
+        var localIP: String?
+        var localPort: Int?
+        var remoteIP: String?
+        var remotePort: Int?
+
+        init(local: SocketAddress?, remote: SocketAddress?) {
+            self.localIP = local?.ipAddress
+            self.localPort = local?.port
+            self.remoteIP = remote?.ipAddress
+            self.remotePort = remote?.port
+        }
+    }
+
+    /// A call to a served method begins (its headers were accepted, with `metadata`).
     func callStarted(
         context: ServerContext,
-        local: SocketAddress?,
-        remote: SocketAddress?
+        metadata: Metadata,
+        addresses: @autoclosure () -> ConnectionAddresses
     ) -> ServerCallRecord {
         let methodMetrics = self.metrics.map { metrics in
             let method = metrics.method(path: context.method.path)
@@ -61,19 +77,20 @@ final class ServerObserver: Sendable {
         var span: (any Span)?
         if let tracer = self.tracer {
             var parent = ServiceContext.current ?? .topLevel
-            tracer.extract(context.metadata, into: &parent, using: MetadataExtractor())
-            let started = tracer.startSpan(context.method.metricName, context: parent, ofKind: .server)
+            tracer.extract(metadata, into: &parent, using: MetadataExtractor())
+            let started = tracer.startSpan(context.method.fullName, context: parent, ofKind: .server)
+            let addresses = addresses()
             started.updateAttributes { attributes in
                 attributes["rpc.system"] = "grpc"
                 attributes["rpc.service"] = context.method.service
                 attributes["rpc.method"] = context.method.name
-                if let local, let ip = local.ipAddress {
+                if let ip = addresses.localIP {
                     attributes["server.address"] = ip
-                    if let port = local.port { attributes["server.port"] = port }
+                    if let port = addresses.localPort { attributes["server.port"] = port }
                 }
-                if let remote, let ip = remote.ipAddress {
+                if let ip = addresses.remoteIP {
                     attributes["network.peer.address"] = ip
-                    if let port = remote.port { attributes["network.peer.port"] = port }
+                    if let port = addresses.remotePort { attributes["network.peer.port"] = port }
                 }
             }
             span = started
@@ -105,9 +122,4 @@ final class ServerObserver: Sendable {
             )
         }
     }
-}
-
-extension MethodDescriptor {
-    /// The name in `grpc.method` and span names: the path without its leading slash.
-    var metricName: String { "\(self.service)/\(self.name)" }
 }

@@ -46,6 +46,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler, ManagedConnection {
     /// Called once, at the first call, when the handshake is long done.
     var peerCertificateLookup: (() -> PeerCertificate?)?
     private var peerCertificate: PeerCertificate?
+    /// The connection's addresses for call spans; formatted at the first traced call.
+    private lazy var connectionAddresses = ServerObserver.ConnectionAddresses(
+        local: self.context?.channel.localAddress, remote: self.context?.channel.remoteAddress)
 
     init(configuration: Configuration, executor: EventLoopTaskExecutor) {
         self.configuration = configuration
@@ -241,9 +244,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, ManagedConnection {
             acceptEncoding: head.acceptEncoding
         )
         if let observer = self.configuration.observer {
-            let channel = self.context?.channel
             stream.record = observer.callStarted(
-                context: context, local: channel?.localAddress, remote: channel?.remoteAddress)
+                context: context, metadata: head.metadata, addresses: self.connectionAddresses)
         }
         self.streams[id] = stream
         if let action = self.machine.streamOpened() {

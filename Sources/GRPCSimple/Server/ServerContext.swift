@@ -78,7 +78,7 @@ public final class ServerContext: Sendable {
         self.state.withLock { state in
             if let logger = state.logger { return logger }
             var logger = self.serverLogger
-            logger[metadataKey: "grpc.method"] = "\(self.method.metricName)"
+            logger[metadataKey: "grpc.method"] = "\(self.method.fullName)"
             logger[metadataKey: "grpc.peer"] = "\(self.peer)"
             if let traceparent = state.requestMetadata["traceparent"],
                 let traceID = TraceParent.traceID(of: traceparent)
