@@ -191,7 +191,8 @@ import Tracing
             let target = ("grpc.target", "dns:///127.0.0.1:\(harness.port)")
             #expect(
                 try client.expectTimer(
-                    "grpc.client.call.duration", [("grpc.method", Self.get), target, ("grpc.status", "DEADLINE_EXCEEDED")]
+                    "grpc.client.call.duration",
+                    [("grpc.method", Self.get), target, ("grpc.status", "DEADLINE_EXCEEDED")]
                 ).values.count == 1)
             // On a loaded machine the deadline can pass before the call reaches the server;
             // a call the server saw ends there too: by its own timer or the client's
