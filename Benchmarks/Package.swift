@@ -18,6 +18,10 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        // bench-server --metrics / --tracing: the cost of observability, with a real backend.
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.3.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
     ],
     targets: [
         // Ceilings: canned gRPC responses, no gRPC layer.
@@ -79,7 +83,13 @@ let package = Package(
         ),
         .executableTarget(
             name: "bench-server",
-            dependencies: ["SimpleBenchService", .product(name: "GRPCSimple", package: "grpc-simple")]
+            dependencies: [
+                "SimpleBenchService",
+                .product(name: "GRPCSimple", package: "grpc-simple"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
         ),
         .executableTarget(
             name: "bench-client",

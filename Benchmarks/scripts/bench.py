@@ -10,7 +10,9 @@ rewrites the generated part of docs/BENCHMARKS.md (between `<!-- bench:begin -->
 `--only SECTIONS` and `--servers NAMES` run part of it (printing the tables, leaving the page
 alone); `--spike` is the Performance issue's step 1: owned-frame-server against raw-frame-server
 and go-server, unary and Echo with h2load, and allocations
-(`python3 Benchmarks/scripts/bench.py --spike [--quick] [--no-build]`).
+(`python3 Benchmarks/scripts/bench.py --spike [--quick] [--no-build]`). `--only observability`
+is the Observability issue's comparison: bench-server with metrics and tracing off and on, side by
+side (it builds bench-server alone).
 
 Only the standard library; Linux only (/proc, taskset).
 """
@@ -51,13 +53,20 @@ SERVERS = {
     "owned-frame-server": [os.path.join(BIN, "owned-frame-server")],
     # raw-frame-server answering Echo calls with a verbatim echo (the streaming table).
     "raw-frame-server-echo": [os.path.join(BIN, "raw-frame-server"), "--echo"],
+    # bench-server with observability on (the `observability` section): A66 metrics into
+    # swift-prometheus, spans of a tracer that exports nothing, and both.
+    "bench-server-metrics": [os.path.join(BIN, "bench-server"), "--metrics"],
+    "bench-server-tracing": [os.path.join(BIN, "bench-server"), "--tracing"],
+    "bench-server-observed": [os.path.join(BIN, "bench-server"), "--metrics", "--tracing"],
     # Optional: built by Benchmarks/Peers/go/build when Debian's Go packages are installed.
     "go-server": [os.path.join(BENCH, ".build", "go-server")],
 }
 OPTIONAL_PEERS = []  # the optional servers built for this run
 # Sections of the run (`--only`) and the servers of the h2load tables (`--servers`).
 SECTIONS = ["unary-h2load", "stream-h2load", "unary", "unary-payloads", "stream", "pingpong", "idle", "streams",
-            "client", "allocations"]
+            "client", "allocations", "observability"]
+# The servers of the `observability` section, off first.
+OBSERVED = ["bench-server", "bench-server-metrics", "bench-server-tracing", "bench-server-observed"]
 SERVER_FILTER = None  # None: all; else the set of names given to --servers
 
 
@@ -68,6 +77,9 @@ def selected(names):
     return [n for n in names if n in SERVER_FILTER or (n == "raw-frame-server-echo" and "raw-frame-server" in SERVER_FILTER)]
 LABEL = {
     "bench-server": "gRPC Simple (bench-server)",
+    "bench-server-metrics": "gRPC Simple, metrics on (bench-server --metrics)",
+    "bench-server-tracing": "gRPC Simple, tracing on (bench-server --tracing)",
+    "bench-server-observed": "gRPC Simple, both on (bench-server --metrics --tracing)",
     "peer-server": "grpc-swift-2 (peer-server)",
     "raw-frame-server": "raw NIO, frames on the connection (ceiling)",
     "raw-child-server": "raw NIO, child channel per stream (ceiling)",
@@ -324,7 +336,7 @@ class Bench:
     def record(self, section, subject, result, round_):
         self.results.setdefault(section, {}).setdefault(subject, []).append(result)
         keys = ("rate", "mb_per_s", "p50_us", "p99_us", "server_cpu_us_per_item", "client_cpu_us_per_item",
-                "server_allocs_per_item", "server_cpu_share", "client_core_busy", "other_load_on_server_core", "rss_per_connection_kib", "peak_rss_kib", "all_echoed_s", "seconds",
+                "server_allocs_per_item", "backend_us_per_call", "server_cpu_share", "client_core_busy", "other_load_on_server_core", "rss_per_connection_kib", "peak_rss_kib", "all_echoed_s", "seconds",
                 "completed", "errors")
         figures = " ".join(f"{k}={fmt_raw(result[k])}" for k in keys if result.get(k) is not None)
         error = f" first_error={result['first_error']!r}" if result.get("first_error") else ""
@@ -506,6 +518,47 @@ class Bench:
             finally:
                 server.stop()
 
+    def observability(self):
+        """What metrics and tracing cost: unary getInfor under h2load, bench-server with
+        observability off, metrics on, tracing on and both, alternated; then allocations per
+        RPC of each under the malloc counter."""
+        names = [n for n in OBSERVED if SERVER_FILTER is None or n in SERVER_FILTER]
+        servers = {n: Server(n, self.tmp) for n in names}
+        try:
+            for name in names:  # warm-up
+                run_h2load(servers[name], 1, self.body, self.tmp)
+            for r in range(1, self.rounds + 1):
+                for name in names:
+                    result = run_h2load(servers[name], self.seconds, self.body, self.tmp)
+                    self.record("observability", name, result, r)
+        finally:
+            for server in servers.values():
+                server.stop()
+        # swift-prometheus' own share: a call's metric records alone, in a loop.
+        for r in range(1, self.rounds + 1):
+            done = subprocess.run(["taskset", "-c", SERVER_CORE, os.path.join(BIN, "bench-server"), "--backend-cost"],
+                                  capture_output=True, text=True, timeout=300)
+            try:
+                cost = json.loads(done.stdout.strip().splitlines()[-1])["backend_ns_per_call"]
+            except (ValueError, KeyError, IndexError):
+                cost = None
+            self.record("observability-backend", "bench-server", {"backend_us_per_call": cost / 1000 if cost else None}, r)
+        requests = 20000 if self.quick else 50000
+        for name in names:
+            server = Server(name, self.tmp, preload=MALLOC_LIB)
+            try:
+                subprocess.run(h2load_command(server, requests=5000, body=self.body), capture_output=True, timeout=120)
+                before = server.allocations()
+                done = subprocess.run(h2load_command(server, requests=requests, body=self.body), capture_output=True,
+                                      text=True, timeout=300)
+                after = server.allocations()
+                result = parse_h2load(done.stdout)
+                if result.get("completed"):
+                    result["server_allocs_per_item"] = (after - before) / result["completed"]
+                self.record("observability-allocs", name, result, 1)
+            finally:
+                server.stop()
+
     def echo_allocations(self, server):
         """Allocations per echoed message, h2load Echo (one call per request of ECHO_MESSAGES)."""
         echo_calls = 100 if self.quick else 300
@@ -563,6 +616,8 @@ class Bench:
                 server.stop()
         if wants("allocations"):
             self.allocations()
+        if wants("observability"):
+            self.observability()
         self.elapsed = time.time() - started
         log(f"benchmark done in {self.elapsed:.0f} s")
 
@@ -790,6 +845,51 @@ def render(bench, info, raw_name):
             f"of raw-frame-server, {num(100 * (ratio(unary_ours, med('unary-h2load', 'raw-child-server', 'rate')) or 0))} % "
             "of raw-child-server.")
         add("")
+    observed = R.get("observability", {})
+    if observed:
+        off_runs = observed.get("bench-server", [])
+        add("### The cost of observability: unary getInfor, h2load (server side)")
+        add("")
+        add("`h2load -c 4 -m 100` as above, against bench-server with observability off and on (`--metrics`: "
+            "gRFC A66 metrics into swift-prometheus with A66's buckets; `--tracing`: a span per call with a tracer "
+            "that keeps ids, attributes and status and exports nothing), alternated. \"Δ CPU\" is the median over "
+            "rounds of (this server's CPU per RPC − the off server's in the same round). Allocations per RPC "
+            "come from separate runs under the malloc counter.")
+        add("")
+        add("| server | median req/s | runs | server CPU µs/item | Δ CPU µs/RPC vs off | allocations/RPC "
+            "| other load on server core | errors |")
+        add("|---|---:|---|---:|---:|---:|---:|---:|")
+        deltas_of = {}
+        for name in OBSERVED:
+            runs = observed.get(name)
+            if not runs:
+                continue
+            pairs = [(run.get("server_cpu_us_per_item"), off.get("server_cpu_us_per_item"))
+                     for run, off in zip(runs, off_runs)]
+            deltas = [a - b for a, b in pairs if a is not None and b is not None]
+            delta = statistics.median(deltas) if deltas and name != "bench-server" else None
+            deltas_of[name] = delta
+            allocs = (R.get("observability-allocs", {}).get(name) or [{}])[0].get("server_allocs_per_item")
+            other = median_of(runs, "other_load_on_server_core")
+            add("| " + " | ".join([
+                LABEL.get(name, name), num(median_of(runs, "rate")), " · ".join(num(r.get("rate")) for r in runs),
+                num(median_of(runs, "server_cpu_us_per_item"), 1), "–" if delta is None else f"{delta:+.2f}",
+                num(allocs, 1), "–" if other is None else f"{100 * other:.0f} %", str(total_errors(runs))]) + " |")
+        add("")
+        metrics_delta = deltas_of.get("bench-server-metrics")
+        backend = median_of(R.get("observability-backend", {}).get("bench-server", []), "backend_us_per_call")
+        if backend is not None:
+            add(f"swift-prometheus' own share (`bench-server --backend-cost`: the records of one call — the started "
+                f"counter, the active-streams gauge up and down, the duration and two size histograms — in a loop, "
+                f"median of {bench.rounds} runs): {backend:.2f} µs per call.")
+            add("")
+        if metrics_delta is not None:
+            add(f"Target (Observability issue): metrics on cost ≤ 2 µs of server CPU per unary RPC: "
+                f"{metrics_delta:+.2f} µs — **{'met' if metrics_delta <= 2 else 'not met'}**"
+                + (f" (of which swift-prometheus {backend:.2f} µs, gRPC Simple {metrics_delta - backend:+.2f} µs)"
+                   if backend is not None else "") + ".")
+            add("")
+
     table("Unary getInfor, bench-client (server side)", "unary", ["bench-server", "peer-server"], "req/s",
           "bench-client, 4 connections × 100 calls in flight, 5-byte name. One client core: where \"client core "
           "busy\" nears 1.00 the client, not the server, is the limit.", reference=("peer-server", "peer"),
@@ -959,7 +1059,17 @@ def rewrite_doc(generated):
 # ---------------------------------------------------------------------------------------------
 
 
-def build():
+def build(only=None):
+    if only is not None and set(only) <= {"observability"}:
+        # The observability section runs bench-server alone: no need to build the peers.
+        log("building bench-server (release)")
+        done = subprocess.run(["swift", "build", "-c", "release", "--product", "bench-server"], cwd=BENCH,
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            sys.stderr.write(done.stdout[-4000:] + done.stderr[-4000:])
+            sys.exit("error: swift build -c release --product bench-server failed in Benchmarks/")
+        subprocess.run(["gcc", "-O2", "-shared", "-fPIC", "-o", MALLOC_LIB, MALLOC_SRC], check=True)
+        return
     log("building Benchmarks/ (release)")
     done = subprocess.run(["swift", "build", "-c", "release"], cwd=BENCH, capture_output=True, text=True)
     if done.returncode != 0:
@@ -1021,7 +1131,7 @@ def main():
     if resource.getrlimit(resource.RLIMIT_NOFILE)[0] < 4096:
         sys.exit("error: needs at least 4096 open files (ulimit -n)")
     if not options.no_build:
-        build()
+        build(only)
     else:
         if not os.access(MALLOC_LIB, os.R_OK):
             subprocess.run(["gcc", "-O2", "-shared", "-fPIC", "-o", MALLOC_LIB, MALLOC_SRC], check=True)

@@ -73,19 +73,20 @@ import Testing
         let server = try await RawHTTP2Server.start(headers: [
             ":status": "200", "content-type": "application/grpc", "grpc-status": "0",
         ])
+        let port = server.port  // read while the server listens
         var configuration = GRPCChannel.Configuration()
         configuration.authority = "api.example.test:8443"
-        let channel = try GRPCChannel(host: "127.0.0.1", port: server.port, configuration: configuration)
+        let channel = try GRPCChannel(host: "127.0.0.1", port: port, configuration: configuration)
         _ = try? await channel.unary(
             try Self.method("Get", .unary), request: try Self.raw("x"), responseType: RawMessage.self)
-        let defaultChannel = try GRPCChannel(host: "127.0.0.1", port: server.port)
+        let defaultChannel = try GRPCChannel(host: "127.0.0.1", port: port)
         _ = try? await defaultChannel.unary(
             try Self.method("Get", .unary), request: try Self.raw("x"), responseType: RawMessage.self)
         await channel.close()
         await defaultChannel.close()
         await server.stop()
         let authorities = server.requestHeaders.withLockedValue { $0.map { $0.first(name: ":authority") } }
-        #expect(authorities == ["api.example.test:8443", "127.0.0.1:\(server.port)"])
+        #expect(authorities == ["api.example.test:8443", "127.0.0.1:\(port)"])
     }
 
     @Test func aServerCertificateIsAcceptedUnverifiedOnlyWhenAskedTo() async throws {

@@ -29,7 +29,10 @@ struct ClientCallStart: Sendable {
     init(channel: GRPCChannel, method: MethodDescriptor, options: CallOptions) {
         let createdAt = ContinuousClock.now
         let methodConfig = channel.methodConfig(for: method)
-        let options = methodConfig.map { options.applying($0) } ?? options
+        var options = methodConfig.map { options.applying($0) } ?? options
+        // Observability starts the call's span here, in the caller's task (its
+        // ServiceContext is the parent), and writes the trace context into the metadata.
+        let record = channel.observer?.callStarted(method, metadata: &options.metadata)
         self.channel = channel
         self.method = method
         self.options = options
@@ -46,7 +49,8 @@ struct ClientCallStart: Sendable {
             ),
             windowSize: channel.configuration.streamWindowSize,
             retryPolicy: methodConfig?.retryPolicy,
-            retryBufferLimit: channel.configuration.retryBufferSize
+            retryBufferLimit: channel.configuration.retryBufferSize,
+            record: record
         )
         self.backpressure = stream.backpressure
         self.stream = NIOLoopBoundBox.makeBoxSendingValue(stream, eventLoop: channel.eventLoop)

@@ -42,6 +42,8 @@ final class ClientStream: GatheringStream {
     /// Run once, with the outcome, when the call ends.
     var finishCallbacks: [(Result<Metadata, RPCError>) -> Void] = []
     var deadlineTimer: Scheduled<Void>?
+    /// What observability records about this call; nil when it is off.
+    var record: ClientCallRecord?
 
     init(
         method: MethodDescriptor,
@@ -50,8 +52,10 @@ final class ClientStream: GatheringStream {
         maximumMessageSize: Int,
         windowSize: Int,
         retryPolicy: RetryPolicy? = nil,
-        retryBufferLimit: Int = 256 * 1024
+        retryBufferLimit: Int = 256 * 1024,
+        record: ClientCallRecord? = nil
     ) {
+        self.record = record
         self.method = method
         self.options = options
         self.deadline = deadline
@@ -76,6 +80,9 @@ final class ClientStream: GatheringStream {
         guard case .start(let endStream) = self.machine.start() else { return }
         self.id = id
         self.connection = connection
+        if self.record?.span != nil {
+            self.record?.connected(to: connection.context?.channel.remoteAddress)
+        }
         let previousAttempts = self.attempts.attemptsMade - 1
         let messages = self.attempts.takeUnwritten()
         let endsWithHeaders = endStream && messages.isEmpty
@@ -88,6 +95,7 @@ final class ClientStream: GatheringStream {
                             path: self.method.path, authority: authority, scheme: scheme, options: self.options,
                             deadline: self.deadline, previousAttempts: previousAttempts), endStream: endsWithHeaders))))
         for (index, message) in zip(messages.indices, messages) {
+            self.record?.sent(envelopeBytes: message.bytes.readableBytes)
             connection.writeData(
                 message.bytes,
                 stream: id,
@@ -113,6 +121,7 @@ final class ClientStream: GatheringStream {
         }
         // Its stream is refused or past the server's GOAWAY: nothing to reset.
         self.detachForNewAttempt(reset: false, resetIfSending: false)
+        self.record?.attemptEnded(.unavailable)
         return true
     }
 
@@ -144,6 +153,7 @@ final class ClientStream: GatheringStream {
         case .gather, .gatherAndEnd:
             guard let connection = self.connection else { return self.dropped(trackedBytes) }
             self.attempts.wrote(envelope, end: end)
+            self.record?.sent(envelopeBytes: envelope.readableBytes)
             // Gathered like the server's responses: one DATA frame per flush.
             let appended = self.outbound.append(envelope, trackedBytes: trackedBytes)
             if appended.isFirst {
@@ -248,6 +258,7 @@ final class ClientStream: GatheringStream {
         } catch {
             return self.finish(.failure(RPCError(error.status.code, error.status.message)), resetStream: true)
         }
+        self.record?.received(dataBytes: data.readableBytes, messages: self.inbound.receivedCount)
         if endStream {
             return self.finish(
                 .failure(RPCError(.internal, "the server closed the stream without sending trailers")),
@@ -299,6 +310,7 @@ final class ClientStream: GatheringStream {
                 after: Status(error), pushback: pushback, throttle: core.retryThrottle)
             {
                 self.detachForNewAttempt(reset: resetStream)
+                self.record?.attemptEnded(error.code)
                 core.start(self, after: delay)
                 return
             }
@@ -309,6 +321,7 @@ final class ClientStream: GatheringStream {
     private func finish(_ outcome: Result<Metadata, RPCError>, resetStream: Bool) {
         guard self.machine.finish() else { return }
         self.outcome = outcome
+        self.record?.end(outcome)
         self.deadlineTimer?.cancel()
         self.deadlineTimer = nil
         // Requests the call will never send.

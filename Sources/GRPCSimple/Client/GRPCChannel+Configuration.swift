@@ -1,3 +1,5 @@
+import Logging
+
 extension GRPCChannel {
     /// Limits and tuning; every field has a default.
     public struct Configuration: Sendable {
@@ -46,6 +48,11 @@ extension GRPCChannel {
         /// Default nil: the TLS `serverName` when set, else the target (`host:port`,
         /// `localhost` for a Unix socket).
         public var authority: String? = nil
+        /// Metrics, tracing and the access log; all off by default. See `Observability`.
+        public var observability = Observability()
+        /// Where the channel logs its connection's life (connecting, connected, failed,
+        /// GOAWAY, closed) at debug, and the access log at info. Silent by default.
+        public var logger = Logger(label: "grpc-simple.channel", factory: { _ in SwiftLogNoOpLogHandler() })
 
         /// The defaults.
         public init() {}

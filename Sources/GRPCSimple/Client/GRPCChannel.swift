@@ -35,6 +35,8 @@ public final class GRPCChannel: Sendable {
     /// when the channel can have one.
     private let serviceConfig: NIOLockedValueBox<ServiceConfig?>
     private let mayHaveServiceConfig: Bool
+    /// Nil when `configuration.observability` records nothing.
+    let observer: ClientObserver?
 
     /// A channel to `host:port`; `host` is a name (resolved by DNS), or an IPv4 or IPv6
     /// address.
@@ -52,7 +54,10 @@ public final class GRPCChannel: Sendable {
         } else {
             target = ChannelTarget(scheme: "dns", endpoint: "\(host):\(port)")
         }
-        try self.init(parsed: target, written: written, configuration: configuration)
+        // Named as gRPC names a `host:port` target (A66's `grpc.target`), whatever the
+        // channel resolves it with.
+        try self.init(
+            parsed: target, written: written, canonical: "dns:///\(written)", configuration: configuration)
     }
 
     /// A channel to a target (grpc/grpc `doc/naming.md`; see `ChannelTarget`): `host:port`,
@@ -60,14 +65,22 @@ public final class GRPCChannel: Sendable {
     /// `unix:/path/to/socket`, `unix-abstract:name`, or a scheme of your own resolver.
     public convenience init(target: String, configuration: Configuration = .init()) throws {
         let known = ChannelTarget.builtInSchemes.union(configuration.nameResolvers.map(\.scheme))
+        let parsed = ChannelTarget(parsing: target, knownSchemes: known)
         try self.init(
-            parsed: ChannelTarget(parsing: target, knownSchemes: known),
+            parsed: parsed,
             written: target,
+            canonical: parsed.scheme == "dns" && parsed.authority == nil
+                ? "dns:///\(parsed.endpoint)" : parsed.description,
             configuration: configuration
         )
     }
 
-    private init(parsed target: ChannelTarget, written: String, configuration: Configuration) throws {
+    /// - Parameters:
+    ///   - written: The target as the user wrote it, for messages.
+    ///   - canonical: Its canonical form (`dns:///host:port`, `ipv4:…`), for metrics.
+    private init(parsed target: ChannelTarget, written: String, canonical: String, configuration: Configuration)
+        throws
+    {
         let tlsContext = try configuration.tls?.makeContext()
         let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
         let resolverFactory = try Self.resolverFactory(for: target, configuration: configuration, eventLoop: eventLoop)
@@ -76,6 +89,8 @@ public final class GRPCChannel: Sendable {
         self.target = written
         self.configuration = configuration
         self.transportIsSecure = configuration.tls != nil || target.isThisMachine
+        self.observer = ClientObserver(
+            configuration.observability, target: target, canonicalTarget: canonical, logger: configuration.logger)
         self.eventLoop = eventLoop
         let serviceConfig = NIOLockedValueBox(configuration.serviceConfig)
         self.serviceConfig = serviceConfig

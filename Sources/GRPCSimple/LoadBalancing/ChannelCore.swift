@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 import NIOSSL
 
@@ -73,6 +74,10 @@ final class ChannelCore: SubchannelOwner {
         // Capped at a day, far past any server's minimum, so repeated doubling cannot overflow.
         keepalive.time = min(keepalive.time * 2, .seconds(24 * 60 * 60))
         self.keepalive = keepalive
+        self.connector.configuration.logger.debug(
+            "the server said too_many_pings; pinging less often",
+            metadata: ["grpc.target": "\(self.targetDescription)", "keepalive_time": "\(keepalive.time)"]
+        )
     }
 
     // MARK: Calls
@@ -80,6 +85,7 @@ final class ChannelCore: SubchannelOwner {
     /// Starts `stream`: on a subchannel the policy picks, or waiting for one.
     func start(_ stream: ClientStream) {
         guard !stream.isFinished else { return }
+        stream.record?.attemptStarted()
         self.lastUsed = .now()
         if stream.core == nil {
             stream.core = self
@@ -305,6 +311,13 @@ final class ChannelCore: SubchannelOwner {
     private func setState(_ state: ConnectivityState, failure: RPCError?) {
         self.failure = failure
         guard state != self.state else { return }
+        self.connector.configuration.logger.debug(
+            "channel is \(state)",
+            metadata: [
+                "grpc.target": "\(self.targetDescription)", "previous": "\(self.state)",
+                "error": failure.map { "\($0.message)" } ?? "",
+            ]
+        )
         self.state = state
         for watcher in self.stateWatchers.values { watcher(state) }
     }

@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -42,6 +43,7 @@ public final class Subchannel {
     /// Starts connecting, if idle; does nothing in any other state.
     public func connect() {
         guard self.state == .idle else { return }
+        self.log("connecting")
         self.setState(.connecting)
         self.isConnecting = true
         self.connector.connect(to: self.address, keepalive: self.owner.keepalive).assumeIsolated().whenComplete {
@@ -73,6 +75,7 @@ public final class Subchannel {
             return
         }
         handler.delegate = self
+        self.log("connected", ["peer": "\(channel.remoteAddress.map(NetworkDescription.address) ?? "unknown")"])
         let id = ObjectIdentifier(handler)
         self.liveConnections[id] = handler
         channel.closeFuture.assumeIsolated().whenComplete { _ in
@@ -136,11 +139,21 @@ public final class Subchannel {
         // Back off, then wait to be asked again; the addresses may have changed meanwhile.
         self.owner.subchannelWantsResolution(self)
         let delay = self.backoff.next()
+        self.log("connection attempt failed", ["error": "\(detail)", "retry_in": "\(delay)"])
         self.backoffTimer = self.connector.eventLoop.assumeIsolated().scheduleTask(in: delay.timeAmount) {
             self.backoffTimer = nil
             guard self.state == .transientFailure else { return }
             self.setState(.idle)
         }
+    }
+
+    /// Connection events go to the channel's logger at debug, each with the target and
+    /// the address.
+    private func log(_ message: Logger.Message, _ metadata: Logger.Metadata = [:]) {
+        var metadata = metadata
+        metadata["grpc.target"] = "\(self.connector.targetDescription)"
+        metadata["address"] = "\(self.address)"
+        self.connector.configuration.logger.debug(message, metadata: metadata)
     }
 
     private func setState(_ state: ConnectivityState) {
@@ -177,6 +190,7 @@ public final class Subchannel {
 extension Subchannel: ClientConnectionDelegate {
     func connectionStoppedTakingCalls(_ handler: ClientConnectionHandler) {
         guard self.connection === handler else { return }
+        self.log("connection stopped taking calls (GOAWAY or closed)")
         self.stopWatchingHealth()
         self.connection = nil
         self.setState(.idle)

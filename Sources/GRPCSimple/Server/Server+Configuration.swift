@@ -28,12 +28,18 @@ extension Server {
         /// gets each line at once) at level `notice`: the address it listens on when it
         /// starts, handlers that fail (`error`, with the error the client never sees),
         /// RPC errors with a cause (`warning`), and when it stops. Give it a logger of your
-        /// own for more (`info`, `debug`: connections, GOAWAY, keepalive) or less.
+        /// own for more (`info`: the access log; `debug`: connections, GOAWAY, keepalive) or
+        /// less. Each call's `ServerContext.logger` is this one with the call's metadata.
         public var logger = Logger(label: "grpc-simple.server") { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = .notice
             return handler
         }
+        /// Metrics, tracing and the access log; all off by default. See `Observability`.
+        public var observability = Observability()
+        /// How long calls in flight may run once a graceful shutdown begins when the server
+        /// runs as a ServiceLifecycle `Service` (SIGTERM through a `ServiceGroup`). Default 5 s.
+        public var shutdownGracePeriod: Duration = .seconds(5)
 
         /// The defaults.
         public init() {}

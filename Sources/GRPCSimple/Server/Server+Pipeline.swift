@@ -55,7 +55,8 @@ extension Server {
                 streamWindowSize: configuration.streamWindowSize,
                 connectionWindowSize: configuration.connectionWindowSize,
                 connection: configuration.connectionStateMachine(),
-                logger: configuration.logger
+                logger: configuration.logger,
+                observer: self.observer
             ),
             executor: executor
         )

@@ -26,6 +26,8 @@ public final class Server: Sendable {
     private let services: [any GRPCService]
     private let state = NIOLockedValueBox(State.idle)
     let connections = ServerConnections()
+    /// Nil when `configuration.observability` records nothing.
+    let observer: ServerObserver?
     private let terminated: NIOLockedValueBox<[CheckedContinuation<Void, Never>]?> = NIOLockedValueBox([])
     /// Helpers that live as long as the server (signal watchers).
     private let retained = NIOLockedValueBox<[any Sendable]>([])
@@ -54,6 +56,8 @@ public final class Server: Sendable {
             service.register(with: &router)
         }
         self.router = router.intercepted(by: interceptors)
+        self.observer = ServerObserver(
+            configuration.observability, methods: router.methods, logger: configuration.logger)
         self.services = services
         self.workers = max(1, workers)
         self.configuration = configuration
@@ -65,6 +69,14 @@ public final class Server: Sendable {
         self.state.withLockedValue { state in
             if case .running(let listener, _) = state { return listener.localAddress }
             return nil
+        }
+    }
+
+    /// Whether `shutdown` has begun or ended.
+    var hasStopped: Bool {
+        self.state.withLockedValue { state in
+            if case .stopped = state { return true }
+            return false
         }
     }
 

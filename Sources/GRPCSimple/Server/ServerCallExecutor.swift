@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import Tracing
 
 /// Runs each call's handler: in one task on its connection's event loop, started as soon
 /// as it can run, and its ending (a return, an `RPCError`, any other error, cancellation)
@@ -32,7 +33,14 @@ struct ServerCallExecutor {
     }
 
     private func spawn(_ handler: MethodHandler, call: ServerCall, for stream: ServerStream) {
-        let task = Self.startTask(handler, call: call, context: stream.context, logger: self.logger, on: self.executor)
+        let task: Task<Void, Never>
+        if let span = stream.record?.span {
+            task = Self.startTask(
+                handler, call: call, context: stream.context, logger: self.logger, serviceContext: span.context,
+                on: self.executor)
+        } else {
+            task = Self.startTask(handler, call: call, context: stream.context, logger: self.logger, on: self.executor)
+        }
         if !stream.handlerFinished {
             stream.task = task
         }
@@ -57,6 +65,32 @@ struct ServerCallExecutor {
         #endif
         return Task(executorPreference: executor) {
             await run(handler, call: call, context: context, logger: logger)
+        }
+    }
+
+    /// Starts the handler's task with the call's span as `ServiceContext.current`, so
+    /// the handler's own spans are its children.
+    private static func startTask(
+        _ handler: MethodHandler,
+        call: ServerCall,
+        context: ServerContext,
+        logger: Logger,
+        serviceContext: ServiceContext,
+        on executor: EventLoopTaskExecutor
+    ) -> Task<Void, Never> {
+        #if compiler(>=6.2)
+        if #available(macOS 26, iOS 26, tvOS 26, watchOS 26, visionOS 26, *) {
+            return Task.immediate(executorPreference: executor) {
+                await ServiceContext.withValue(serviceContext) {
+                    await run(handler, call: call, context: context, logger: logger)
+                }
+            }
+        }
+        #endif
+        return Task(executorPreference: executor) {
+            await ServiceContext.withValue(serviceContext) {
+                await run(handler, call: call, context: context, logger: logger)
+            }
         }
     }
 

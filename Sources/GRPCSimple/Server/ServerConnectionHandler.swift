@@ -26,6 +26,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, ManagedConnection {
         var connectionWindowSize: Int
         var connection: ConnectionStateMachine.Configuration
         var logger: Logger
+        /// Nil when observability is off.
+        var observer: ServerObserver? = nil
     }
 
     private let configuration: Configuration
@@ -44,6 +46,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler, ManagedConnection {
     /// Called once, at the first call, when the handshake is long done.
     var peerCertificateLookup: (() -> PeerCertificate?)?
     private var peerCertificate: PeerCertificate?
+    /// The connection's addresses for call spans; formatted at the first traced call.
+    private lazy var connectionAddresses = ServerObserver.ConnectionAddresses(
+        local: self.context?.channel.localAddress, remote: self.context?.channel.remoteAddress)
 
     init(configuration: Configuration, executor: EventLoopTaskExecutor) {
         self.configuration = configuration
@@ -62,6 +67,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, ManagedConnection {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        self.configuration.observer?.metrics?.openConnections.increment()
         if let address = context.channel.remoteAddress {
             self.peer = NetworkDescription.address(address)
         }
@@ -77,6 +83,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, ManagedConnection {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        self.configuration.observer?.metrics?.openConnections.decrement()
         self.timers.disarmAll()
         self.context = nil
     }
@@ -195,6 +202,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler, ManagedConnection {
                 self.write(HTTP2Frame(streamID: id, payload: .rstStream(.noError)))
             }
             self.scheduleFlush()
+            self.configuration.observer?.callRejected(
+                path: headers.first(name: ":path") ?? "", status: rejection.status, peer: self.peer,
+                metadata: headers.first(name: "traceparent"))
             self.configuration.logger.debug(
                 "rejected call",
                 metadata: [
@@ -219,7 +229,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, ManagedConnection {
             deadline: deadline,
             peer: self.peer,
             requestCompression: head.encoding,
-            peerCertificate: self.peerCertificate
+            peerCertificate: self.peerCertificate,
+            logger: self.configuration.logger
         )
         let stream = ServerStream(
             id: id,
@@ -232,6 +243,10 @@ final class ServerConnectionHandler: ChannelDuplexHandler, ManagedConnection {
             requestEncoding: head.encoding,
             acceptEncoding: head.acceptEncoding
         )
+        if let observer = self.configuration.observer {
+            stream.record = observer.callStarted(
+                context: context, metadata: head.metadata, addresses: self.connectionAddresses)
+        }
         self.streams[id] = stream
         if let action = self.machine.streamOpened() {
             self.perform(action)

@@ -1,3 +1,4 @@
+import Logging
 import Synchronization
 
 /// What a handler knows about its call, and the metadata it sends back.
@@ -19,6 +20,8 @@ public final class ServerContext: Sendable {
     /// (`ServerTLSConfiguration.clientCertificates`) and the client presented one;
     /// nil for plaintext and for TLS without a client certificate.
     public let peerCertificate: PeerCertificate?
+    /// The server's logger, before the call's metadata is added.
+    private let serverLogger: Logger
 
     /// Written by interceptors and the handler (possibly from another executor), read by
     /// the connection.
@@ -38,6 +41,8 @@ public final class ServerContext: Sendable {
         var initialMetadata: Metadata = [:]
         var trailingMetadata: Metadata = [:]
         var compression = CompressionAlgorithm.identity
+        /// Made on first use: a handler that does not log pays nothing for it.
+        var logger: Logger?
     }
 
     init(
@@ -46,7 +51,8 @@ public final class ServerContext: Sendable {
         deadline: ContinuousClock.Instant?,
         peer: String,
         requestCompression: CompressionAlgorithm = .identity,
-        peerCertificate: PeerCertificate? = nil
+        peerCertificate: PeerCertificate? = nil,
+        logger: Logger = ServerContext.silentLogger
     ) {
         self.method = method
         self.state = Mutex(State(requestMetadata: metadata))
@@ -54,6 +60,34 @@ public final class ServerContext: Sendable {
         self.peer = peer
         self.requestCompression = requestCompression
         self.peerCertificate = peerCertificate
+        self.serverLogger = logger
+    }
+
+    /// The logger of servers that were given none.
+    static let silentLogger = Logger(label: "grpc-simple.server", factory: { _ in SwiftLogNoOpLogHandler() })
+
+    /// The server's logger (`Server.Configuration.logger`) with the call's metadata:
+    /// `grpc.method` (`AsillaService/getInfor`), `grpc.peer` and, when the caller sent a
+    /// W3C `traceparent`, its `trace_id`. Log through it and every line says which call
+    /// it is about:
+    ///
+    /// ```swift
+    /// context.logger.info("looking up", metadata: ["name": "\(request.name)"])
+    /// ```
+    public var logger: Logger {
+        self.state.withLock { state in
+            if let logger = state.logger { return logger }
+            var logger = self.serverLogger
+            logger[metadataKey: "grpc.method"] = "\(self.method.fullName)"
+            logger[metadataKey: "grpc.peer"] = "\(self.peer)"
+            if let traceparent = state.requestMetadata["traceparent"],
+                let traceID = TraceParent.traceID(of: traceparent)
+            {
+                logger[metadataKey: "trace_id"] = "\(traceID)"
+            }
+            state.logger = logger
+            return logger
+        }
     }
 
     /// Who the caller is, as an authenticating interceptor established it (for example

@@ -35,6 +35,8 @@ final class ServerStream: GatheringStream {
     var pendingStart: PendingStart?
     /// Whether the handler has returned or thrown (its status is written).
     private(set) var handlerFinished = false
+    /// What observability records about this call; nil when it is off.
+    var record: ServerCallRecord?
 
     struct PendingStart {
         let handler: MethodHandler
@@ -80,6 +82,7 @@ final class ServerStream: GatheringStream {
             self.abort(status: error.status)
             return
         }
+        self.record?.received(dataBytes: data.readableBytes, messages: self.inbound.receivedCount)
         if endStream {
             self.receiveEnd()
         }
@@ -188,6 +191,7 @@ final class ServerStream: GatheringStream {
                 return
             }
         }
+        self.record?.sent(envelopeBytes: envelope.readableBytes)
         let appended = self.outbound.append(envelope, trackedBytes: tracked ? trackedLength : 0)
         if appended.isFirst {
             connection.hasPendingData(self)
@@ -248,6 +252,7 @@ final class ServerStream: GatheringStream {
             headers = GRPCHeaders.trailers(status: status, metadata: trailers)
         }
         connection.write(HTTP2Frame(streamID: self.id, payload: .headers(.init(headers: headers, endStream: true))))
+        self.record?.end(status: status, context: self.context)
         if self.machine.request == .open {
             // Tell the client to stop sending: the call is over.
             connection.write(HTTP2Frame(streamID: self.id, payload: .rstStream(.noError)))
@@ -274,6 +279,9 @@ final class ServerStream: GatheringStream {
     }
 
     private func cancel(_ error: RPCError) {
+        // A call cut short without a status of ours (the client reset it, the connection
+        // closed) ends as the handler sees it: with this error's code, usually CANCELLED.
+        self.record?.end(status: Status(code: error.code, message: error.message), context: self.context)
         self.deadlineTimer?.cancel()
         self.deadlineTimer = nil
         if self.failure == nil { self.failure = error }

@@ -16,6 +16,9 @@ public struct MethodDescriptor: Sendable, Hashable, CustomStringConvertible {
     public let kind: RPCKind
     /// The HTTP/2 `:path` of its calls, `/service/name`, e.g. `/grpc.health.v1.Health/Check`.
     public let path: String
+    /// `service/name`, e.g. `grpc.health.v1.Health/Check`: the full method name of gRPC's
+    /// metrics (`grpc.method`) and of OpenTelemetry's span names.
+    public let fullName: String
 
     /// - Parameters:
     ///   - service: The fully qualified service name (`package.Service`).
@@ -25,7 +28,8 @@ public struct MethodDescriptor: Sendable, Hashable, CustomStringConvertible {
         self.service = service
         self.name = name
         self.kind = kind
-        self.path = "/\(service)/\(name)"
+        self.fullName = "\(service)/\(name)"
+        self.path = "/\(self.fullName)"
     }
 
     /// A descriptor for a method path (`/package.Service/Method`), or nil when `path` is not

@@ -1,7 +1,9 @@
 import GRPCSimple
+import InMemoryTracing
 import NIOConcurrencyHelpers
 import SwiftProtobuf
 import TestServices
+import Tracing
 
 /// What the test echo service saw, for tests to assert on.
 final class ServiceProbe: Sendable {
@@ -36,7 +38,10 @@ final class ServiceProbe: Sendable {
 /// - `response-compression`: compress responses with this algorithm (`gzip`, `deflate`);
 /// - `echo-peer-certificate`: for Get, answer with the client's verified certificate
 ///   (`ServerContext.peerCertificate`), or `none`;
-/// - `echo-principal`: report `context.principal` as trailing metadata `principal`.
+/// - `echo-principal`: report `context.principal` as trailing metadata `principal`;
+/// - `log`: log this text at info through `context.logger`;
+/// - `echo-span`: report the span the handler runs in (`ServiceContext.current`, an
+///   `InMemoryTracer`'s) as trailing metadata `span-id`, or `none`.
 ///
 /// Every call records `handling <path>` when its handler starts.
 struct EchoService: Grpcsimple_Echo_EchoProvider {
@@ -50,6 +55,12 @@ struct EchoService: Grpcsimple_Echo_EchoProvider {
 
     private func prepare(_ context: ServerContext) async throws {
         self.probe.record("handling \(context.method.path)")
+        if let text = context.metadata["log"] {
+            context.logger.info("\(text)")
+        }
+        if context.metadata["echo-span"] != nil {
+            context.trailingMetadata.add("span-id", ServiceContext.current?.inMemorySpanContext?.spanID ?? "none")
+        }
         if context.metadata["echo-principal"] != nil {
             context.trailingMetadata.add("principal", context.principal ?? "none")
         }

@@ -2,14 +2,12 @@ import GRPCSimple
 import Logging
 
 /// The seed's `PersonServer`: `getInfor` returns the name with a random id, married when
-/// that id is even; `checkMarried` answers with a random bool. Each call is logged.
+/// that id is even; `checkMarried` answers with a random bool. Each call is logged to
+/// the server's logger (`ServerContext.logger`: with the call's method, peer and, when the
+/// caller sent a `traceparent`, its trace id).
 public struct PersonServer: AsillaServiceProvider {
-    private let logger: Logger
-
-    /// A server that logs each call to `logger` (nothing by default).
-    public init(logger: Logger = Logger(label: "person-server", factory: { _ in SwiftLogNoOpLogHandler() })) {
-        self.logger = logger
-    }
+    /// The seed's server.
+    public init() {}
 
     /// Returns the person named in the request, with a random id (married when it is even).
     public func getInfor(request: RequestInforPerson, context: ServerContext) async throws -> Person {
@@ -19,7 +17,7 @@ public struct PersonServer: AsillaServiceProvider {
             $0.id = id
             $0.married = id % 2 == 0
         }
-        self.logger.info("getInfor", metadata: ["peer": "\(context.peer)", "name": "\(request.name)", "id": "\(id)"])
+        context.logger.info("getInfor", metadata: ["name": "\(request.name)", "id": "\(id)"])
         return person
     }
 
@@ -28,8 +26,7 @@ public struct PersonServer: AsillaServiceProvider {
         -> RespondGetMaritalStatus
     {
         let married = Bool.random()
-        self.logger.info(
-            "checkMarried", metadata: ["peer": "\(context.peer)", "name": "\(request.name)", "married": "\(married)"])
+        context.logger.info("checkMarried", metadata: ["name": "\(request.name)", "married": "\(married)"])
         return RespondGetMaritalStatus.with { $0.married = married }
     }
 }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import GRPCSimple
+import Logging
 import PersonService
+import SpanLog
 
 #if canImport(Glibc)
 import Glibc
@@ -40,9 +42,30 @@ struct PersonClientCommand: AsyncParsableCommand {
     @Option(help: "Send 'authorization: Bearer <token>' with every call.")
     var authToken: String?
 
+    @Flag(help: "Trace the calls (W3C traceparent sent) and log each finished span to standard error.")
+    var tracing = false
+
+    @Option(
+        help: "Least severe level logged to standard error: debug shows the connection's life, info a line per call.")
+    var logLevel = "warning"
+
     func run() async throws {
         do {
+            guard let level = Logger.Level(rawValue: self.logLevel) else {
+                throw ValidationError("unknown log level '\(self.logLevel)'")
+            }
+            let logger = Logger(label: "person-client") { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
             var configuration = GRPCChannel.Configuration()
+            configuration.logger = logger
+            configuration.observability.accessLog = level <= .info
+            if self.tracing {
+                let spans = Logger(label: "person-client.tracing") { StreamLogHandler.standardError(label: $0) }
+                configuration.observability.tracer = SpanLogTracer(logger: spans)
+            }
             if self.tls || self.caFile != nil || self.serverName != nil {
                 configuration.tls = ClientTLSConfiguration(
                     trustRoots: self.caFile.map { .pem(.file(path: $0)) } ?? .systemDefault,

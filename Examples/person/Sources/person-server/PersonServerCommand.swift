@@ -4,6 +4,9 @@ import GRPCReflection
 import GRPCSimple
 import Logging
 import PersonService
+import Prometheus
+import ServiceLifecycle
+import SpanLog
 
 #if canImport(Glibc)
 import Glibc
@@ -40,6 +43,15 @@ struct PersonServerCommand: AsyncParsableCommand {
     @Option(help: "Require 'authorization: Bearer <token>' with this token on every call (health checks excepted).")
     var authToken: String?
 
+    @Option(help: "Serve Prometheus metrics (gRFC A66) at http://HOST:PORT/metrics on this port; 0 picks one.")
+    var metricsPort: Int?
+
+    @Flag(help: "Trace calls (W3C traceparent) and log each finished span as a line.")
+    var tracing = false
+
+    @Flag(inversion: .prefixedNo, help: "Log one line per call (method, peer, status, duration, bytes).")
+    var accessLog = true
+
     func run() async throws {
         // One timestamped line per event, flushed as it happens, so that
         // `nohup person-server >> log.log &` keeps a readable log.
@@ -53,6 +65,14 @@ struct PersonServerCommand: AsyncParsableCommand {
         }
         var configuration = Server.Configuration()
         configuration.logger = Logger(label: "person-server")
+        configuration.observability.accessLog = self.accessLog
+        let registry = PrometheusCollectorRegistry()
+        if self.metricsPort != nil {
+            configuration.observability.metrics = PrometheusSetup.factory(registry: registry)
+        }
+        if self.tracing {
+            configuration.observability.tracer = SpanLogTracer(logger: Logger(label: "person-server.tracing"))
+        }
         switch (self.tlsCertFile, self.tlsKeyFile) {
         case (let cert?, let key?):
             configuration.tls = ServerTLSConfiguration(
@@ -75,7 +95,7 @@ struct PersonServerCommand: AsyncParsableCommand {
         // reflection (grpcurl, grpcio-reflection) out of the box.
         let health = HealthService()
         health.setStatus(.serving, for: PersonServer.serviceName)
-        let services: [any GRPCService] = [PersonServer(logger: Logger(label: "person-server")), health]
+        let services: [any GRPCService] = [PersonServer(), health]
         let server = Server(
             services: services + [ReflectionService(services: services)],
             interceptors: interceptors,
@@ -83,12 +103,47 @@ struct PersonServerCommand: AsyncParsableCommand {
             configuration: configuration
         )
         try await server.start(host: self.host, port: self.port)
-        server.shutdownOnTerminationSignals(gracePeriod: .seconds(5))  // before the line a supervisor waits for
-        let port = server.port ?? self.port
-        let host = self.host.contains(":") ? "[\(self.host)]" : self.host
-        print("listening on \(host):\(port)")
-        fflush(nil)
+        var lifecycle: [any Service] = [server]
+        var announcements: [String] = []
+        if let metricsPort = self.metricsPort {
+            let endpoint: MetricsEndpoint
+            do {
+                guard (0...65535).contains(metricsPort) else { throw ValidationError("not a port") }
+                endpoint = try await MetricsEndpoint.start(host: self.host, port: metricsPort, registry: registry)
+            } catch {
+                await server.shutdown(gracePeriod: .zero)
+                throw ValidationError("cannot serve metrics on \(self.hostForURL):\(metricsPort): \(error)")
+            }
+            lifecycle.append(endpoint)
+            announcements.append("metrics on http://\(self.hostForURL):\(endpoint.port ?? metricsPort)/metrics")
+        }
+        announcements.append("listening on \(self.hostForURL):\(server.port ?? self.port)")
 
-        await server.waitForTermination()
+        // The server runs in a ServiceGroup: SIGTERM or SIGINT shuts it down gracefully
+        // (calls in flight get Server.Configuration.shutdownGracePeriod). The lines a
+        // supervisor waits for are printed once the group runs, its signal handlers in place.
+        lifecycle.append(Announcement(lines: announcements))
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: lifecycle.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: Logger(label: "person-server.lifecycle")
+            ))
+        try await group.run()
+    }
+
+    private var hostForURL: String {
+        self.host.contains(":") ? "[\(self.host)]" : self.host
+    }
+}
+
+/// Prints lines (flushed) when the service group runs, then waits for shutdown.
+private struct Announcement: Service {
+    let lines: [String]
+
+    func run() async throws {
+        for line in self.lines { print(line) }
+        fflush(nil)
+        try? await gracefulShutdown()
     }
 }
