@@ -68,7 +68,8 @@ import Testing
         }
         let events = logs.all.filter { $0.level == .debug }.map(\.message)
         // The channel's states, and its subchannel's connection between them.
-        #expect(events == ["channel is CONNECTING", "connecting", "connected", "channel is READY", "channel is SHUTDOWN"])
+        #expect(
+            events == ["channel is CONNECTING", "connecting", "connected", "channel is READY", "channel is SHUTDOWN"])
         #expect(logs.all.allSatisfy { $0.metadata["grpc.target"]?.hasPrefix("127.0.0.1:") == true })
         #expect(!logs.all.contains { $0.level > .debug })
 
