@@ -7,7 +7,13 @@ Unlike the guide's server it is deterministic, so tests can assert on replies:
   getInfor(name)     -> Person(name=name, id=len(name), married=len(name) % 2 == 0)
   checkMarried(name) -> RespondGetMaritalStatus(married=len(name) % 2 == 0)
 
-Usage: person_server.py [--port 50051]   (--port 0 picks a free port)
+Usage: person_server.py [--port 50051] [--unix-abstract NAME] [--health STATUS]
+  (--port 0 picks a free port)
+
+--unix-abstract NAME listens on Linux's abstract socket NAME instead, and prints
+`listening on unix-abstract:NAME`. --health SERVING|NOT_SERVING serves
+grpc.health.v1.Health with that status for "AsillaService" (and ""); SIGUSR1 flips it
+between SERVING and NOT_SERVING, and logs `health STATUS`.
 
 Listens on 127.0.0.1 only, prints `listening on 127.0.0.1:PORT` to stdout
 (flushed) once it accepts connections, logs one line per call to stderr, and
@@ -88,14 +94,40 @@ COMPRESSION = {"identity": grpc.Compression.NoCompression,
                "gzip": grpc.Compression.Gzip, "deflate": grpc.Compression.Deflate}
 
 
-def serve(port, compression="identity"):
+def serve(port, compression="identity", unix_abstract=None, health=None):
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=10),
                          compression=COMPRESSION[compression])
     person_pb2_grpc.add_AsillaServiceServicer_to_server(PersonServer(), server)
-    bound = server.add_insecure_port("127.0.0.1:%d" % port)
-    if bound == 0:
-        log("error: cannot listen on 127.0.0.1:%d" % port)
-        return 1
+    if health is not None:
+        from grpc_health.v1 import health as health_lib, health_pb2, health_pb2_grpc
+        servicer = health_lib.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+        current = [health]
+
+        def set_health(status):
+            current[0] = status
+            value = health_pb2.HealthCheckResponse.ServingStatus.Value(status)
+            for service in ("", "AsillaService"):
+                servicer.set(service, value)
+            log("health %s" % status)
+
+        def flip(signum, frame):
+            set_health("NOT_SERVING" if current[0] == "SERVING" else "SERVING")
+
+        set_health(health)
+        signal.signal(signal.SIGUSR1, flip)
+    if unix_abstract is not None:
+        address = "unix-abstract:%s" % unix_abstract
+        if server.add_insecure_port(address) == 0:
+            log("error: cannot listen on %s" % address)
+            return 1
+        listening = address
+    else:
+        bound = server.add_insecure_port("127.0.0.1:%d" % port)
+        if bound == 0:
+            log("error: cannot listen on 127.0.0.1:%d" % port)
+            return 1
+        listening = "127.0.0.1:%d" % bound
 
     stop = threading.Event()
 
@@ -106,7 +138,7 @@ def serve(port, compression="identity"):
     signal.signal(signal.SIGINT, on_signal)
 
     server.start()
-    print("listening on 127.0.0.1:%d" % bound, flush=True)
+    print("listening on %s" % listening, flush=True)
     # Wait in short slices so the signal handlers get to run.
     while not stop.wait(0.5):
         pass
@@ -121,5 +153,9 @@ if __name__ == "__main__":
                         help="port to listen on, on 127.0.0.1 (0 = pick a free one)")
     parser.add_argument("--compression", default="identity", choices=sorted(COMPRESSION),
                         help="compress every response with this algorithm")
+    parser.add_argument("--unix-abstract", metavar="NAME",
+                        help="listen on this abstract Unix socket instead")
+    parser.add_argument("--health", choices=["SERVING", "NOT_SERVING"],
+                        help="serve grpc.health.v1.Health with this status (SIGUSR1 flips it)")
     args = parser.parse_args()
-    sys.exit(serve(args.port, args.compression))
+    sys.exit(serve(args.port, args.compression, args.unix_abstract, args.health))

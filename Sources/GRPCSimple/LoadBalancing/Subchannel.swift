@@ -95,6 +95,7 @@ public final class Subchannel {
     private func watchHealth(_ service: String, on connection: ClientConnectionHandler) {
         self.healthWatch = HealthWatch(service: service, on: connection) { [weak self, weak connection] verdict in
             guard let self, let connection, self.connection === connection else { return }
+            self.log("health of '\(service)': \(verdict)")
             switch verdict {
             case .serving:
                 self.failure = nil

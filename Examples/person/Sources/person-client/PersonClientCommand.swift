@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import GRPCSimple
 import Logging
 import PersonService
@@ -23,6 +24,24 @@ struct PersonClientCommand: AsyncParsableCommand {
 
     @Option(help: "Port the server listens on.")
     var port = 50051
+
+    @Option(
+        help: ArgumentHelp(
+            "A gRPC target instead of --ip and --port: dns:///host:port, ipv4:a:p,b:p, unix:path, unix-abstract:name.",
+            valueName: "target"))
+    var target: String?
+
+    @Option(help: "Spread calls with pick_first, round_robin or least_request.")
+    var lbPolicy: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "A service config (JSON, or @file): timeouts, retries, load balancing, health checking.",
+            valueName: "json"))
+    var serviceConfig: String?
+
+    @Option(help: "How many times to make the two calls.")
+    var calls = 1
 
     @Option(help: "The name to ask about.")
     var name = "trung"
@@ -75,18 +94,41 @@ struct PersonClientCommand: AsyncParsableCommand {
             if let token = self.authToken {
                 configuration.credentials = .bearerToken(token)
             }
-            let channel = try GRPCChannel(host: self.ip, port: self.port, configuration: configuration)
+            switch self.lbPolicy {
+            case nil: break
+            case "pick_first": configuration.loadBalancing = .pickFirst
+            case "round_robin": configuration.loadBalancing = .roundRobin
+            case "least_request": configuration.loadBalancing = .leastRequest()
+            case let other?:
+                throw ValidationError("--lb-policy must be pick_first, round_robin or least_request, not '\(other)'")
+            }
+            if let serviceConfig = self.serviceConfig {
+                let json =
+                    serviceConfig.hasPrefix("@")
+                    ? try String(contentsOfFile: String(serviceConfig.dropFirst()), encoding: .utf8) : serviceConfig
+                configuration.serviceConfig = try ServiceConfig(json: json)
+            }
+            guard self.calls >= 1 else { throw ValidationError("--calls must be at least 1") }
+            let channel =
+                try self.target.map { try GRPCChannel(target: $0, configuration: configuration) }
+                ?? GRPCChannel(host: self.ip, port: self.port, configuration: configuration)
             let client = AsillaServiceClient(channel: channel)
 
             guard let algorithm = CompressionAlgorithm.supported.first(where: { $0.name == self.compression }) else {
                 throw ValidationError("--compression must be identity, gzip or deflate")
             }
             let options = CallOptions(compression: algorithm)
-            let status = try await client.checkMarried(.with { $0.name = self.name }, options: options)
-            print("checkMarried(\(self.name)): married: \(status.married)")
-
-            let person = try await client.getInfor(.with { $0.name = self.name }, options: options)
-            print("getInfor(\(self.name)): name: \(person.name), id: \(person.id), married: \(person.married)")
+            for round in 0..<self.calls {
+                let status = try await client.checkMarried(.with { $0.name = self.name }, options: options)
+                let person = try await client.getInfor(.with { $0.name = self.name }, options: options)
+                if round == 0 {
+                    print("checkMarried(\(self.name)): married: \(status.married)")
+                    print("getInfor(\(self.name)): name: \(person.name), id: \(person.id), married: \(person.married)")
+                }
+            }
+            if self.calls > 1 {
+                print("\(self.calls) rounds of both calls answered")
+            }
             await channel.close()
         } catch {
             var standardError = StandardError()

@@ -1,0 +1,167 @@
+"""Load balancing, name resolution and client-side health checking across languages.
+
+- our client (person-client --target ... --lb-policy round_robin) spreads its calls over
+  three grpcio servers, and pick_first keeps them on one;
+- grpcio's own round_robin client spreads its calls over three of our person-servers;
+- our client reaches a grpcio server on an abstract Unix socket (unix-abstract:NAME);
+- with healthCheckConfig, our client watches grpcio's grpc.health.v1 and sends no call to
+  a server that says NOT_SERVING, and calls it again once it says SERVING.
+"""
+
+import os
+import signal
+import time
+import uuid
+
+import grpc
+import pytest
+
+from test_cross_language import (  # noqa: F401  (pb and stubs_dir are fixtures)
+    Server,
+    binary,
+    describe,
+    pb,
+    run_client,
+    start_python_server,
+    stubs_dir,
+)
+from test_observability import field, server_lines, start_person_server, wait_for
+
+ROUNDS = 30  # each round is a checkMarried and a getInfor call
+
+
+def python_calls(server):
+    """How many calls the grpcio server logged (one stderr line per call, either method)."""
+    return sum(1 for line in server.stderr().splitlines()
+               if line.startswith("getInfor ") or line.startswith("checkMarried "))
+
+
+def start_python_servers(stubs_dir, count, *extra):
+    servers = []
+    try:
+        for _ in range(count):
+            server = start_python_server(stubs_dir, *extra)
+            servers.append(server)
+            server.wait_listening()
+    except BaseException:
+        for server in servers:
+            server.kill()
+        raise
+    return servers
+
+
+@pytest.fixture
+def three_python_servers(stubs_dir):
+    servers = start_python_servers(stubs_dir, 3)
+    yield servers
+    for server in servers:
+        server.kill()
+
+
+def ipv4_target(servers):
+    return "ipv4:" + ",".join("127.0.0.1:%d" % server.port for server in servers)
+
+
+def test_our_round_robin_spreads_calls_over_three_grpcio_servers(three_python_servers):
+    result = run_client(["--target", ipv4_target(three_python_servers), "--lb-policy", "round_robin",
+                         "--calls", str(ROUNDS), "--name", "trung"])
+    assert result.returncode == 0, describe(result)
+    assert "%d rounds of both calls answered" % ROUNDS in result.stdout, describe(result)
+    counts = [python_calls(server) for server in three_python_servers]
+    assert sum(counts) == 2 * ROUNDS, counts
+    # Every server takes part; none takes the lion's share. (Calls go only to READY
+    # servers, so the first few may favour the first to connect.)
+    assert all(count >= ROUNDS // 3 for count in counts), counts
+
+
+def test_our_pick_first_keeps_calls_on_one_grpcio_server(three_python_servers):
+    result = run_client(["--target", ipv4_target(three_python_servers), "--lb-policy", "pick_first",
+                         "--calls", "10", "--name", "trung"])
+    assert result.returncode == 0, describe(result)
+    counts = [python_calls(server) for server in three_python_servers]
+    assert counts == [20, 0, 0], counts
+
+
+def test_a_service_config_chooses_the_policy(three_python_servers):
+    config = '{"loadBalancingConfig": [{"round_robin": {}}]}'
+    result = run_client(["--target", ipv4_target(three_python_servers), "--service-config", config,
+                         "--calls", str(ROUNDS), "--name", "trung"])
+    assert result.returncode == 0, describe(result)
+    counts = [python_calls(server) for server in three_python_servers]
+    assert sum(counts) == 2 * ROUNDS and all(count > 0 for count in counts), counts
+
+
+def test_a_bad_service_config_names_the_field(three_python_servers):
+    config = '{"methodConfig": [{"name": [{"service": "AsillaService"}], "timeout": "soon"}]}'
+    result = run_client(["--target", ipv4_target(three_python_servers), "--service-config", config])
+    assert result.returncode != 0, describe(result)
+    assert "INVALID_ARGUMENT" in result.stderr and "timeout" in result.stderr, describe(result)
+
+
+def test_grpcio_round_robin_spreads_calls_over_three_person_servers(pb):
+    servers = []
+    try:
+        for _ in range(3):
+            servers.append(start_person_server())
+        target = "ipv4:" + ",".join("127.0.0.1:%d" % server.port for server in servers)
+        with grpc.insecure_channel(target, options=[("grpc.lb_policy_name", "round_robin")]) as channel:
+            grpc.channel_ready_future(channel).result(timeout=10)
+            stub = pb.person_pb2_grpc.AsillaServiceStub(channel)
+            for _ in range(ROUNDS):
+                stub.getInfor(pb.person_pb2.RequestInforPerson(name="trung"), timeout=10)
+
+        def counts():
+            return [sum(1 for line in server_lines(server, "call ended")
+                        if field(line, "grpc.method") == "AsillaService/getInfor") for server in servers]
+
+        assert wait_for(lambda: sum(counts()) == ROUNDS), counts()
+        assert all(count >= ROUNDS // 6 for count in counts()), counts()
+    finally:
+        for server in servers:
+            server.kill()
+
+
+def test_our_client_reaches_a_grpcio_server_on_an_abstract_unix_socket(stubs_dir):
+    name = "grpc-simple-test-%s" % uuid.uuid4().hex
+    server = start_python_server(stubs_dir, "--unix-abstract", name)
+    try:
+        deadline = time.monotonic() + 30
+        while "listening on unix-abstract:%s" % name not in server.stdout_lines:
+            if server.proc.poll() is not None or time.monotonic() > deadline:
+                server.fail("did not listen on unix-abstract:%s" % name)
+            time.sleep(0.05)
+        result = run_client(["--target", "unix-abstract:%s" % name, "--name", "abstract"])
+        assert result.returncode == 0, describe(result)
+        assert "getInfor(abstract): name: abstract" in result.stdout, describe(result)
+        # Another name is another socket: nobody listens there.
+        missing = run_client(["--target", "unix-abstract:%s-missing" % name, "--name", "x"])
+        assert missing.returncode != 0 and "UNAVAILABLE" in missing.stderr, describe(missing)
+    finally:
+        server.kill()
+
+
+def test_our_client_skips_a_grpcio_server_that_is_not_serving(stubs_dir):
+    servers = start_python_servers(stubs_dir, 2, "--health", "SERVING")
+    try:
+        # The second server stops serving; the client's health watch hears it first thing.
+        servers[1].proc.send_signal(signal.SIGUSR1)
+        assert wait_for(lambda: "health NOT_SERVING" in servers[1].stderr()), servers[1].describe()
+        config = ('{"loadBalancingConfig": [{"round_robin": {}}],'
+                  ' "healthCheckConfig": {"serviceName": "AsillaService"}}')
+        result = run_client(["--target", ipv4_target(servers), "--service-config", config,
+                             "--calls", "10", "--name", "trung"])
+        assert result.returncode == 0, describe(result)
+        counts = [python_calls(server) for server in servers]
+        assert counts == [20, 0], counts
+
+        # Serving again: it takes calls again.
+        servers[1].proc.send_signal(signal.SIGUSR1)
+        assert wait_for(lambda: "health SERVING" in servers[1].stderr().split("health NOT_SERVING")[-1])
+        result = run_client(["--target", ipv4_target(servers), "--service-config", config,
+                             "--calls", str(ROUNDS), "--name", "trung"])
+        assert result.returncode == 0, describe(result)
+        counts = [python_calls(server) for server in servers]
+        assert counts[0] > 20 and counts[1] > 0, counts
+    finally:
+        for server in servers:
+            server.kill()
