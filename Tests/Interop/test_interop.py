@@ -372,6 +372,39 @@ def test_swift_client_reads_grpcio_status_details(python_server):
     assert re.search(r"^PASS status_details", result.stdout, re.M), details
 
 
+SERVICE_CONFIG = """{
+  "loadBalancingConfig": [{"round_robin": {}}],
+  "methodConfig": [{
+    "name": [{"service": "grpc.testing.TestService"}],
+    "retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.1s", "maxBackoff": "1s",
+                    "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}
+  }]
+}"""
+
+
+def test_swift_client_takes_a_service_config(python_server):
+    """grpc-go's --service_config_json: every case passes under a config with a retry policy
+    and round_robin; a config whose timeout cannot be met fails the calls it names, which
+    shows it applies; a malformed one is refused, naming its field."""
+    base = [binary("INTEROP_CLIENT"), "--server_host", "127.0.0.1",
+            "--server_port", str(python_server.port)]
+    result = run(base + ["--test_case", "empty_unary,large_unary,ping_pong,custom_metadata",
+                         "--service_config_json", SERVICE_CONFIG])
+    assert result.returncode == 0 and "4 passed, 0 failed" in result.stdout, describe(result)
+
+    hurried = ('{"methodConfig": [{"name": [{"service": "grpc.testing.TestService",'
+               ' "method": "UnaryCall"}], "timeout": "0.000001s"}]}')
+    result = run(base + ["--test_case", "large_unary,empty_unary", "--service_config_json", hurried])
+    assert result.returncode == 1, describe(result)
+    assert re.search(r"^FAIL large_unary: .*DEADLINE_EXCEEDED", result.stdout, re.M), describe(result)
+    assert re.search(r"^PASS empty_unary$", result.stdout, re.M), describe(result)
+
+    result = run(base + ["--test_case", "empty_unary", "--service_config_json",
+                         '{"methodConfig": [{"name": [{"service": "x"}], "retryPolicy": {"maxAttempts": 1}}]}'])
+    assert result.returncode != 0, describe(result)
+    assert "--service_config_json" in result.stderr and "maxAttempts" in result.stderr, describe(result)
+
+
 def test_grpcio_status_reads_swift_status_details(stubs_dir, swift_server):
     """grpcio-status's rpc_status.from_call reads the details our interop-server sends
     (the requested EchoStatus, packed in a google.rpc.Status)."""

@@ -53,6 +53,11 @@ struct InteropClientCommand: AsyncParsableCommand {
         help: "TLS server name, for SNI and certificate checks (with --use_tls).")
     var serverHostOverride: String?
 
+    @Option(
+        name: .customLong("service_config_json"),
+        help: "A service config for the channel, as JSON (grpc-go's flag): retries, timeouts, load balancing.")
+    var serviceConfigJSON: String?
+
     func validate() throws {
         for (flag, value) in [("--use_tls", self.useTLS), ("--use_test_ca", self.useTestCA)]
         where !["true", "false"].contains(value) {
@@ -95,6 +100,13 @@ struct InteropClientCommand: AsyncParsableCommand {
         }
         var configuration = GRPCChannel.Configuration()
         configuration.tls = try self.tlsConfiguration()
+        if let json = self.serviceConfigJSON {
+            do {
+                configuration.serviceConfig = try ServiceConfig(json: json)
+            } catch {
+                throw ValidationError("--service_config_json: \(error.message)")
+            }
+        }
         let channel = try GRPCChannel(host: self.serverHost, port: self.serverPort, configuration: configuration)
         var failed = 0
         for testCase in cases {

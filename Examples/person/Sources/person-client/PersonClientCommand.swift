@@ -40,7 +40,7 @@ struct PersonClientCommand: AsyncParsableCommand {
             valueName: "json"))
     var serviceConfig: String?
 
-    @Option(help: "How many times to make the two calls.")
+    @Option(help: "How many getInfor calls to make over the one channel (after one checkMarried).")
     var calls = 1
 
     @Option(help: "The name to ask about.")
@@ -118,16 +118,11 @@ struct PersonClientCommand: AsyncParsableCommand {
                 throw ValidationError("--compression must be identity, gzip or deflate")
             }
             let options = CallOptions(compression: algorithm)
-            for round in 0..<self.calls {
-                let status = try await client.checkMarried(.with { $0.name = self.name }, options: options)
+            let status = try await client.checkMarried(.with { $0.name = self.name }, options: options)
+            print("checkMarried(\(self.name)): married: \(status.married)")
+            for _ in 0..<self.calls {
                 let person = try await client.getInfor(.with { $0.name = self.name }, options: options)
-                if round == 0 {
-                    print("checkMarried(\(self.name)): married: \(status.married)")
-                    print("getInfor(\(self.name)): name: \(person.name), id: \(person.id), married: \(person.married)")
-                }
-            }
-            if self.calls > 1 {
-                print("\(self.calls) rounds of both calls answered")
+                print("getInfor(\(self.name)): name: \(person.name), id: \(person.id), married: \(person.married)")
             }
             await channel.close()
         } catch {
