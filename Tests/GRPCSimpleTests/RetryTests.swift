@@ -252,4 +252,43 @@ import Testing
         throttle.recordSuccess()
         #expect(throttle.tokens == 2.5)
     }
+
+    @Test func theChannelsRetryBufferIsSharedAndGivenBack() {
+        let policy = RetryPolicy(
+            maxAttempts: 3, initialBackoff: .seconds(1), maxBackoff: .seconds(1), backoffMultiplier: 1,
+            retryableStatusCodes: [.unavailable])
+        let budget = RetryBufferBudget(limit: 150)
+        let unavailable = Status(code: .unavailable)
+        var first = CallAttempts(policy: policy, bufferLimit: 1000)
+        first.share(budget)
+        _ = first.takeUnwritten()
+        first.wrote(ByteBuffer(repeating: 1, count: 100), end: false)
+        #expect(budget.used == 100 && !first.isCommitted)
+
+        // The second call's messages do not fit beside the first's: it commits, holding nothing.
+        var second = CallAttempts(policy: policy, bufferLimit: 1000)
+        second.queue(ByteBuffer(repeating: 2, count: 80), trackedBytes: 80, end: true)
+        second.share(budget)
+        _ = second.takeUnwritten()
+        #expect(second.isCommitted)
+        #expect(second.decide(after: unavailable, pushback: nil, throttle: nil) == .fail)
+        #expect(budget.used == 100)
+
+        // The first commits (its response headers came): its bytes are given back.
+        first.commit()
+        #expect(budget.used == 0)
+        var third = CallAttempts(policy: policy, bufferLimit: 1000)
+        third.share(budget)
+        _ = third.takeUnwritten()
+        third.wrote(ByteBuffer(repeating: 3, count: 120), end: true)
+        #expect(!third.isCommitted && budget.used == 120)
+        _ = third.dropAll()
+        #expect(budget.used == 0, "a call that ends gives everything back")
+
+        // A call without a policy never counts.
+        var plain = CallAttempts(policy: nil, bufferLimit: 1000)
+        plain.share(budget)
+        plain.queue(ByteBuffer(repeating: 4, count: 140), trackedBytes: 0, end: true)
+        #expect(budget.used == 0)
+    }
 }

@@ -43,10 +43,7 @@ struct ClientCallStart: Sendable {
             method: method,
             options: options,
             deadline: options.effectiveDeadline(now: createdAt),
-            maximumMessageSize: min(
-                options.maximumReceiveMessageSize ?? channel.configuration.maximumReceiveMessageSize,
-                methodConfig?.maxResponseMessageBytes ?? .max
-            ),
+            maximumMessageSize: Self.responseSizeLimit(options, channel: channel, methodConfig: methodConfig),
             windowSize: channel.configuration.streamWindowSize,
             retryPolicy: methodConfig?.retryPolicy,
             retryBufferLimit: channel.configuration.retryBufferSize,
@@ -85,6 +82,23 @@ struct ClientCallStart: Sendable {
         let core = self.channel.core
         let eventLoop = self.eventLoop
         let createdAt = self.createdAt
+        if let hedging = self.methodConfig?.hedgingPolicy, self.method.kind == .unary, let envelope {
+            let attemptSettings = self.attemptSettings
+            eventLoop.execute {
+                let stream = box.value
+                if let settled { stream.apply(settled, createdAt: createdAt) }
+                if let unaryWaiter { stream.receiveUnary(unaryWaiter) }
+                guard !stream.isFinished else { return }
+                Self.armDeadline(stream, eventLoop: eventLoop)
+                HedgedUnaryCall(call: stream, policy: hedging, core: core.value, eventLoop: eventLoop) { index in
+                    let attempt = attemptSettings.makeStream(like: stream)
+                    attempt.hedgeIndex = index
+                    attempt.send(envelope, end: true, tracked: false)
+                    return attempt
+                }.start()
+            }
+            return
+        }
         eventLoop.execute {
             let stream = box.value
             if let settled { stream.apply(settled, createdAt: createdAt) }
@@ -92,6 +106,43 @@ struct ClientCallStart: Sendable {
             if let unaryWaiter { stream.receiveUnary(unaryWaiter) }
             Self.begin(stream, core: core.value, eventLoop: eventLoop)
         }
+    }
+
+    /// What a hedged call's attempts are made with: the call's own limits.
+    private struct AttemptSettings: Sendable {
+        var maximumMessageSize: Int
+        var windowSize: Int
+
+        /// A stream for one attempt of `call`: its method, options and deadline, no retry
+        /// policy of its own.
+        func makeStream(like call: ClientStream) -> ClientStream {
+            ClientStream(
+                method: call.method,
+                options: call.options,
+                deadline: call.deadline,
+                maximumMessageSize: self.maximumMessageSize,
+                windowSize: self.windowSize
+            )
+        }
+    }
+
+    private var attemptSettings: AttemptSettings {
+        AttemptSettings(
+            maximumMessageSize: Self.responseSizeLimit(
+                self.options, channel: self.channel, methodConfig: self.methodConfig),
+            windowSize: self.channel.configuration.streamWindowSize
+        )
+    }
+
+    /// The largest response message a call takes: the call's limit, else the channel's,
+    /// and never more than the service config's.
+    private static func responseSizeLimit(
+        _ options: CallOptions, channel: GRPCChannel, methodConfig: MethodConfig?
+    ) -> Int {
+        min(
+            options.maximumReceiveMessageSize ?? channel.configuration.maximumReceiveMessageSize,
+            methodConfig?.maxResponseMessageBytes ?? .max
+        )
     }
 
     /// Cancels the call; on the loop.

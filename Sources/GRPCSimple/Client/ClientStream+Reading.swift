@@ -84,7 +84,7 @@ extension ClientStream {
     }
 
     /// Calls `callback` with the call's outcome when it ends (now, if it has).
-    private func onFinish(_ callback: @escaping (Result<Metadata, RPCError>) -> Void) {
+    func onFinish(_ callback: @escaping (Result<Metadata, RPCError>) -> Void) {
         if let outcome = self.outcome {
             callback(outcome)
         } else {

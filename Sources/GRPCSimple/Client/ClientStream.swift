@@ -44,6 +44,8 @@ final class ClientStream: GatheringStream {
     var deadlineTimer: Scheduled<Void>?
     /// What observability records about this call; nil when it is off.
     var record: ClientCallRecord?
+    /// A hedged attempt's number (0 for the first): what its `grpc-previous-rpc-attempts` says.
+    var hedgeIndex = 0
 
     init(
         method: MethodDescriptor,
@@ -83,7 +85,7 @@ final class ClientStream: GatheringStream {
         if self.record?.span != nil {
             self.record?.connected(to: connection.context?.channel.remoteAddress)
         }
-        let previousAttempts = self.attempts.attemptsMade - 1
+        let previousAttempts = self.attempts.attemptsMade - 1 + self.hedgeIndex
         let messages = self.attempts.takeUnwritten()
         let endsWithHeaders = endStream && messages.isEmpty
         connection.write(
@@ -316,6 +318,27 @@ final class ClientStream: GatheringStream {
             }
         }
         self.finish(.failure(error), resetStream: resetStream)
+    }
+
+    /// The call is on a channel: what it keeps for retries counts against the channel's
+    /// bound.
+    func shareRetryBuffer(_ budget: RetryBufferBudget) {
+        self.attempts.share(budget)
+    }
+
+    /// Ends a hedged unary call with the result its attempts settled on. The call's own
+    /// stream never went to a connection: its attempts did (`HedgedUnaryCall`).
+    func finishHedged(_ result: Result<UnaryResult, RPCError>) {
+        let waiter = self.unaryWaiter
+        self.unaryWaiter = nil
+        switch result {
+        case .success(let response):
+            self.responseMetadata = response.metadata
+            self.finish(.success(response.trailingMetadata), resetStream: false)
+        case .failure(let error):
+            self.finish(.failure(error), resetStream: false)
+        }
+        waiter?.resume(with: result.mapError { $0 as any Error })
     }
 
     private func finish(_ outcome: Result<Metadata, RPCError>, resetStream: Bool) {

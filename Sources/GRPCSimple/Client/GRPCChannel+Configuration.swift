@@ -35,6 +35,9 @@ extension GRPCChannel {
         /// The most request bytes one call keeps to send again on a retry; a call that
         /// writes more commits to its current attempt. Default 256 KiB.
         public var retryBufferSize = 256 * 1024
+        /// The most request bytes all the channel's calls keep for retries together; a call
+        /// that would go past it commits to its current attempt. Default 16 MiB.
+        public var channelRetryBufferSize = 16 * 1024 * 1024
         /// Resolvers of your own, by scheme (`registry:payments`); one for `dns`, `ipv4`,
         /// ... replaces the built-in one.
         public var nameResolvers: [any NameResolverFactory] = []

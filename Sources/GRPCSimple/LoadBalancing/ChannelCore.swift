@@ -67,6 +67,7 @@ final class ChannelCore: SubchannelOwner {
         self.idleTimeout = idleTimeout?.timeAmount
         self.resolutionBackoff = ConnectionBackoff.Iterator(policy: connector.configuration.backoff)
         self.keepalive = connector.configuration.keepalive
+        self.retryBuffer = RetryBufferBudget(limit: connector.configuration.channelRetryBufferSize)
     }
 
     func serverRejectedTooManyPings() {
@@ -89,6 +90,7 @@ final class ChannelCore: SubchannelOwner {
         self.lastUsed = .now()
         if stream.core == nil {
             stream.core = self
+            stream.shareRetryBuffer(self.retryBuffer)
         }
         switch self.state {
         case .shutdown:
@@ -262,6 +264,8 @@ final class ChannelCore: SubchannelOwner {
     private var policyName: String?
     /// The brake on retries the service config in force sets, shared by the calls.
     private(set) var retryThrottle: RetryThrottle?
+    /// What all the channel's calls may keep for retries together.
+    let retryBuffer: RetryBufferBudget
     /// The service config's health check, for policies other than pick_first (gRFC A17
     /// leaves pick_first out).
     private(set) var healthCheckServiceName: String?

@@ -45,6 +45,12 @@ struct CallAttempts {
     private(set) var attemptsMade = 1
     private var transparentRetries = 0
     private var hasStarted = false
+    /// The channel's bound on what all its calls keep for retries, once the call has one.
+    private var channelBudget: RetryBufferBudget?
+    /// The bytes this call holds of `channelBudget`.
+    private var reservedBytes = 0
+    /// Whether the channel's budget refused this call's messages: it commits.
+    private var isOverChannelBudget = false
     private let random: () -> Double
 
     /// - Parameters:
@@ -86,9 +92,35 @@ struct CallAttempts {
 
     private mutating func keep(_ count: Int) {
         self.keptBytes += count
-        if self.keptBytes > self.bufferLimit, self.hasStarted {
+        self.reserve(count)
+        if self.keptBytes > self.bufferLimit || self.isOverChannelBudget, self.hasStarted {
             self.dropWrittenMessages()
         }
+    }
+
+    /// The call is on `budget`'s channel: what it keeps for retries counts against the
+    /// channel's bound from now on (the bytes it already keeps too).
+    mutating func share(_ budget: RetryBufferBudget) {
+        guard self.channelBudget == nil, self.policy != nil, !self.isBufferLost else { return }
+        self.channelBudget = budget
+        self.reserve(self.keptBytes)
+    }
+
+    private mutating func reserve(_ count: Int) {
+        guard let budget = self.channelBudget, !self.isOverChannelBudget, count > 0 else { return }
+        if budget.reserve(count) {
+            self.reservedBytes += count
+        } else {
+            self.isOverChannelBudget = true
+        }
+    }
+
+    /// Gives back what the call holds of the channel's bound: it keeps nothing for retries
+    /// any more.
+    private mutating func releaseChannelBudget() {
+        self.channelBudget?.release(self.reservedBytes)
+        self.reservedBytes = 0
+        self.channelBudget = nil
     }
 
     /// The messages to write on a stream that just started; from now on they count as
@@ -99,7 +131,9 @@ struct CallAttempts {
         self.firstUnwritten = self.messages.count
         if !self.hasStarted {
             self.hasStarted = true
-            if self.policy == nil && !self.requestEnded || self.keptBytes > self.bufferLimit {
+            if self.policy == nil && !self.requestEnded || self.keptBytes > self.bufferLimit
+                || self.isOverChannelBudget
+            {
                 self.dropWrittenMessages()
             }
         }
@@ -107,6 +141,7 @@ struct CallAttempts {
     }
 
     private mutating func dropWrittenMessages() {
+        self.releaseChannelBudget()
         self.isCommitted = true
         self.isBufferLost = true
         self.messages.removeFirst(self.firstUnwritten)
@@ -166,6 +201,7 @@ struct CallAttempts {
 
     /// The call ended: what its unwritten messages still count in the back-pressure.
     mutating func dropAll() -> Int {
+        self.releaseChannelBudget()
         let tracked = self.messages[self.firstUnwritten...].reduce(0) { $0 + $1.trackedBytes }
         self.messages = []
         self.firstUnwritten = 0
