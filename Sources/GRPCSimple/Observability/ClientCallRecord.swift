@@ -14,13 +14,8 @@ struct ClientCallRecord {
     /// When the current attempt was handed to the channel's core (to pick a connection);
     /// nil between attempts.
     private var attemptStartedAt: ContinuousClock.Instant?
-    /// Bytes of request messages the current attempt sent (compressed, without the 5-byte
-    /// prefix).
-    private var sentBytes = 0
-    private var sentMessages = 0
-    /// Bytes of DATA received: messages with their prefixes.
-    private var receivedDataBytes = 0
-    private var receivedMessages = 0
+    /// What it sent and received.
+    private var messages = MessageTally()
     private var isEnded = false
 
     init(observer: ClientObserver, method: MethodDescriptor, metrics: MethodMetrics?, span: (any Span)?) {
@@ -35,7 +30,7 @@ struct ClientCallRecord {
     mutating func attemptStarted() {
         guard !self.isEnded, self.attemptStartedAt == nil else { return }
         self.attemptStartedAt = .now
-        self.sentBytes = 0
+        self.messages.resetSentBytes()
         self.metrics?.started.increment()
     }
 
@@ -49,8 +44,8 @@ struct ClientCallRecord {
         self.attemptStartedAt = nil
         let ended = metrics.ended(code)
         ended.duration.recordNanoseconds(startedAt.duration(to: .now).clampedNanoseconds)
-        ended.sentSize.record(self.sentBytes)
-        ended.receivedSize.record(max(0, self.receivedDataBytes - self.receivedMessages * Envelope.prefixLength))
+        ended.sentSize.record(self.messages.sentBytes)
+        ended.receivedSize.record(self.messages.receivedBytes)
     }
 
     /// The call has a stream on a connection to `peer`.
@@ -64,37 +59,14 @@ struct ClientCallRecord {
 
     /// A request message went out, `bytes` long after compression, with its prefix.
     mutating func sent(envelopeBytes bytes: Int) {
-        self.sentBytes += bytes - Envelope.prefixLength
-        self.sentMessages += 1
-        if self.observer.messageEvents, let span = self.span {
-            span.addEvent(
-                SpanEvent(
-                    name: "message",
-                    attributes: [
-                        "rpc.message.type": "SENT", "rpc.message.id": .int64(Int64(self.sentMessages)),
-                        "rpc.message.compressed_size": .int64(Int64(bytes - Envelope.prefixLength)),
-                    ]
-                ))
-        }
+        self.messages.sent(envelopeBytes: bytes, eventsOn: self.observer.messageEvents ? self.span : nil)
     }
 
     /// A DATA frame of the response arrived; `messages` is how many complete messages the
     /// call has received so far.
     mutating func received(dataBytes: Int, messages: Int) {
-        self.receivedDataBytes += dataBytes
-        if self.observer.messageEvents, let span = self.span {
-            while self.receivedMessages < messages {
-                self.receivedMessages += 1
-                span.addEvent(
-                    SpanEvent(
-                        name: "message",
-                        attributes: [
-                            "rpc.message.type": "RECEIVED", "rpc.message.id": .int64(Int64(self.receivedMessages)),
-                        ]
-                    ))
-            }
-        }
-        self.receivedMessages = messages
+        self.messages.received(
+            dataBytes: dataBytes, messages: messages, eventsOn: self.observer.messageEvents ? self.span : nil)
     }
 
     /// The call ended with `code`: records its metrics, ends its span and writes its
@@ -108,12 +80,12 @@ struct ClientCallRecord {
         case .success: code = .ok
         case .failure(let error): code = error.code
         }
-        let receivedBytes = max(0, self.receivedDataBytes - self.receivedMessages * Envelope.prefixLength)
+        let receivedBytes = self.messages.receivedBytes
         if let metrics = self.metrics {
             let ended = metrics.ended(code)
             if let attemptStartedAt = self.attemptStartedAt {
                 ended.duration.recordNanoseconds(attemptStartedAt.duration(to: now).clampedNanoseconds)
-                ended.sentSize.record(self.sentBytes)
+                ended.sentSize.record(self.messages.sentBytes)
                 ended.receivedSize.record(receivedBytes)
             }
             ended.callDuration?.recordNanoseconds(self.callStartedAt.duration(to: now).clampedNanoseconds)
@@ -135,7 +107,7 @@ struct ClientCallRecord {
                     "grpc.status": "\(code)",
                     "duration_ms": "\(ServerCallRecord.milliseconds(self.callStartedAt.duration(to: now)))",
                     "bytes_in": "\(receivedBytes)",
-                    "bytes_out": "\(self.sentBytes)",
+                    "bytes_out": "\(self.messages.sentBytes)",
                 ]
             )
         }

@@ -10,12 +10,8 @@ struct ServerCallRecord {
     /// The call's span, when tracing is on.
     let span: (any Span)?
     private let startedAt = ContinuousClock.now
-    /// Bytes of response messages as sent (compressed, without the 5-byte prefix).
-    private var sentBytes = 0
-    private var sentMessages = 0
-    /// Bytes of DATA received: messages with their prefixes.
-    private var receivedDataBytes = 0
-    private var receivedMessages = 0
+    /// What it sent and received.
+    private var messages = MessageTally()
     private(set) var isEnded = false
 
     init(observer: ServerObserver, method: MethodMetrics?, span: (any Span)?) {
@@ -26,37 +22,14 @@ struct ServerCallRecord {
 
     /// A response message went out, `bytes` long after compression, with its prefix.
     mutating func sent(envelopeBytes bytes: Int) {
-        self.sentBytes += bytes - Envelope.prefixLength
-        self.sentMessages += 1
-        if self.observer.messageEvents, let span = self.span {
-            span.addEvent(
-                SpanEvent(
-                    name: "message",
-                    attributes: [
-                        "rpc.message.type": "SENT", "rpc.message.id": .int64(Int64(self.sentMessages)),
-                        "rpc.message.compressed_size": .int64(Int64(bytes - Envelope.prefixLength)),
-                    ]
-                ))
-        }
+        self.messages.sent(envelopeBytes: bytes, eventsOn: self.observer.messageEvents ? self.span : nil)
     }
 
     /// A DATA frame of the request arrived; `messages` is how many complete messages the
     /// call has received so far.
     mutating func received(dataBytes: Int, messages: Int) {
-        self.receivedDataBytes += dataBytes
-        if self.observer.messageEvents, let span = self.span {
-            while self.receivedMessages < messages {
-                self.receivedMessages += 1
-                span.addEvent(
-                    SpanEvent(
-                        name: "message",
-                        attributes: [
-                            "rpc.message.type": "RECEIVED", "rpc.message.id": .int64(Int64(self.receivedMessages)),
-                        ]
-                    ))
-            }
-        }
-        self.receivedMessages = messages
+        self.messages.received(
+            dataBytes: dataBytes, messages: messages, eventsOn: self.observer.messageEvents ? self.span : nil)
     }
 
     /// The call ended with `status`: records its metrics, ends its span and writes its
@@ -65,11 +38,11 @@ struct ServerCallRecord {
         guard !self.isEnded else { return }
         self.isEnded = true
         let duration = self.startedAt.duration(to: .now)
-        let receivedBytes = max(0, self.receivedDataBytes - self.receivedMessages * Envelope.prefixLength)
+        let receivedBytes = self.messages.receivedBytes
         if let method = self.method {
             let ended = method.ended(status.code)
             ended.duration.recordNanoseconds(duration.clampedNanoseconds)
-            ended.sentSize.record(self.sentBytes)
+            ended.sentSize.record(self.messages.sentBytes)
             ended.receivedSize.record(receivedBytes)
             self.observer.metrics?.activeStreams.decrement()
         }
@@ -88,7 +61,7 @@ struct ServerCallRecord {
                     "grpc.status": "\(status.code)",
                     "duration_ms": "\(Self.milliseconds(duration))",
                     "bytes_in": "\(receivedBytes)",
-                    "bytes_out": "\(self.sentBytes)",
+                    "bytes_out": "\(self.messages.sentBytes)",
                 ]
             )
         }
