@@ -54,6 +54,11 @@ final class HedgedUnaryCall {
 
     private func startAttempt() {
         guard self.mayStartAnother else { return }
+        if !self.attempts.isEmpty, let throttle = self.core.retryThrottle, !throttle.allowsRetry {
+            // Throttled: no more hedges, as no more retries.
+            self.hedgingStopped = true
+            return
+        }
         let attempt = self.makeAttempt(self.attempts.count)
         self.attempts.append(attempt)
         attempt.onFinish { outcome in self.attemptEnded(attempt, outcome) }
