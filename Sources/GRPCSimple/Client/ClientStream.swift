@@ -44,6 +44,9 @@ final class ClientStream: GatheringStream {
     var deadlineTimer: Scheduled<Void>?
     /// What observability records about this call; nil when it is off.
     var record: ClientCallRecord?
+    /// Told how the current attempt ended, when its pick asked (`PickResult.trackedSubchannel`);
+    /// nil otherwise, which is the common case.
+    var onAttemptEnded: ((StatusCode) -> Void)?
 
     init(
         method: MethodDescriptor,
@@ -122,6 +125,7 @@ final class ClientStream: GatheringStream {
         // Its stream is refused or past the server's GOAWAY: nothing to reset.
         self.detachForNewAttempt(reset: false, resetIfSending: false)
         self.record?.attemptEnded(.unavailable)
+        self.reportAttemptEnded(.unavailable)
         return true
     }
 
@@ -311,6 +315,7 @@ final class ClientStream: GatheringStream {
             {
                 self.detachForNewAttempt(reset: resetStream)
                 self.record?.attemptEnded(error.code)
+                self.reportAttemptEnded(error.code)
                 core.start(self, after: delay)
                 return
             }
@@ -318,10 +323,23 @@ final class ClientStream: GatheringStream {
         self.finish(.failure(error), resetStream: resetStream)
     }
 
+    /// Tells the policy that picked this attempt's subchannel how it ended, once.
+    private func reportAttemptEnded(_ code: StatusCode) {
+        guard let onAttemptEnded = self.onAttemptEnded else { return }
+        self.onAttemptEnded = nil
+        onAttemptEnded(code)
+    }
+
     private func finish(_ outcome: Result<Metadata, RPCError>, resetStream: Bool) {
         guard self.machine.finish() else { return }
         self.outcome = outcome
         self.record?.end(outcome)
+        if self.onAttemptEnded != nil {
+            switch outcome {
+            case .success: self.reportAttemptEnded(.ok)
+            case .failure(let error): self.reportAttemptEnded(error.code)
+            }
+        }
         self.deadlineTimer?.cancel()
         self.deadlineTimer = nil
         // Requests the call will never send.

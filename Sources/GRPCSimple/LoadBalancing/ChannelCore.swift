@@ -122,6 +122,13 @@ final class ChannelCore: SubchannelOwner {
             if !subchannel.open(stream) {
                 self.wait(stream)
             }
+        case .trackedSubchannel(let subchannel, let onCallEnded):
+            // Set first: the attempt may end while it opens.
+            stream.onAttemptEnded = onCallEnded
+            if !subchannel.open(stream) {
+                stream.onAttemptEnded = nil
+                self.wait(stream)
+            }
         case .queue:
             self.wait(stream)
         case .fail(let error):
