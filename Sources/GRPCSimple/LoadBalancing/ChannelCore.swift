@@ -10,7 +10,7 @@ import NIOSSL
 /// fails it. Calls that wait (for a connection, or for ready) are picked again whenever the
 /// policy reports a new state. The resolver starts with the first call; an unused channel
 /// goes back to IDLE after `idleTimeout`, closing its connections.
-final class ChannelCore: SubchannelOwner {
+final class ChannelCore: SubchannelOwner, LoadBalancerHelperParent {
     let eventLoop: any EventLoop
     let target: ChannelTarget
     let targetDescription: String
@@ -28,7 +28,7 @@ final class ChannelCore: SubchannelOwner {
     private var policy: (any LoadBalancingPolicy)?
     /// Whether the channel has left IDLE: its resolver runs.
     private var isActive = false
-    private lazy var helper = LoadBalancerHelper(core: self)
+    private lazy var helper = LoadBalancerHelper(parent: self)
     private var subchannels: [ObjectIdentifier: Subchannel] = [:]
     /// Calls waiting for the policy to give them a subchannel.
     private var waiting: [ClientStream] = []
