@@ -1,10 +1,12 @@
 import NIOCore
+import TestServices
 import Testing
 
 @testable import GRPCSimple
 
 /// Outlier detection (gRFC A50): the decisions alone (`OutlierDetector`, counts and a clock
-/// in, ejections out).
+/// in, ejections out), its settings in Swift and in service configs, and channels over
+/// real servers where one fails every call.
 @Suite struct OutlierDetectionTests {
     // MARK: The decisions
 
@@ -294,5 +296,352 @@ import Testing
         detector.setAddresses(["a", "b"])
         #expect(detector.isEjected("a"))
         #expect(detector.multiplier(of: "a") == 1)
+    }
+
+    // MARK: Settings
+
+    @Test func settingsHaveTheDefaultsOfTheGRFC() throws {
+        let settings = try OutlierDetection(successRateEjection: .init(), failurePercentageEjection: .init())
+        #expect(settings.interval == .seconds(10))
+        #expect(settings.baseEjectionTime == .seconds(30))
+        #expect(settings.maxEjectionTime == .seconds(300))
+        #expect(settings.maxEjectionPercent == 10)
+        #expect(
+            settings.successRateEjection
+                == (try .init(stdevFactor: 1900, enforcementPercentage: 100, minimumHosts: 5, requestVolume: 100)))
+        #expect(
+            settings.failurePercentageEjection
+                == (try .init(threshold: 85, enforcementPercentage: 100, minimumHosts: 5, requestVolume: 50)))
+        let policy = LoadBalancingConfiguration.outlierDetection(settings, child: .roundRobin)
+        #expect(policy.name == "outlier_detection")
+    }
+
+    @Test func badSettingsInSwiftNameTheField() {
+        let cases: [(() throws(RPCError) -> Void, String)] = [
+            ({ () throws(RPCError) in _ = try OutlierDetection(interval: .zero) }, "OutlierDetection.interval"),
+            (
+                { () throws(RPCError) in _ = try OutlierDetection(baseEjectionTime: .seconds(-1)) },
+                "OutlierDetection.baseEjectionTime"
+            ),
+            (
+                { () throws(RPCError) in _ = try OutlierDetection(maxEjectionTime: .seconds(-1)) },
+                "OutlierDetection.maxEjectionTime"
+            ),
+            (
+                { () throws(RPCError) in _ = try OutlierDetection(maxEjectionPercent: 101) },
+                "OutlierDetection.maxEjectionPercent must be 0 to 100, got 101"
+            ),
+            (
+                { () throws(RPCError) in _ = try OutlierDetection.SuccessRateEjection(enforcementPercentage: -1) },
+                "SuccessRateEjection.enforcementPercentage must be 0 to 100, got -1"
+            ),
+            (
+                { () throws(RPCError) in _ = try OutlierDetection.SuccessRateEjection(stdevFactor: -5) },
+                "SuccessRateEjection.stdevFactor"
+            ),
+            (
+                { () throws(RPCError) in _ = try OutlierDetection.FailurePercentageEjection(threshold: 200) },
+                "FailurePercentageEjection.threshold must be 0 to 100, got 200"
+            ),
+            (
+                { () throws(RPCError) in _ = try OutlierDetection.FailurePercentageEjection(requestVolume: -1) },
+                "FailurePercentageEjection.requestVolume"
+            ),
+        ]
+        for (make, problem) in cases {
+            do {
+                try make()
+                Issue.record("should not make: \(problem)")
+            } catch {
+                #expect(error.code == .invalidArgument)
+                #expect(error.message.hasPrefix("invalid outlier detection: "), "\(error.message)")
+                #expect(error.message.contains(problem), "\(error.message)")
+            }
+        }
+    }
+
+    @Test func theServiceConfigReadsOutlierDetection() throws {
+        let config = try ServiceConfig(
+            json: """
+                {"loadBalancingConfig":[{"outlier_detection":{"interval":"10s","baseEjectionTime":"30s",
+                "maxEjectionTime":"300s","maxEjectionPercent":10,"successRateEjection":{"stdevFactor":1900,
+                "enforcementPercentage":100,"minimumHosts":5,"requestVolume":100},"failurePercentageEjection":
+                {"threshold":85,"enforcementPercentage":100,"minimumHosts":5,"requestVolume":50},
+                "childPolicy":[{"round_robin":{}}]}}]}
+                """)
+        let factory = try #require(config.loadBalancing?.factory as? OutlierDetectionPolicyFactory)
+        #expect(factory.child.name == "round_robin")
+        #expect(
+            factory.configuration
+                == (try OutlierDetection(successRateEjection: .init(), failurePercentageEjection: .init())))
+
+        let partial = try ServiceConfig(
+            json: """
+                {"loadBalancingConfig":[{"outlier_detection_experimental":{"interval":"0.1s","maxEjectionPercent":"50",
+                "failurePercentageEjection":{"threshold":60},
+                "childPolicy":[{"weighted_target_experimental":{}},{"least_request":{"choiceCount":3}}]}}]}
+                """)
+        let partialFactory = try #require(partial.loadBalancing?.factory as? OutlierDetectionPolicyFactory)
+        #expect(partialFactory.child.name == "least_request", "the first child policy this client has")
+        #expect(partialFactory.configuration.interval == .milliseconds(100))
+        #expect(partialFactory.configuration.maxEjectionPercent == 50)
+        #expect(partialFactory.configuration.successRateEjection == nil)
+        #expect(partialFactory.configuration.failurePercentageEjection?.threshold == 60)
+        #expect(partialFactory.configuration.failurePercentageEjection?.requestVolume == 50)
+
+        // Nested: outlier detection around outlier detection around pick_first.
+        let nested = try ServiceConfig(
+            json: """
+                {"loadBalancingConfig":[{"outlier_detection":{"childPolicy":[{"outlier_detection":
+                {"childPolicy":[{"pick_first":{}}]}}]}}]}
+                """)
+        let outer = try #require(nested.loadBalancing?.factory as? OutlierDetectionPolicyFactory)
+        let inner = try #require(outer.child as? OutlierDetectionPolicyFactory)
+        #expect(inner.child.name == "pick_first")
+        #expect(!outer.configuration.isEnabled)
+    }
+
+    static let path = "loadBalancingConfig[0].outlier_detection"
+
+    @Test(arguments: [
+        (#"{"interval": "10"}"#, "\(path).interval must be a duration"),
+        (#"{"interval": "0s"}"#, "\(path).interval must be positive"),
+        (#"{"baseEjectionTime": "-1s"}"#, "\(path).baseEjectionTime must be a duration"),
+        (#"{"maxEjectionTime": 5}"#, "\(path).maxEjectionTime must be a string"),
+        (#"{"maxEjectionPercent": 101}"#, "\(path).maxEjectionPercent must be 0 to 100, got 101"),
+        (#"{"maxEjectionPercent": 1.5}"#, "\(path).maxEjectionPercent must be a whole number"),
+        (
+            #"{"successRateEjection": {"enforcementPercentage": 150}}"#,
+            "\(path).successRateEjection.enforcementPercentage must be 0 to 100, got 150"
+        ),
+        (#"{"successRateEjection": {"stdevFactor": -1}}"#, "\(path).successRateEjection.stdevFactor must be 0 to"),
+        (#"{"successRateEjection": {"minimumHosts": "x"}}"#, "\(path).successRateEjection.minimumHosts must be a"),
+        (#"{"successRateEjection": []}"#, "\(path).successRateEjection must be an object"),
+        (
+            #"{"failurePercentageEjection": {"threshold": 101}}"#,
+            "\(path).failurePercentageEjection.threshold must be 0 to 100, got 101"
+        ),
+        (
+            #"{"failurePercentageEjection": {"enforcementPercentage": -1}}"#,
+            "\(path).failurePercentageEjection.enforcementPercentage must be 0 to 100"
+        ),
+        (
+            #"{"failurePercentageEjection": {"requestVolume": 5000000000}}"#,
+            "\(path).failurePercentageEjection.requestVolume must be 0 to 4294967295"
+        ),
+    ])
+    func badOutlierDetectionSettingsSayWhereAndWhy(settings: String, problem: String) {
+        // A valid child, so that only the settings are wrong.
+        let json =
+            #"{"loadBalancingConfig": [{"outlier_detection": "#
+            + settings.dropLast() + (settings == "{}" ? "" : ", ")
+            + #""childPolicy": [{"round_robin": {}}]}}]}"#
+        Self.expectInvalid(json, problem)
+    }
+
+    @Test(arguments: [
+        (#"{}"#, "\(path).childPolicy must name the policy to wrap"),
+        (#"{"childPolicy": []}"#, "\(path).childPolicy must name the policy to wrap"),
+        (#"{"childPolicy": {}}"#, "\(path).childPolicy must be an array"),
+        (#"{"childPolicy": [{"grpclb": {}}]}"#, "\(path).childPolicy names no policy this client has (grpclb)"),
+        (
+            #"{"childPolicy": [{"least_request": {"choiceCount": 1}}]}"#,
+            "\(path).childPolicy[0].least_request.choiceCount must be at least 2"
+        ),
+    ])
+    func aMissingOrBadChildPolicySaysWhereAndWhy(settings: String, problem: String) {
+        Self.expectInvalid(#"{"loadBalancingConfig": [{"outlier_detection": "# + settings + "}]}", problem)
+    }
+
+    static func expectInvalid(_ json: String, _ problem: String) {
+        do {
+            _ = try ServiceConfig(json: json)
+            Issue.record("should not read: \(json)")
+        } catch {
+            #expect(error.code == .invalidArgument)
+            #expect(error.message.hasPrefix("invalid service config: "), "\(error.message)")
+            #expect(error.message.contains(problem), "\(error.message)")
+        }
+    }
+
+    // MARK: Over real servers
+
+    typealias Backend = LoadBalancingTests.Backend
+
+    /// `count` echo servers; those at `failing` fail every call while `failures` is on.
+    static func withBackends<T>(
+        _ count: Int,
+        failing: Set<Int>,
+        failures: FailureSwitch = FailureSwitch(),
+        _ body: ([Backend]) async throws -> T
+    ) async throws -> T {
+        var backends: [Backend] = []
+        do {
+            for index in 0..<count {
+                let probe = ServiceProbe()
+                let service = EchoService(probe: probe, failures: failing.contains(index) ? failures : nil)
+                let server = Server(services: [service], workers: 1)
+                try await server.start(host: "127.0.0.1", port: 0)
+                backends.append(
+                    Backend(server: server, probe: probe, address: try .ip("127.0.0.1", port: server.port!)))
+            }
+            let result = try await body(backends)
+            for backend in backends { await backend.server.shutdown(gracePeriod: .zero) }
+            return result
+        } catch {
+            for backend in backends { await backend.server.shutdown(gracePeriod: .zero) }
+            throw error
+        }
+    }
+
+    /// Makes unary calls, one at a time, until `condition` holds (looked at every ten calls)
+    /// or `timeout` passes; whether it held.
+    static func call(
+        _ client: Grpcsimple_Echo_EchoClient,
+        until condition: () async -> Bool,
+        within timeout: Duration
+    ) async -> Bool {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        while ContinuousClock.now < deadline {
+            if await condition() { return true }
+            for _ in 0..<10 { _ = try? await client.get(.with { $0.text = "load" }) }
+        }
+        return await condition()
+    }
+
+    /// Makes `count` unary calls, one at a time; how many succeeded.
+    static func succeeded(_ count: Int, on client: Grpcsimple_Echo_EchoClient) async -> Int {
+        var succeeded = 0
+        for index in 0..<count where (try? await client.get(.with { $0.text = "\(index)" })) != nil {
+            succeeded += 1
+        }
+        return succeeded
+    }
+
+    @Test func aBackendFailingEveryCallIsEjectedThenComesBack() async throws {
+        try await Self.withBackends(5, failing: [2]) { backends in
+            let baseEjectionTime = Duration.seconds(3)
+            var configuration = GRPCChannel.Configuration()
+            configuration.serviceConfig = try ServiceConfig(
+                json: """
+                    {"loadBalancingConfig": [{"outlier_detection": {
+                      "interval": "0.1s", "baseEjectionTime": "3s", "maxEjectionPercent": 20,
+                      "failurePercentageEjection": {"threshold": 50, "minimumHosts": 5, "requestVolume": 5},
+                      "childPolicy": [{"round_robin": {}}]
+                    }}]}
+                    """)
+            let channel = try GRPCChannel(
+                target: "ipv4:" + backends.map(\.hostPort).joined(separator: ","), configuration: configuration)
+            let client = Grpcsimple_Echo_EchoClient(channel: channel)
+            let failing = backends[2]
+
+            #expect(
+                await Self.call(client, until: { await channel.ejectedSubchannelCount() == 1 }, within: .seconds(30)),
+                "the failing backend is ejected")
+            let ejectedAt = ContinuousClock.now
+            let failingCalls = failing.unaryCalls
+            let healthyCalls = backends.map(\.unaryCalls).reduce(0, +) - failingCalls
+            let succeeded = await Self.succeeded(20, on: client)
+            // Unless this machine took most of the ejection time for 20 calls, none went to
+            // the ejected backend.
+            if ContinuousClock.now - ejectedAt < baseEjectionTime - .milliseconds(500) {
+                #expect(succeeded == 20)
+                #expect(failing.unaryCalls == failingCalls, "no new call to the ejected backend")
+                #expect(backends.map(\.unaryCalls).reduce(0, +) - failing.unaryCalls == healthyCalls + 20)
+            }
+
+            // After the ejection time it gets calls again (and fails them).
+            #expect(
+                await Self.call(client, until: { failing.unaryCalls > failingCalls }, within: .seconds(30)),
+                "the ejected backend comes back")
+            #expect(ContinuousClock.now - ejectedAt >= baseEjectionTime - .seconds(1), "not before its time")
+            await channel.close()
+        }
+    }
+
+    @Test func successRateEjectsTheBackendThatFailsAndTheOthersTakeItsCalls() async throws {
+        try await Self.withBackends(5, failing: [0]) { backends in
+            let channel = try LoadBalancingTests.channel(
+                to: backends,
+                policy: .outlierDetection(
+                    try OutlierDetection(
+                        interval: .milliseconds(100),
+                        successRateEjection: .init(minimumHosts: 5, requestVolume: 5)
+                    ),
+                    child: .roundRobin
+                )
+            )
+            let client = Grpcsimple_Echo_EchoClient(channel: channel)
+            #expect(
+                await Self.call(client, until: { await channel.ejectedSubchannelCount() == 1 }, within: .seconds(30)),
+                "the failing backend is ejected")
+            let failingCalls = backends[0].unaryCalls
+            // Ejected for 30 s (the default): every call now succeeds on the others.
+            #expect(await Self.succeeded(40, on: client) == 40)
+            #expect(backends[0].unaryCalls == failingCalls)
+            #expect(await channel.ejectedSubchannelCount() == 1, "at most 10%: one address")
+            await channel.close()
+        }
+    }
+
+    @Test func aBackendThatRecoversIsUsedAgainAndStaysIn() async throws {
+        let failures = FailureSwitch()
+        try await Self.withBackends(3, failing: [1], failures: failures) { backends in
+            let channel = try LoadBalancingTests.channel(
+                to: backends,
+                policy: .outlierDetection(
+                    try OutlierDetection(
+                        interval: .milliseconds(100),
+                        baseEjectionTime: .milliseconds(500),
+                        maxEjectionPercent: 50,
+                        failurePercentageEjection: .init(threshold: 50, minimumHosts: 3, requestVolume: 5)
+                    ),
+                    child: .roundRobin
+                )
+            )
+            let client = Grpcsimple_Echo_EchoClient(channel: channel)
+            #expect(
+                await Self.call(client, until: { await channel.ejectedSubchannelCount() == 1 }, within: .seconds(30)))
+            failures.isOn = false
+            // Once back, it answers; nothing is ejected again.
+            #expect(
+                await Self.call(client, until: { await channel.ejectedSubchannelCount() == 0 }, within: .seconds(30)))
+            let before = backends[1].unaryCalls
+            #expect(await Self.succeeded(30, on: client) == 30)
+            #expect(backends[1].unaryCalls > before, "the recovered backend takes calls")
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(await Self.succeeded(30, on: client) == 30)
+            #expect(await channel.ejectedSubchannelCount() == 0)
+            await channel.close()
+        }
+    }
+
+    @Test func withoutAnAlgorithmNothingIsEjected() async throws {
+        try await Self.withBackends(3, failing: [1]) { backends in
+            let channel = try LoadBalancingTests.channel(
+                to: backends,
+                policy: .outlierDetection(try OutlierDetection(interval: .milliseconds(50)), child: .roundRobin)
+            )
+            let client = Grpcsimple_Echo_EchoClient(channel: channel)
+            #expect(
+                await Self.call(client, until: { await channel.readySubchannelCount() == 3 }, within: .seconds(30)))
+            for _ in 0..<3 {
+                let before = backends.map(\.unaryCalls)
+                // One at a time over three READY backends: round robin gives each 10 of 30.
+                #expect(await Self.succeeded(30, on: client) == 20)
+                #expect(zip(backends, before).map { $0.unaryCalls - $1 } == [10, 10, 10])
+                try await Task.sleep(for: .milliseconds(150))
+            }
+            #expect(await channel.ejectedSubchannelCount() == 0)
+            await channel.close()
+        }
+    }
+}
+
+extension GRPCChannel {
+    /// How many of the channel's subchannels outlier detection ejects now (for tests).
+    func ejectedSubchannelCount() async -> Int {
+        let core = self.core
+        return (try? await self.eventLoop.submit { core.value.ejectedSubchannelCount }.get()) ?? 0
     }
 }

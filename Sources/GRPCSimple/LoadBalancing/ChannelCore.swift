@@ -235,9 +235,10 @@ final class ChannelCore: SubchannelOwner, LoadBalancerHelperParent {
                 self.retryThrottle = config?.retryThrottling.map(RetryThrottle.init)
             }
             let factory = config?.loadBalancing?.factory ?? self.policyFactory
-            self.healthCheckServiceName = factory.name == "pick_first" ? nil : config?.healthCheckServiceName
+            self.healthCheckServiceName =
+                Self.leafPolicyName(factory) == "pick_first" ? nil : config?.healthCheckServiceName
             let policy: any LoadBalancingPolicy
-            if let current = self.policy, self.policyName == factory.name {
+            if let current = self.policy, self.policyName == Self.policyIdentity(factory) {
                 policy = current
             } else {
                 // The first resolution, or a service config that names another policy.
@@ -246,7 +247,7 @@ final class ChannelCore: SubchannelOwner, LoadBalancerHelperParent {
                 self.subchannels = [:]
                 policy = factory.makePolicy(helper: self.helper)
                 self.policy = policy
-                self.policyName = factory.name
+                self.policyName = Self.policyIdentity(factory)
                 policy.exitIdle()
             }
             policy.update(addresses: resolution.addresses)
@@ -265,8 +266,21 @@ final class ChannelCore: SubchannelOwner, LoadBalancerHelperParent {
         }
     }
 
-    /// The name of the policy in use.
+    /// The name of the policy in use (with its settings, for outlier detection).
     private var policyName: String?
+
+    /// What tells policies apart: a service config that changes it gets a new policy.
+    /// Outlier detection's settings and child count, so that changing them takes effect.
+    private static func policyIdentity(_ factory: any LoadBalancingPolicyFactory) -> String {
+        guard let outlierDetection = factory as? OutlierDetectionPolicyFactory else { return factory.name }
+        return "\(factory.name)(\(outlierDetection.configuration), \(Self.policyIdentity(outlierDetection.child)))"
+    }
+
+    /// The policy that makes the subchannels: the child of outlier detection.
+    private static func leafPolicyName(_ factory: any LoadBalancingPolicyFactory) -> String {
+        guard let outlierDetection = factory as? OutlierDetectionPolicyFactory else { return factory.name }
+        return Self.leafPolicyName(outlierDetection.child)
+    }
     /// The brake on retries the service config in force sets, shared by the calls.
     private(set) var retryThrottle: RetryThrottle?
     /// The service config's health check, for policies other than pick_first (gRFC A17
@@ -344,6 +358,9 @@ final class ChannelCore: SubchannelOwner, LoadBalancerHelperParent {
 
     /// How many subchannels are READY.
     var readySubchannelCount: Int { self.subchannels.values.filter { $0.state == .ready }.count }
+
+    /// How many subchannels outlier detection ejects now.
+    var ejectedSubchannelCount: Int { self.subchannels.values.filter(\.isEjected).count }
 
     /// Connects now if idle, without waiting for a call.
     func connect() {
