@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import TestServices
 import Testing
@@ -466,6 +467,10 @@ import Testing
 
     // MARK: Over real servers
 
+    // Call counts are judged per interval, so these tests keep ten callers busy rather
+    // than one: on a loaded machine (the whole suite runs in parallel) one caller may not
+    // reach the request volume within an interval.
+
     typealias Backend = LoadBalancingTests.Backend
 
     /// `count` echo servers; those at `failing` fail every call while `failures` is on.
@@ -494,57 +499,81 @@ import Testing
         }
     }
 
-    /// Makes unary calls, one at a time, until `condition` holds (looked at every ten calls)
-    /// or `timeout` passes; whether it held.
-    static func call(
+    static func channel(to backends: [Backend], serviceConfig: String) throws -> GRPCChannel {
+        var configuration = GRPCChannel.Configuration()
+        configuration.serviceConfig = try ServiceConfig(json: serviceConfig)
+        return try GRPCChannel(
+            target: "ipv4:" + backends.map(\.hostPort).joined(separator: ","), configuration: configuration)
+    }
+
+    /// Keeps `workers` callers making unary calls with `options` until `condition` holds
+    /// (looked at every few milliseconds) or `timeout` passes; whether it held. The calls
+    /// under way then finish (they are not cancelled), so the servers have counted them.
+    static func load(
         _ client: Grpcsimple_Echo_EchoClient,
+        workers: Int = 10,
+        options: CallOptions = CallOptions(),
         until condition: () async -> Bool,
         within timeout: Duration
     ) async -> Bool {
-        let deadline = ContinuousClock.now.advanced(by: timeout)
-        while ContinuousClock.now < deadline {
-            if await condition() { return true }
-            for _ in 0..<10 { _ = try? await client.get(.with { $0.text = "load" }) }
+        let stop = NIOLockedValueBox(false)
+        return await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<workers {
+                group.addTask {
+                    while !stop.withLockedValue({ $0 }) {
+                        _ = try? await client.get(.with { $0.text = "load" }, options: options)
+                    }
+                }
+            }
+            let held = await eventually(within: timeout, condition)
+            stop.withLockedValue { $0 = true }
+            await group.waitForAll()
+            return held
         }
-        return await condition()
     }
 
-    /// Makes `count` unary calls, one at a time; how many succeeded.
+    /// Makes `count` unary calls, ten at a time; how many succeeded.
     static func succeeded(_ count: Int, on client: Grpcsimple_Echo_EchoClient) async -> Int {
-        var succeeded = 0
-        for index in 0..<count where (try? await client.get(.with { $0.text = "\(index)" })) != nil {
-            succeeded += 1
+        await withTaskGroup(of: Int.self) { group in
+            for worker in 0..<10 {
+                group.addTask {
+                    var succeeded = 0
+                    for index in stride(from: worker, to: count, by: 10)
+                    where (try? await client.get(.with { $0.text = "\(index)" })) != nil {
+                        succeeded += 1
+                    }
+                    return succeeded
+                }
+            }
+            return await group.reduce(0, +)
         }
-        return succeeded
     }
 
     @Test func aBackendFailingEveryCallIsEjectedThenComesBack() async throws {
         try await Self.withBackends(5, failing: [2]) { backends in
-            let baseEjectionTime = Duration.seconds(3)
-            var configuration = GRPCChannel.Configuration()
-            configuration.serviceConfig = try ServiceConfig(
-                json: """
+            let baseEjectionTime = Duration.seconds(4)
+            let channel = try Self.channel(
+                to: backends,
+                serviceConfig: """
                     {"loadBalancingConfig": [{"outlier_detection": {
-                      "interval": "0.1s", "baseEjectionTime": "3s", "maxEjectionPercent": 20,
-                      "failurePercentageEjection": {"threshold": 50, "minimumHosts": 5, "requestVolume": 5},
+                      "interval": "0.2s", "baseEjectionTime": "4s", "maxEjectionPercent": 20,
+                      "failurePercentageEjection": {"threshold": 50, "minimumHosts": 5, "requestVolume": 3},
                       "childPolicy": [{"round_robin": {}}]
                     }}]}
                     """)
-            let channel = try GRPCChannel(
-                target: "ipv4:" + backends.map(\.hostPort).joined(separator: ","), configuration: configuration)
             let client = Grpcsimple_Echo_EchoClient(channel: channel)
             let failing = backends[2]
 
             #expect(
-                await Self.call(client, until: { await channel.ejectedSubchannelCount() == 1 }, within: .seconds(30)),
+                await Self.load(client, until: { await channel.ejectedSubchannelCount() == 1 }, within: .seconds(60)),
                 "the failing backend is ejected")
             let ejectedAt = ContinuousClock.now
             let failingCalls = failing.unaryCalls
             let healthyCalls = backends.map(\.unaryCalls).reduce(0, +) - failingCalls
             let succeeded = await Self.succeeded(20, on: client)
-            // Unless this machine took most of the ejection time for 20 calls, none went to
-            // the ejected backend.
-            if ContinuousClock.now - ejectedAt < baseEjectionTime - .milliseconds(500) {
+            // Unless this machine took most of the ejection time for those calls, none went
+            // to the ejected backend.
+            if ContinuousClock.now - ejectedAt < baseEjectionTime - .seconds(1) {
                 #expect(succeeded == 20)
                 #expect(failing.unaryCalls == failingCalls, "no new call to the ejected backend")
                 #expect(backends.map(\.unaryCalls).reduce(0, +) - failing.unaryCalls == healthyCalls + 20)
@@ -552,7 +581,7 @@ import Testing
 
             // After the ejection time it gets calls again (and fails them).
             #expect(
-                await Self.call(client, until: { failing.unaryCalls > failingCalls }, within: .seconds(30)),
+                await Self.load(client, until: { failing.unaryCalls > failingCalls }, within: .seconds(60)),
                 "the ejected backend comes back")
             #expect(ContinuousClock.now - ejectedAt >= baseEjectionTime - .seconds(1), "not before its time")
             await channel.close()
@@ -565,15 +594,15 @@ import Testing
                 to: backends,
                 policy: .outlierDetection(
                     try OutlierDetection(
-                        interval: .milliseconds(100),
-                        successRateEjection: .init(minimumHosts: 5, requestVolume: 5)
+                        interval: .milliseconds(200),
+                        successRateEjection: .init(minimumHosts: 5, requestVolume: 3)
                     ),
                     child: .roundRobin
                 )
             )
             let client = Grpcsimple_Echo_EchoClient(channel: channel)
             #expect(
-                await Self.call(client, until: { await channel.ejectedSubchannelCount() == 1 }, within: .seconds(30)),
+                await Self.load(client, until: { await channel.ejectedSubchannelCount() == 1 }, within: .seconds(60)),
                 "the failing backend is ejected")
             let failingCalls = backends[0].unaryCalls
             // Ejected for 30 s (the default): every call now succeeds on the others.
@@ -591,26 +620,25 @@ import Testing
                 to: backends,
                 policy: .outlierDetection(
                     try OutlierDetection(
-                        interval: .milliseconds(100),
+                        interval: .milliseconds(200),
                         baseEjectionTime: .milliseconds(500),
                         maxEjectionPercent: 50,
-                        failurePercentageEjection: .init(threshold: 50, minimumHosts: 3, requestVolume: 5)
+                        failurePercentageEjection: .init(threshold: 50, minimumHosts: 3, requestVolume: 3)
                     ),
                     child: .roundRobin
                 )
             )
             let client = Grpcsimple_Echo_EchoClient(channel: channel)
             #expect(
-                await Self.call(client, until: { await channel.ejectedSubchannelCount() == 1 }, within: .seconds(30)))
+                await Self.load(client, until: { await channel.ejectedSubchannelCount() == 1 }, within: .seconds(60)))
             failures.isOn = false
             // Once back, it answers; nothing is ejected again.
             #expect(
-                await Self.call(client, until: { await channel.ejectedSubchannelCount() == 0 }, within: .seconds(30)))
+                await Self.load(client, until: { await channel.ejectedSubchannelCount() == 0 }, within: .seconds(60)))
             let before = backends[1].unaryCalls
             #expect(await Self.succeeded(30, on: client) == 30)
             #expect(backends[1].unaryCalls > before, "the recovered backend takes calls")
-            try await Task.sleep(for: .milliseconds(300))
-            #expect(await Self.succeeded(30, on: client) == 30)
+            #expect(await Self.load(client, until: { false }, within: .milliseconds(600)) == false)
             #expect(await channel.ejectedSubchannelCount() == 0)
             await channel.close()
         }
@@ -624,12 +652,16 @@ import Testing
             )
             let client = Grpcsimple_Echo_EchoClient(channel: channel)
             #expect(
-                await Self.call(client, until: { await channel.readySubchannelCount() == 3 }, within: .seconds(30)))
-            for _ in 0..<3 {
+                await Self.load(client, until: { await channel.readySubchannelCount() == 3 }, within: .seconds(60)))
+            for _ in 0..<2 {
                 let before = backends.map(\.unaryCalls)
-                // One at a time over three READY backends: round robin gives each 10 of 30.
-                #expect(await Self.succeeded(30, on: client) == 20)
-                #expect(zip(backends, before).map { $0.unaryCalls - $1 } == [10, 10, 10])
+                // One at a time over three READY backends: round robin gives each 5 of 15.
+                var succeeded = 0
+                for index in 0..<15 where (try? await client.get(.with { $0.text = "\(index)" })) != nil {
+                    succeeded += 1
+                }
+                #expect(succeeded == 10)
+                #expect(zip(backends, before).map { $0.unaryCalls - $1 } == [5, 5, 5])
                 try await Task.sleep(for: .milliseconds(150))
             }
             #expect(await channel.ejectedSubchannelCount() == 0)
