@@ -644,6 +644,40 @@ import Testing
         }
     }
 
+    @Test func callsTheClientGivesUpOnAreNotCounted() async throws {
+        try await Self.withBackends(5, failing: []) { backends in
+            let serviceConfig = """
+                {"loadBalancingConfig": [{"outlier_detection": {
+                  "interval": "0.2s", "maxEjectionPercent": 100,
+                  "failurePercentageEjection": {"threshold": 50, "minimumHosts": 5, "requestVolume": 2},
+                  "childPolicy": [{"round_robin": {}}]
+                }}]}
+                """
+            // Every call's deadline passes on the client while the server sleeps: nothing is
+            // ejected, though every call fails.
+            let patient = try Self.channel(to: backends, serviceConfig: serviceConfig)
+            let timedOut = CallOptions(timeout: .milliseconds(50), metadata: ["sleep-ms": "5000"])
+            let start = ContinuousClock.now
+            let handled = { backends.map(\.unaryCalls).reduce(0, +) }
+            #expect(
+                await Self.load(
+                    Grpcsimple_Echo_EchoClient(channel: patient), options: timedOut,
+                    until: { ContinuousClock.now - start > .seconds(2) && handled() >= 200 },
+                    within: .seconds(60)))
+            #expect(await patient.ejectedSubchannelCount() == 0)
+            await patient.close()
+
+            // The same calls failed by the server with DEADLINE_EXCEEDED count.
+            let strict = try Self.channel(to: backends, serviceConfig: serviceConfig)
+            let failed = CallOptions(metadata: ["fail-code": "4"])
+            #expect(
+                await Self.load(
+                    Grpcsimple_Echo_EchoClient(channel: strict), options: failed,
+                    until: { await strict.ejectedSubchannelCount() > 0 }, within: .seconds(60)))
+            await strict.close()
+        }
+    }
+
     @Test func withoutAnAlgorithmNothingIsEjected() async throws {
         try await Self.withBackends(3, failing: [1]) { backends in
             let channel = try LoadBalancingTests.channel(

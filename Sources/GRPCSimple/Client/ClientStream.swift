@@ -296,6 +296,11 @@ final class ClientStream: GatheringStream {
     /// Ends the call from this side (the caller cancelled, the deadline passed, the
     /// connection failed); resets the stream on the wire if it was started.
     func cancel(_ error: RPCError) {
+        if error.code == .cancelled || error.code == .deadlineExceeded {
+            // The client gave up on the call itself (its caller, or its deadline): that says
+            // nothing of the server, so the policy that picked it does not hear of it.
+            self.onAttemptEnded = nil
+        }
         self.finish(.failure(error), resetStream: true)
     }
 
