@@ -46,6 +46,9 @@ final class ClientStream: GatheringStream {
     var record: ClientCallRecord?
     /// A hedged attempt's number (0 for the first): what its `grpc-previous-rpc-attempts` says.
     var hedgeIndex = 0
+    /// Told how the current attempt ended, when its pick asked (`PickResult.trackedSubchannel`);
+    /// nil otherwise, which is the common case.
+    var onAttemptEnded: ((StatusCode) -> Void)?
 
     init(
         method: MethodDescriptor,
@@ -124,6 +127,7 @@ final class ClientStream: GatheringStream {
         // Its stream is refused or past the server's GOAWAY: nothing to reset.
         self.detachForNewAttempt(reset: false, resetIfSending: false)
         self.record?.attemptEnded(.unavailable)
+        self.reportAttemptEnded(.unavailable)
         return true
     }
 
@@ -294,6 +298,11 @@ final class ClientStream: GatheringStream {
     /// Ends the call from this side (the caller cancelled, the deadline passed, the
     /// connection failed); resets the stream on the wire if it was started.
     func cancel(_ error: RPCError) {
+        if error.code == .cancelled || error.code == .deadlineExceeded {
+            // The client gave up on the call itself (its caller, or its deadline): that says
+            // nothing of the server, so the policy that picked it does not hear of it.
+            self.onAttemptEnded = nil
+        }
         self.finish(.failure(error), resetStream: true)
     }
 
@@ -313,6 +322,7 @@ final class ClientStream: GatheringStream {
             {
                 self.detachForNewAttempt(reset: resetStream)
                 self.record?.attemptEnded(error.code)
+                self.reportAttemptEnded(error.code)
                 core.start(self, after: delay)
                 return
             }
@@ -341,10 +351,23 @@ final class ClientStream: GatheringStream {
         waiter?.resume(with: result.mapError { $0 as any Error })
     }
 
+    /// Tells the policy that picked this attempt's subchannel how it ended, once.
+    private func reportAttemptEnded(_ code: StatusCode) {
+        guard let onAttemptEnded = self.onAttemptEnded else { return }
+        self.onAttemptEnded = nil
+        onAttemptEnded(code)
+    }
+
     private func finish(_ outcome: Result<Metadata, RPCError>, resetStream: Bool) {
         guard self.machine.finish() else { return }
         self.outcome = outcome
         self.record?.end(outcome)
+        if self.onAttemptEnded != nil {
+            switch outcome {
+            case .success: self.reportAttemptEnded(.ok)
+            case .failure(let error): self.reportAttemptEnded(error.code)
+            }
+        }
         self.deadlineTimer?.cancel()
         self.deadlineTimer = nil
         // Requests the call will never send.

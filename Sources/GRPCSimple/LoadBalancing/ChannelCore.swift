@@ -10,7 +10,7 @@ import NIOSSL
 /// fails it. Calls that wait (for a connection, or for ready) are picked again whenever the
 /// policy reports a new state. The resolver starts with the first call; an unused channel
 /// goes back to IDLE after `idleTimeout`, closing its connections.
-final class ChannelCore: SubchannelOwner {
+final class ChannelCore: SubchannelOwner, LoadBalancerHelperParent {
     let eventLoop: any EventLoop
     let target: ChannelTarget
     let targetDescription: String
@@ -28,7 +28,7 @@ final class ChannelCore: SubchannelOwner {
     private var policy: (any LoadBalancingPolicy)?
     /// Whether the channel has left IDLE: its resolver runs.
     private var isActive = false
-    private lazy var helper = LoadBalancerHelper(core: self)
+    private lazy var helper = LoadBalancerHelper(parent: self)
     private var subchannels: [ObjectIdentifier: Subchannel] = [:]
     /// Calls waiting for the policy to give them a subchannel.
     private var waiting: [ClientStream] = []
@@ -122,6 +122,13 @@ final class ChannelCore: SubchannelOwner {
         switch policy.pick(for: stream.method) {
         case .subchannel(let subchannel):
             if !subchannel.open(stream) {
+                self.wait(stream)
+            }
+        case .trackedSubchannel(let subchannel, let onCallEnded):
+            // Set first: the attempt may end while it opens.
+            stream.onAttemptEnded = onCallEnded
+            if !subchannel.open(stream) {
+                stream.onAttemptEnded = nil
                 self.wait(stream)
             }
         case .queue:
@@ -230,9 +237,10 @@ final class ChannelCore: SubchannelOwner {
                 self.retryThrottle = config?.retryThrottling.map(RetryThrottle.init)
             }
             let factory = config?.loadBalancing?.factory ?? self.policyFactory
-            self.healthCheckServiceName = factory.name == "pick_first" ? nil : config?.healthCheckServiceName
+            self.healthCheckServiceName =
+                Self.leafPolicyName(factory) == "pick_first" ? nil : config?.healthCheckServiceName
             let policy: any LoadBalancingPolicy
-            if let current = self.policy, self.policyName == factory.name {
+            if let current = self.policy, self.policyName == Self.policyIdentity(factory) {
                 policy = current
             } else {
                 // The first resolution, or a service config that names another policy.
@@ -241,7 +249,7 @@ final class ChannelCore: SubchannelOwner {
                 self.subchannels = [:]
                 policy = factory.makePolicy(helper: self.helper)
                 self.policy = policy
-                self.policyName = factory.name
+                self.policyName = Self.policyIdentity(factory)
                 policy.exitIdle()
             }
             policy.update(addresses: resolution.addresses)
@@ -260,8 +268,21 @@ final class ChannelCore: SubchannelOwner {
         }
     }
 
-    /// The name of the policy in use.
+    /// The name of the policy in use (with its settings, for outlier detection).
     private var policyName: String?
+
+    /// What tells policies apart: a service config that changes it gets a new policy.
+    /// Outlier detection's settings and child count, so that changing them takes effect.
+    private static func policyIdentity(_ factory: any LoadBalancingPolicyFactory) -> String {
+        guard let outlierDetection = factory as? OutlierDetectionPolicyFactory else { return factory.name }
+        return "\(factory.name)(\(outlierDetection.configuration), \(Self.policyIdentity(outlierDetection.child)))"
+    }
+
+    /// The policy that makes the subchannels: the child of outlier detection.
+    private static func leafPolicyName(_ factory: any LoadBalancingPolicyFactory) -> String {
+        guard let outlierDetection = factory as? OutlierDetectionPolicyFactory else { return factory.name }
+        return Self.leafPolicyName(outlierDetection.child)
+    }
     /// The brake on retries the service config in force sets, shared by the calls.
     private(set) var retryThrottle: RetryThrottle?
     /// What all the channel's calls may keep for retries together.
@@ -341,6 +362,9 @@ final class ChannelCore: SubchannelOwner {
 
     /// How many subchannels are READY.
     var readySubchannelCount: Int { self.subchannels.values.filter { $0.state == .ready }.count }
+
+    /// How many subchannels outlier detection ejects now.
+    var ejectedSubchannelCount: Int { self.subchannels.values.filter(\.isEjected).count }
 
     /// Connects now if idle, without waiting for a call.
     func connect() {

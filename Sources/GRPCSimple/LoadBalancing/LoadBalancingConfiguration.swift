@@ -6,6 +6,8 @@
 ///   DNS or a Kubernetes headless service.
 /// - `leastRequest`: like `roundRobin`, but each call goes to the less busy of two (or more)
 ///   replicas picked at random: when calls differ much in cost.
+/// - `outlierDetection`: another policy, except for the addresses whose calls fail much
+///   more than the others' (gRFC A50), which it stops using for a while.
 /// - `custom`: a policy of your own.
 public struct LoadBalancingConfiguration: Sendable {
     let factory: any LoadBalancingPolicyFactory
@@ -28,6 +30,16 @@ public struct LoadBalancingConfiguration: Sendable {
     /// `least_request` (gRFC A48) comparing `choiceCount` random replicas per call (2 to 10).
     public static func leastRequest(choiceCount: Int = 2) -> LoadBalancingConfiguration {
         LoadBalancingConfiguration(factory: LeastRequestPolicyFactory(choiceCount: min(max(choiceCount, 2), 10)))
+    }
+
+    /// `outlier_detection` (gRFC A50) around `child`: calls go as `child` picks, except to
+    /// addresses `outlierDetection` ejects for failing more than the others.
+    public static func outlierDetection(
+        _ outlierDetection: OutlierDetection,
+        child: LoadBalancingConfiguration
+    ) -> LoadBalancingConfiguration {
+        LoadBalancingConfiguration(
+            factory: OutlierDetectionPolicyFactory(configuration: outlierDetection, child: child.factory))
     }
 
     /// A policy of your own.

@@ -13,10 +13,25 @@ import NIOSSL
 public final class Subchannel {
     /// The server it connects to.
     public let address: ServerAddress
-    /// Its state now.
-    public private(set) var state = ConnectivityState.idle
-    /// Why its last connection attempt failed, while in TRANSIENT_FAILURE.
-    public private(set) var failure: RPCError?
+    /// Its state now, as its policy sees it: TRANSIENT_FAILURE while outlier detection
+    /// ejects its address, whatever its connection does.
+    public var state: ConnectivityState {
+        self.isEjected && self.connectivity != .shutdown ? .transientFailure : self.connectivity
+    }
+    /// Why its last connection attempt failed, while in TRANSIENT_FAILURE (or that outlier
+    /// detection ejected it).
+    public var failure: RPCError? {
+        guard self.isEjected else { return self.connectionFailure }
+        return RPCError(.unavailable, "\(self.address) is ejected by outlier detection")
+    }
+
+    /// The state of its connection, ejected or not.
+    private(set) var connectivity = ConnectivityState.idle
+    private var connectionFailure: RPCError?
+    /// Whether outlier detection ejected its address: its policy sees TRANSIENT_FAILURE and
+    /// hears of no state change until it is let back (`OutlierDetectionPolicy` sets it and
+    /// tells the policy).
+    var isEjected = false
 
     /// Calls open on its connection now: what `least_request` compares.
     public var activeCalls: Int { self.connection?.activeCalls ?? 0 }
@@ -42,7 +57,7 @@ public final class Subchannel {
 
     /// Starts connecting, if idle; does nothing in any other state.
     public func connect() {
-        guard self.state == .idle else { return }
+        guard self.connectivity == .idle else { return }
         self.log("connecting")
         self.setState(.connecting)
         self.isConnecting = true
@@ -59,7 +74,7 @@ public final class Subchannel {
     /// Starts `stream` on this subchannel's connection; false (doing nothing) when it has no
     /// usable one, so the caller picks again.
     func open(_ stream: ClientStream) -> Bool {
-        guard self.state == .ready, let connection = self.connection, connection.isUsable else { return false }
+        guard self.connectivity == .ready, let connection = self.connection, connection.isUsable else { return false }
         connection.open(stream)
         return true
     }
@@ -69,7 +84,7 @@ public final class Subchannel {
             channel.close(promise: nil)
             return self.connectFailed(RPCError(.internal, "the connection pipeline is missing its gRPC handler"))
         }
-        guard self.state == .connecting else {
+        guard self.connectivity == .connecting else {
             // Shut down while connecting.
             channel.close(promise: nil)
             return
@@ -83,7 +98,7 @@ public final class Subchannel {
         }
         self.backoff = ConnectionBackoff.Iterator(policy: self.connector.configuration.backoff)
         self.connection = handler
-        self.failure = nil
+        self.connectionFailure = nil
         if let service = self.owner.healthCheckServiceName {
             // READY once the server says SERVING (gRFC A17).
             self.watchHealth(service, on: handler)
@@ -98,10 +113,10 @@ public final class Subchannel {
             self.log("health of '\(service)': \(verdict)")
             switch verdict {
             case .serving:
-                self.failure = nil
+                self.connectionFailure = nil
                 self.setState(.ready)
             case .notServing(let status):
-                self.failure = RPCError(
+                self.connectionFailure = RPCError(
                     .unavailable, "\(self.address) reports \(status) for the health of '\(service)'")
                 self.setState(.transientFailure)
             case .unimplemented:
@@ -126,7 +141,7 @@ public final class Subchannel {
     }
 
     private func connectFailed(_ error: any Error) {
-        guard self.state == .connecting else { return }
+        guard self.connectivity == .connecting else { return }
         let detail: String
         if let tlsError = error as? TLSHandshakeError {
             detail = "\(tlsError)"
@@ -135,7 +150,7 @@ public final class Subchannel {
         } else {
             detail = NetworkDescription.error(error)
         }
-        self.failure = RPCError(.unavailable, detail, cause: error)
+        self.connectionFailure = RPCError(.unavailable, detail, cause: error)
         self.setState(.transientFailure)
         // Back off, then wait to be asked again; the addresses may have changed meanwhile.
         self.owner.subchannelWantsResolution(self)
@@ -143,7 +158,7 @@ public final class Subchannel {
         self.log("connection attempt failed", ["error": "\(detail)", "retry_in": "\(delay)"])
         self.backoffTimer = self.connector.eventLoop.assumeIsolated().scheduleTask(in: delay.timeAmount) {
             self.backoffTimer = nil
-            guard self.state == .transientFailure else { return }
+            guard self.connectivity == .transientFailure else { return }
             self.setState(.idle)
         }
     }
@@ -158,15 +173,15 @@ public final class Subchannel {
     }
 
     private func setState(_ state: ConnectivityState) {
-        guard self.state != state, self.state != .shutdown else { return }
-        self.state = state
+        guard self.connectivity != state, self.connectivity != .shutdown else { return }
+        self.connectivity = state
         self.owner.subchannel(self, didChangeTo: state)
     }
 
     /// Closes every connection; calls on them fail with UNAVAILABLE. Reports nothing more.
     func shutdown() {
         self.stopWatchingHealth()
-        self.state = .shutdown
+        self.connectivity = .shutdown
         self.backoffTimer?.cancel()
         self.backoffTimer = nil
         self.connection = nil
@@ -178,7 +193,7 @@ public final class Subchannel {
     /// Closes its connections once their calls have ended: the policy no longer uses it.
     func drain() {
         self.stopWatchingHealth()
-        self.state = .shutdown
+        self.connectivity = .shutdown
         self.backoffTimer?.cancel()
         self.backoffTimer = nil
         self.connection = nil

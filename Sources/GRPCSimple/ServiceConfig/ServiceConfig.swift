@@ -82,34 +82,8 @@ public struct ServiceConfig: Sendable {
     /// older `loadBalancingPolicy` name.
     private static func loadBalancing(_ reader: ConfigReader) throws(RPCError) -> LoadBalancingConfiguration? {
         if let list = try reader.array("loadBalancingConfig") {
-            var names: [String] = []
-            for (index, element) in list.enumerated() {
-                let entry = try ConfigReader(element, path: "loadBalancingConfig[\(index)]")
-                guard entry.object.count == 1, let (name, config) = entry.object.first else {
-                    throw ConfigReader.error(entry.path, "must hold exactly one policy, as {\"round_robin\": {}}")
-                }
-                names.append(name)
-                let settings = try ConfigReader(config, path: "\(entry.path).\(name)")
-                switch name {
-                case "pick_first":
-                    return .pickFirst(shuffleAddressList: try settings.bool("shuffleAddressList") ?? false)
-                case "round_robin":
-                    return .roundRobin
-                case "least_request", "least_request_experimental":
-                    let choiceCount = try settings.integer("choiceCount") ?? 2
-                    guard choiceCount >= 2 else {
-                        throw ConfigReader.error(settings.field("choiceCount"), "must be at least 2")
-                    }
-                    return .leastRequest(choiceCount: choiceCount)
-                default:
-                    continue
-                }
-            }
-            if !names.isEmpty {
-                throw ConfigReader.error(
-                    "loadBalancingConfig",
-                    "names no policy this client has (\(names.joined(separator: ", "))); it has pick_first, round_robin, least_request"
-                )
+            if let policy = try Self.policy(from: list, path: "loadBalancingConfig") {
+                return policy
             }
         }
         if let name = try reader.string("loadBalancingPolicy") {
@@ -121,6 +95,89 @@ public struct ServiceConfig: Sendable {
             }
         }
         return nil
+    }
+
+    /// The first policy of a `loadBalancingConfig` list (at `path`) that this library has;
+    /// nil for an empty list.
+    private static func policy(from list: [JSONValue], path: String) throws(RPCError) -> LoadBalancingConfiguration? {
+        var names: [String] = []
+        for (index, element) in list.enumerated() {
+            let entry = try ConfigReader(element, path: "\(path)[\(index)]")
+            guard entry.object.count == 1, let (name, config) = entry.object.first else {
+                throw ConfigReader.error(entry.path, "must hold exactly one policy, as {\"round_robin\": {}}")
+            }
+            names.append(name)
+            let settings = try ConfigReader(config, path: "\(entry.path).\(name)")
+            switch name {
+            case "pick_first":
+                return .pickFirst(shuffleAddressList: try settings.bool("shuffleAddressList") ?? false)
+            case "round_robin":
+                return .roundRobin
+            case "least_request", "least_request_experimental":
+                let choiceCount = try settings.integer("choiceCount") ?? 2
+                guard choiceCount >= 2 else {
+                    throw ConfigReader.error(settings.field("choiceCount"), "must be at least 2")
+                }
+                return .leastRequest(choiceCount: choiceCount)
+            case "outlier_detection", "outlier_detection_experimental":
+                return try Self.outlierDetection(settings)
+            default:
+                continue
+            }
+        }
+        if !names.isEmpty {
+            throw ConfigReader.error(
+                path,
+                "names no policy this client has (\(names.joined(separator: ", "))); it has pick_first, round_robin, least_request, outlier_detection"
+            )
+        }
+        return nil
+    }
+
+    /// `outlier_detection` (gRFC A50): its settings and its `childPolicy` list.
+    private static func outlierDetection(_ settings: ConfigReader) throws(RPCError) -> LoadBalancingConfiguration {
+        func fieldError(_ reader: ConfigReader) -> (String, String) -> RPCError {
+            { field, problem in ConfigReader.error(reader.field(field), problem) }
+        }
+        func count(_ reader: ConfigReader, _ key: String, _ defaultValue: Int) throws(RPCError) -> Int {
+            try reader.integer(key) ?? defaultValue
+        }
+        let successRate = try settings.object("successRateEjection").map {
+            (reader) throws(RPCError) -> OutlierDetection.SuccessRateEjection in
+            try OutlierDetection.SuccessRateEjection(
+                stdevFactor: try count(reader, "stdevFactor", 1900),
+                enforcementPercentage: try count(reader, "enforcementPercentage", 100),
+                minimumHosts: try count(reader, "minimumHosts", 5),
+                requestVolume: try count(reader, "requestVolume", 100),
+                fieldError: fieldError(reader)
+            )
+        }
+        let failurePercentage = try settings.object("failurePercentageEjection").map {
+            (reader) throws(RPCError) -> OutlierDetection.FailurePercentageEjection in
+            try OutlierDetection.FailurePercentageEjection(
+                threshold: try count(reader, "threshold", 85),
+                enforcementPercentage: try count(reader, "enforcementPercentage", 100),
+                minimumHosts: try count(reader, "minimumHosts", 5),
+                requestVolume: try count(reader, "requestVolume", 50),
+                fieldError: fieldError(reader)
+            )
+        }
+        let configuration = try OutlierDetection(
+            interval: try settings.duration("interval") ?? .seconds(10),
+            baseEjectionTime: try settings.duration("baseEjectionTime") ?? .seconds(30),
+            maxEjectionTime: try settings.duration("maxEjectionTime") ?? .seconds(300),
+            maxEjectionPercent: try count(settings, "maxEjectionPercent", 10),
+            successRateEjection: successRate,
+            failurePercentageEjection: failurePercentage,
+            fieldError: fieldError(settings)
+        )
+        guard let children = try settings.array("childPolicy"), !children.isEmpty,
+            let child = try Self.policy(from: children, path: settings.field("childPolicy"))
+        else {
+            throw ConfigReader.error(
+                settings.field("childPolicy"), "must name the policy to wrap, as [{\"round_robin\": {}}]")
+        }
+        return .outlierDetection(configuration, child: child)
     }
 
     /// The method config for `method`: its own, else its service's, else the default one.

@@ -23,6 +23,20 @@ final class ServiceProbe: Sendable {
     }
 }
 
+/// Makes an echo service fail every call while it is on (an unhealthy backend).
+final class FailureSwitch: Sendable {
+    private let state: NIOLockedValueBox<Bool>
+
+    init(on: Bool = true) {
+        self.state = NIOLockedValueBox(on)
+    }
+
+    var isOn: Bool {
+        get { self.state.withLockedValue { $0 } }
+        set { self.state.withLockedValue { $0 = newValue } }
+    }
+}
+
 /// The echo service of the tests. Request metadata steers it:
 /// - `sleep-ms`: sleep before answering (cancellable);
 /// - `fail-code` / `fail-message` (or `fail-message-bin` for UTF-8): throw an RPCError with that code and message;
@@ -48,6 +62,8 @@ struct EchoService: Grpcsimple_Echo_EchoProvider {
     let probe: ServiceProbe
     /// How long Get takes before it answers (a slow backend).
     var getDelay: Duration? = nil
+    /// While on, every call fails with UNAVAILABLE (after recording `handling <path>`).
+    var failures: FailureSwitch? = nil
 
     struct PlainError: Error {
         var secret = "database password is hunter2"
@@ -55,6 +71,9 @@ struct EchoService: Grpcsimple_Echo_EchoProvider {
 
     private func prepare(_ context: ServerContext) async throws {
         self.probe.record("handling \(context.method.path)")
+        if self.failures?.isOn == true {
+            throw RPCError(.unavailable, "this backend fails every call")
+        }
         if let text = context.metadata["log"] {
             context.logger.info("\(text)")
         }
