@@ -64,7 +64,7 @@ SERVERS = {
 OPTIONAL_PEERS = []  # the optional servers built for this run
 # Sections of the run (`--only`) and the servers of the h2load tables (`--servers`).
 SECTIONS = ["unary-h2load", "stream-h2load", "unary", "unary-payloads", "stream", "pingpong", "idle", "streams",
-            "client", "allocations", "observability"]
+            "client", "allocations", "observability", "loadbalancing"]
 # The servers of the `observability` section, off first.
 OBSERVED = ["bench-server", "bench-server-metrics", "bench-server-tracing", "bench-server-observed"]
 SERVER_FILTER = None  # None: all; else the set of names given to --servers
@@ -215,15 +215,17 @@ class NoiseMeter:
         return max(0.0, (core - own) / wall) if wall > 0 else None
 
 
-def run_client(client, workload, server, args, timeout, malloc=False):
-    """Runs bench-client or peer-client on the load core; returns its JSON result."""
+def run_client(client, workload, server, args, timeout, malloc=False, env=None):
+    """Runs bench-client or peer-client on the load core; returns its JSON result. `env`
+    adds to the environment (bench-client's BENCH_TARGET / BENCH_LB_POLICY)."""
     command = ["taskset", "-c", LOAD_CORE, os.path.join(BIN, client), workload,
                "--port", str(server.port), "--server-pid", str(server.pid)] + [str(a) for a in args]
     if malloc:
         command += ["--malloc-file", server.malloc_file]
     noise = NoiseMeter(server)
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                              env=dict(os.environ, **env) if env else None)
     except subprocess.TimeoutExpired:
         return {"errors": 1, "first_error": f"timed out after {timeout}s", "command": shlex.join(command)}
     for line in reversed(done.stdout.splitlines()):
@@ -573,6 +575,27 @@ class Bench:
             result["server_allocs_per_item"] = (after - before) / (result["completed"] * ECHO_MESSAGES)
         self.record("allocs-stream-h2load", server.name, result, 1)
 
+    def load_balancing(self):
+        """Client CPU per unary call: one address against round_robin over three servers
+        (three bench-servers on the server core), alternated in one run."""
+        servers = [Server("bench-server", self.tmp) for _ in range(3)]
+        try:
+            target = "ipv4:" + ",".join(f"127.0.0.1:{server.port}" for server in servers)
+            shapes = {"one-address": None,
+                      "round-robin-3": {"BENCH_TARGET": target, "BENCH_LB_POLICY": "round_robin"}}
+            timing = ["--duration", self.seconds, "--warmup", self.warmup]
+            for env in shapes.values():
+                run_client("bench-client", "unary", servers[0], ["--duration", 0.5, "--warmup", 0.2], 60, env=env)
+            for r in range(1, self.rounds + 1):
+                for name, env in shapes.items():
+                    result = run_client("bench-client", "unary", servers[0], timing, self.seconds + 60, env=env)
+                    self.note_command(f"client-loadbalancing ({name})", result["command"]
+                                      .replace(str(servers[0].port), "PORT").replace(str(servers[0].pid), "PID"))
+                    self.record("client-loadbalancing", name, result, r)
+        finally:
+            for server in servers:
+                server.stop()
+
     # -- all of it ---------------------------------------------------------------------------
 
     def run(self):
@@ -618,6 +641,8 @@ class Bench:
             self.allocations()
         if wants("observability"):
             self.observability()
+        if wants("loadbalancing"):
+            self.load_balancing()
         self.elapsed = time.time() - started
         log(f"benchmark done in {self.elapsed:.0f} s")
 
@@ -956,6 +981,9 @@ def render(bench, info, raw_name):
     table("Client side: unary getInfor against bench-server", "client-unary", ["bench-client", "peer-client"], "req/s",
           "Both clients drive the same bench-server (4 connections × 100 calls in flight); client CPU is the client "
           "process's own CPU time per call.", reference=("peer-client", "peer client"), extra=[client_busy])
+    table("Client side: load balancing (client CPU per unary call; server CPU counts the first server only)",
+          "client-loadbalancing", ["one-address", "round-robin-3"], "req/s",
+          "bench-client against one bench-server, and round_robin over three (`BENCH_TARGET`).", latency=True)
     table("Client side: Echo streaming against bench-server", "client-stream", ["bench-client", "peer-client"],
           "msgs/s", "1 connection, 1 Echo call, 100 messages in flight.", reference=("peer-client", "peer client"),
           latency=False, extra=[client_busy])

@@ -5,10 +5,28 @@ import GRPCSimple
 import LoadDriver
 import SimpleBenchService
 
-/// Makes gRPC Simple channels; one `GRPCChannel` is one HTTP/2 connection.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Makes gRPC Simple channels; one `GRPCChannel` is one HTTP/2 connection, unless the
+/// environment names a target of several addresses: `BENCH_TARGET` (e.g.
+/// `ipv4:127.0.0.1:1,127.0.0.1:2`) with `BENCH_LB_POLICY` (`round_robin`, `pick_first`,
+/// `least_request`), for the cost of load balancing.
 struct SimpleFactory: BenchClientFactory {
     func connect(host: String, port: Int) async throws -> SimpleConnection {
-        SimpleConnection(channel: try GRPCChannel(host: host, port: port))
+        guard let target = getenv("BENCH_TARGET").map({ String(cString: $0) }) else {
+            return SimpleConnection(channel: try GRPCChannel(host: host, port: port))
+        }
+        var configuration = GRPCChannel.Configuration()
+        switch getenv("BENCH_LB_POLICY").map({ String(cString: $0) }) {
+        case "round_robin": configuration.loadBalancing = .roundRobin
+        case "least_request": configuration.loadBalancing = .leastRequest()
+        default: configuration.loadBalancing = .pickFirst
+        }
+        return SimpleConnection(channel: try GRPCChannel(target: target, configuration: configuration))
     }
 }
 
