@@ -12,7 +12,8 @@ let package = Package(
     name: "person-example",
     platforms: [.macOS(.v15)],
     dependencies: [
-        // gRPC Simple, from this checkout. `name:` fixes its identity whatever the folder is called.
+        // gRPC Simple, from this checkout. `package: "grpc-simple"` finds it by this `name:`
+        // whatever the checkout's folder is called (its identity follows the folder).
         .package(name: "grpc-simple", path: "../.."),
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),

@@ -79,6 +79,8 @@ struct DynamicCall: Sendable {
                 try await channel.bidirectionalStreaming(
                     self.descriptor, options: options, responseType: RawMessage.self
                 ) { (writer: RequestWriter<RawMessage>, responses) in
+                    // Requests and responses each in a task of their own: a request that does not
+                    // fit ends the call at once, even while the server has nothing to say.
                     let writing = encoder
                     try await withThrowingTaskGroup(of: Void.self) { group in
                         group.addTask {
@@ -88,17 +90,21 @@ struct DynamicCall: Sendable {
                             }
                             writer.finish()
                         }
-                        var shownHeaders = false
-                        for try await response in responses {
-                            if !shownHeaders {
-                                self.show("headers", try await responses.metadata)
-                                shownHeaders = true
+                        group.addTask {
+                            var printer = ResponsePrinter(call: self)
+                            var shownHeaders = false
+                            for try await response in responses {
+                                if !shownHeaders {
+                                    self.show("headers", try await responses.metadata)
+                                    shownHeaders = true
+                                }
+                                try await printer.print(response)
                             }
-                            try await printer.print(response)
+                            if !shownHeaders { self.show("headers", try await responses.metadata) }
+                            self.show("trailers", try await responses.trailingMetadata)
                         }
-                        try await group.waitForAll()
-                        if !shownHeaders { self.show("headers", try await responses.metadata) }
-                        self.show("trailers", try await responses.trailingMetadata)
+                        // The first to fail ends the call (waitForAll would wait for the other).
+                        while try await group.next() != nil {}
                     }
                 }
             }

@@ -309,6 +309,23 @@ def test_bidirectional_streaming_is_interactive(server):
             process.kill()
 
 
+def test_a_bad_request_ends_a_bidirectional_call_at_once(server):
+    """Even while the server waits for more requests and has nothing to send."""
+    process = subprocess.Popen(
+        [binary("GRPC_SIMPLE"), "call", server.address, SERVICE + "/FullDuplexCall", "--plaintext", "-d", "@-"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        process.stdin.write('{"responseParameters": [{"size": 1}]}\n{"responseParameters": "x"}\n')
+        process.stdin.flush()  # and standard input stays open
+        assert process.wait(timeout=TIMEOUT) == 3
+        stderr = process.stderr.read()
+        assert stderr.startswith("ERROR: INVALID_ARGUMENT: request 2: field 'responseParameters'"), stderr
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.stdin.close()
+
+
 # -- metadata, status, options -----------------------------------------------------------
 
 def test_metadata_goes_out_and_comes_back(server):
