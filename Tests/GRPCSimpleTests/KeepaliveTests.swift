@@ -333,13 +333,13 @@ import Testing
 
     @Test func maximumAgeLetsCallsFinishWithinTheGrace() async throws {
         var configuration = Server.Configuration()
-        configuration.keepalive.maximumConnectionAge = .milliseconds(400)
+        configuration.keepalive.maximumConnectionAge = .seconds(1)
         configuration.keepalive.maximumConnectionAgeGrace = .seconds(10)
         try await withHarness(configuration: configuration) { harness in
             // The call must reach the server before the connection's age does; on a busy
             // machine it may not, and the server refuses it: then try a new connection.
             var proven = false
-            for _ in 0..<5 where !proven {
+            for _ in 0..<10 where !proven {
                 let raw = try await RawHTTP2Client.connect(port: harness.port)
                 try await raw.sendHeaders(
                     stream: 1, RawHTTP2Client.requestHeaders(path: "/grpcsimple.echo.Echo/Get", [("sleep-ms", "800")]))
@@ -361,7 +361,9 @@ import Testing
 
     @Test func maximumAgeGraceCutsCallsThatRunLonger() async throws {
         var configuration = Server.Configuration()
-        configuration.keepalive.maximumConnectionAge = .milliseconds(300)
+        // An age long enough that a new connection's first call is processed on a loaded
+        // machine (300 ms was not, once), and a short grace.
+        configuration.keepalive.maximumConnectionAge = .seconds(1)
         configuration.keepalive.maximumConnectionAgeGrace = .milliseconds(300)
         try await withHarness(configuration: configuration) { harness in
             let echo = harness.echo

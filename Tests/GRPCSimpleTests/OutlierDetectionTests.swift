@@ -513,6 +513,7 @@ import Testing
         _ client: Grpcsimple_Echo_EchoClient,
         workers: Int = 10,
         options: CallOptions = CallOptions(),
+        cancellingAfter cancelDelay: Duration? = nil,
         until condition: () async -> Bool,
         within timeout: Duration
     ) async -> Bool {
@@ -521,7 +522,15 @@ import Testing
             for _ in 0..<workers {
                 group.addTask {
                     while !stop.withLockedValue({ $0 }) {
-                        _ = try? await client.get(.with { $0.text = "load" }, options: options)
+                        guard let cancelDelay else {
+                            _ = try? await client.get(.with { $0.text = "load" }, options: options)
+                            continue
+                        }
+                        // The caller gives up: its task is cancelled while the call runs.
+                        let call = Task { try await client.get(.with { $0.text = "load" }, options: options) }
+                        try? await Task.sleep(for: cancelDelay)
+                        call.cancel()
+                        _ = try? await call.value
                     }
                 }
             }
@@ -653,15 +662,16 @@ import Testing
                   "childPolicy": [{"round_robin": {}}]
                 }}]}
                 """
-            // Every call's deadline passes on the client while the server sleeps: nothing is
-            // ejected, though every call fails.
+            // Every caller gives up (its task is cancelled) while the server sleeps: nothing is
+            // ejected, though every call fails. (Not a deadline: the server would race the
+            // client to it, and the server's DEADLINE_EXCEEDED does count.)
             let patient = try Self.channel(to: backends, serviceConfig: serviceConfig)
-            let timedOut = CallOptions(timeout: .milliseconds(50), metadata: ["sleep-ms": "5000"])
+            let sleeping = CallOptions(metadata: ["sleep-ms": "5000"])
             let start = ContinuousClock.now
             let handled = { backends.map(\.unaryCalls).reduce(0, +) }
             #expect(
                 await Self.load(
-                    Grpcsimple_Echo_EchoClient(channel: patient), options: timedOut,
+                    Grpcsimple_Echo_EchoClient(channel: patient), options: sleeping, cancellingAfter: .milliseconds(50),
                     until: { ContinuousClock.now - start > .seconds(2) && handled() >= 200 },
                     within: .seconds(60)))
             #expect(await patient.ejectedSubchannelCount() == 0)

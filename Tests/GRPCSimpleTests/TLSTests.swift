@@ -232,8 +232,9 @@ import Testing
     @Test func handshakeTimeoutClosesStalledTLSHandshakes() async throws {
         let certificates = try TLSFixtures.trusted
         var configuration = TLSFixtures.server(certificates)
-        // Long enough for a real handshake on a loaded 2-core machine running every suite.
-        configuration.handshakeTimeout = .seconds(1)
+        // Long enough for a real handshake on a loaded 2-core machine running every suite (1 s
+        // was not, once), short enough for the silent clients below to be closed within 5 s.
+        configuration.handshakeTimeout = .seconds(2)
         try await withHarness(
             configuration: configuration, channelConfiguration: TLSFixtures.client(trusting: certificates)
         ) { harness in
