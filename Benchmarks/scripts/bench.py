@@ -581,14 +581,19 @@ class Bench:
         servers = [Server("bench-server", self.tmp) for _ in range(3)]
         try:
             target = "ipv4:" + ",".join(f"127.0.0.1:{server.port}" for server in servers)
-            shapes = {"one-address": None,
-                      "round-robin-3": {"BENCH_TARGET": target, "BENCH_LB_POLICY": "round_robin"}}
+            # round_robin opens a connection per address on each of the 4 channels: 12 in all,
+            # so one address is also measured with 12 channels, to tell the policy's cost from
+            # the cost of spreading the same calls over more connections.
+            rr = {"BENCH_TARGET": target, "BENCH_LB_POLICY": "round_robin"}
+            shapes = {"one-address": (None, []), "one-address-12-connections": (None, ["--connections", 12]),
+                      "round-robin-3": (rr, [])}
             timing = ["--duration", self.seconds, "--warmup", self.warmup]
-            for env in shapes.values():
-                run_client("bench-client", "unary", servers[0], ["--duration", 0.5, "--warmup", 0.2], 60, env=env)
+            for env, extra in shapes.values():
+                run_client("bench-client", "unary", servers[0], ["--duration", 0.5, "--warmup", 0.2] + extra, 60,
+                           env=env)
             for r in range(1, self.rounds + 1):
-                for name, env in shapes.items():
-                    result = run_client("bench-client", "unary", servers[0], timing, self.seconds + 60, env=env)
+                for name, (env, extra) in shapes.items():
+                    result = run_client("bench-client", "unary", servers[0], timing + extra, self.seconds + 60, env=env)
                     self.note_command(f"client-loadbalancing ({name})", result["command"]
                                       .replace(str(servers[0].port), "PORT").replace(str(servers[0].pid), "PID"))
                     self.record("client-loadbalancing", name, result, r)
@@ -982,7 +987,7 @@ def render(bench, info, raw_name):
           "Both clients drive the same bench-server (4 connections × 100 calls in flight); client CPU is the client "
           "process's own CPU time per call.", reference=("peer-client", "peer client"), extra=[client_busy])
     table("Client side: load balancing (client CPU per unary call; server CPU counts the first server only)",
-          "client-loadbalancing", ["one-address", "round-robin-3"], "req/s",
+          "client-loadbalancing", ["one-address", "one-address-12-connections", "round-robin-3"], "req/s",
           "bench-client against one bench-server, and round_robin over three (`BENCH_TARGET`).", latency=True)
     table("Client side: Echo streaming against bench-server", "client-stream", ["bench-client", "peer-client"],
           "msgs/s", "1 connection, 1 Echo call, 100 messages in flight.", reference=("peer-client", "peer client"),
