@@ -82,29 +82,25 @@ struct ClientCallStart: Sendable {
         let core = self.channel.core
         let eventLoop = self.eventLoop
         let createdAt = self.createdAt
-        if let hedging = self.methodConfig?.hedgingPolicy, self.method.kind == .unary, let envelope {
-            let attemptSettings = self.attemptSettings
-            eventLoop.execute {
-                let stream = box.value
-                if let settled { stream.apply(settled, createdAt: createdAt) }
-                if let unaryWaiter { stream.receiveUnary(unaryWaiter) }
-                guard !stream.isFinished else { return }
-                Self.armDeadline(stream, eventLoop: eventLoop)
-                HedgedUnaryCall(call: stream, policy: hedging, core: core.value, eventLoop: eventLoop) { index in
-                    let attempt = attemptSettings.makeStream(like: stream)
-                    attempt.hedgeIndex = index
-                    attempt.send(envelope, end: true, tracked: false)
-                    return attempt
-                }.start()
-            }
-            return
-        }
+        // A unary method with a hedging policy sends its request on attempts of their own.
+        let hedging = self.method.kind == .unary ? self.methodConfig?.hedgingPolicy : nil
+        let attemptSettings = hedging.map { _ in self.attemptSettings }
         eventLoop.execute {
             let stream = box.value
             if let settled { stream.apply(settled, createdAt: createdAt) }
-            if let envelope { stream.send(envelope, end: true, tracked: false) }
             if let unaryWaiter { stream.receiveUnary(unaryWaiter) }
-            Self.begin(stream, core: core.value, eventLoop: eventLoop)
+            guard let hedging, let attemptSettings, let envelope else {
+                if let envelope { stream.send(envelope, end: true, tracked: false) }
+                return Self.begin(stream, core: core.value, eventLoop: eventLoop)
+            }
+            guard !stream.isFinished else { return }
+            Self.armDeadline(stream, eventLoop: eventLoop)
+            HedgedUnaryCall(call: stream, policy: hedging, core: core.value, eventLoop: eventLoop) { index in
+                let attempt = attemptSettings.makeStream(like: stream)
+                attempt.hedgeIndex = index
+                attempt.send(envelope, end: true, tracked: false)
+                return attempt
+            }.start()
         }
     }
 

@@ -144,29 +144,33 @@ public struct ServiceConfig: Sendable {
         }
         let successRate = try settings.object("successRateEjection").map {
             (reader) throws(RPCError) -> OutlierDetection.SuccessRateEjection in
-            try OutlierDetection.SuccessRateEjection(
-                stdevFactor: try count(reader, "stdevFactor", 1900),
-                enforcementPercentage: try count(reader, "enforcementPercentage", 100),
-                minimumHosts: try count(reader, "minimumHosts", 5),
-                requestVolume: try count(reader, "requestVolume", 100),
+            // What a field left out means: gRFC A50's defaults, as the Swift initialiser has them.
+            let defaults = try OutlierDetection.SuccessRateEjection()
+            return try OutlierDetection.SuccessRateEjection(
+                stdevFactor: try count(reader, "stdevFactor", defaults.stdevFactor),
+                enforcementPercentage: try count(reader, "enforcementPercentage", defaults.enforcementPercentage),
+                minimumHosts: try count(reader, "minimumHosts", defaults.minimumHosts),
+                requestVolume: try count(reader, "requestVolume", defaults.requestVolume),
                 fieldError: fieldError(reader)
             )
         }
         let failurePercentage = try settings.object("failurePercentageEjection").map {
             (reader) throws(RPCError) -> OutlierDetection.FailurePercentageEjection in
-            try OutlierDetection.FailurePercentageEjection(
-                threshold: try count(reader, "threshold", 85),
-                enforcementPercentage: try count(reader, "enforcementPercentage", 100),
-                minimumHosts: try count(reader, "minimumHosts", 5),
-                requestVolume: try count(reader, "requestVolume", 50),
+            let defaults = try OutlierDetection.FailurePercentageEjection()
+            return try OutlierDetection.FailurePercentageEjection(
+                threshold: try count(reader, "threshold", defaults.threshold),
+                enforcementPercentage: try count(reader, "enforcementPercentage", defaults.enforcementPercentage),
+                minimumHosts: try count(reader, "minimumHosts", defaults.minimumHosts),
+                requestVolume: try count(reader, "requestVolume", defaults.requestVolume),
                 fieldError: fieldError(reader)
             )
         }
+        let defaults = try OutlierDetection()
         let configuration = try OutlierDetection(
-            interval: try settings.duration("interval") ?? .seconds(10),
-            baseEjectionTime: try settings.duration("baseEjectionTime") ?? .seconds(30),
-            maxEjectionTime: try settings.duration("maxEjectionTime") ?? .seconds(300),
-            maxEjectionPercent: try count(settings, "maxEjectionPercent", 10),
+            interval: try settings.duration("interval") ?? defaults.interval,
+            baseEjectionTime: try settings.duration("baseEjectionTime") ?? defaults.baseEjectionTime,
+            maxEjectionTime: try settings.duration("maxEjectionTime") ?? defaults.maxEjectionTime,
+            maxEjectionPercent: try count(settings, "maxEjectionPercent", defaults.maxEjectionPercent),
             successRateEjection: successRate,
             failurePercentageEjection: failurePercentage,
             fieldError: fieldError(settings)
