@@ -31,7 +31,7 @@ struct ClientCallRecord {
         guard !self.isEnded, self.attemptStartedAt == nil else { return }
         self.attemptStartedAt = .now
         self.messages.resetSentBytes()
-        self.metrics?.started.increment()
+        self.metrics?.started.increment(by: 1)
     }
 
     /// The current attempt failed with `code` and the call starts again: records the
@@ -44,8 +44,8 @@ struct ClientCallRecord {
         self.attemptStartedAt = nil
         let ended = metrics.ended(code)
         ended.duration.recordNanoseconds(startedAt.duration(to: .now).clampedNanoseconds)
-        ended.sentSize.record(self.messages.sentBytes)
-        ended.receivedSize.record(self.messages.receivedBytes)
+        ended.sentSize.record(Int64(self.messages.sentBytes))
+        ended.receivedSize.record(Int64(self.messages.receivedBytes))
     }
 
     /// The call has a stream on a connection to `peer`.
@@ -85,8 +85,8 @@ struct ClientCallRecord {
             let ended = metrics.ended(code)
             if let attemptStartedAt = self.attemptStartedAt {
                 ended.duration.recordNanoseconds(attemptStartedAt.duration(to: now).clampedNanoseconds)
-                ended.sentSize.record(self.messages.sentBytes)
-                ended.receivedSize.record(receivedBytes)
+                ended.sentSize.record(Int64(self.messages.sentBytes))
+                ended.receivedSize.record(Int64(receivedBytes))
             }
             ended.callDuration?.recordNanoseconds(self.callStartedAt.duration(to: now).clampedNanoseconds)
         }

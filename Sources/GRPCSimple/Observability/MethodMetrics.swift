@@ -5,15 +5,30 @@ import Synchronization
 /// made on the first call that ends with each status, its duration and size histograms.
 ///
 /// Handles are kept rather than made per call: making one asks the backend (a lock and a
-/// dictionary lookup in most), recording with one is the backend's cheapest path.
+/// dictionary lookup in most), recording with one is the backend's cheapest path. They are
+/// the backend's own handlers, not swift-metrics' `Counter`, `Timer` and `Recorder`: those
+/// are open classes whose generic `record(_:)` and `increment(by:)` are called through the
+/// vtable unspecialised, converting each value through `BinaryInteger`'s witnesses (a
+/// third of what recording a call cost, measured with `perf` in bench-server).
 final class MethodMetrics: Sendable {
-    /// The histograms of calls that ended with one status.
-    struct Ended: Sendable {
-        let duration: CoreMetrics.Timer
-        let sentSize: Recorder
-        let receivedSize: Recorder
+    /// The histograms of calls that ended with one status. A class, so that a call takes
+    /// one reference to it rather than one to each histogram.
+    final class Ended: Sendable {
+        let duration: any TimerHandler
+        let sentSize: any RecorderHandler
+        let receivedSize: any RecorderHandler
         /// The client's `grpc.client.call.duration`; nil on the server.
-        let callDuration: CoreMetrics.Timer?
+        let callDuration: (any TimerHandler)?
+
+        init(
+            duration: any TimerHandler, sentSize: any RecorderHandler, receivedSize: any RecorderHandler,
+            callDuration: (any TimerHandler)?
+        ) {
+            self.duration = duration
+            self.sentSize = sentSize
+            self.receivedSize = receivedSize
+            self.callDuration = callDuration
+        }
     }
 
     /// Which instruments one side records.
@@ -41,7 +56,7 @@ final class MethodMetrics: Sendable {
 
     /// `grpc.method`'s value: `AsillaService/getInfor`, or `other`.
     let name: String
-    let started: Counter
+    let started: any CounterHandler
     private let dimensions: [(String, String)]
     private let instruments: Instruments
     private let factory: any MetricsFactory
@@ -57,7 +72,7 @@ final class MethodMetrics: Sendable {
         self.dimensions = [("grpc.method", name)] + extraDimensions
         self.instruments = instruments
         self.factory = factory
-        self.started = Counter(label: instruments.started.name, dimensions: self.dimensions, factory: factory)
+        self.started = factory.makeCounter(label: instruments.started.name, dimensions: self.dimensions)
     }
 
     /// The histograms for calls that ended with `code`.
@@ -66,15 +81,13 @@ final class MethodMetrics: Sendable {
             if let ended = slots[code.rawValue] { return ended }
             let dimensions = self.dimensions + [("grpc.status", code.name)]
             let ended = Ended(
-                duration: Timer(label: self.instruments.duration.name, dimensions: dimensions, factory: self.factory),
-                sentSize: Recorder(
-                    label: self.instruments.sentSize.name, dimensions: dimensions, aggregate: true,
-                    factory: self.factory),
-                receivedSize: Recorder(
-                    label: self.instruments.receivedSize.name, dimensions: dimensions, aggregate: true,
-                    factory: self.factory),
+                duration: self.factory.makeTimer(label: self.instruments.duration.name, dimensions: dimensions),
+                sentSize: self.factory.makeRecorder(
+                    label: self.instruments.sentSize.name, dimensions: dimensions, aggregate: true),
+                receivedSize: self.factory.makeRecorder(
+                    label: self.instruments.receivedSize.name, dimensions: dimensions, aggregate: true),
                 callDuration: self.instruments.callDuration.map {
-                    Timer(label: $0.name, dimensions: dimensions, factory: self.factory)
+                    self.factory.makeTimer(label: $0.name, dimensions: dimensions)
                 }
             )
             slots[code.rawValue] = ended

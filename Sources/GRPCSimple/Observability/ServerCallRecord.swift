@@ -42,9 +42,9 @@ struct ServerCallRecord {
         if let method = self.method {
             let ended = method.ended(status.code)
             ended.duration.recordNanoseconds(duration.clampedNanoseconds)
-            ended.sentSize.record(self.messages.sentBytes)
-            ended.receivedSize.record(receivedBytes)
-            self.observer.metrics?.activeStreams.decrement()
+            ended.sentSize.record(Int64(self.messages.sentBytes))
+            ended.receivedSize.record(Int64(receivedBytes))
+            self.observer.metrics?.activeStreams.decrement(by: 1)
         }
         if let span = self.span {
             span.attributes["rpc.grpc.status_code"] = status.code.rawValue

@@ -7,13 +7,27 @@ import Tracing
 /// `Observability` when anything is on (nil otherwise: the data path then checks one
 /// optional and records nothing).
 final class ServerObserver: Sendable {
-    /// The instruments: one `MethodMetrics` per served method and one for `other`.
-    struct Metrics: Sendable {
+    /// The instruments: one `MethodMetrics` per served method and one for `other`. A class,
+    /// so that reaching one instrument does not copy the rest.
+    final class Metrics: Sendable {
         let methods: [String: MethodMetrics]
         let other: MethodMetrics
-        let openConnections: Meter
-        let activeStreams: Meter
+        let openConnections: any MeterHandler
+        let activeStreams: any MeterHandler
 
+        init(methods: [MethodDescriptor], factory: any MetricsFactory) {
+            var byPath: [String: MethodMetrics] = [:]
+            for method in methods {
+                byPath[method.path] = MethodMetrics(name: method.fullName, instruments: .server, factory: factory)
+            }
+            self.methods = byPath
+            self.other = MethodMetrics(name: "other", instruments: .server, factory: factory)
+            self.openConnections = factory.makeMeter(label: GRPCMetrics.serverOpenConnections.name, dimensions: [])
+            self.activeStreams = factory.makeMeter(label: GRPCMetrics.serverActiveStreams.name, dimensions: [])
+        }
+
+        /// The instruments of the method at `path`; `other` for a path the server does not
+        /// serve. The server looks each method up once, when it is made (`MethodHandler`).
         func method(path: String) -> MethodMetrics {
             self.methods[path] ?? self.other
         }
@@ -21,6 +35,8 @@ final class ServerObserver: Sendable {
 
     let metrics: Metrics?
     let tracer: (any Tracer)?
+    /// Whether `tracer` is set: a flag the data path reads without copying the existential.
+    private let isTracing: Bool
     let messageEvents: Bool
     let accessLog: Bool
     /// The server's logger, where the access log goes.
@@ -28,19 +44,9 @@ final class ServerObserver: Sendable {
 
     init?(_ observability: Observability, methods: [MethodDescriptor], logger: Logger) {
         guard observability.recordsCalls else { return nil }
-        self.metrics = observability.activeMetrics.map { factory in
-            var byPath: [String: MethodMetrics] = [:]
-            for method in methods {
-                byPath[method.path] = MethodMetrics(name: method.fullName, instruments: .server, factory: factory)
-            }
-            return Metrics(
-                methods: byPath,
-                other: MethodMetrics(name: "other", instruments: .server, factory: factory),
-                openConnections: Meter(label: GRPCMetrics.serverOpenConnections.name, factory: factory),
-                activeStreams: Meter(label: GRPCMetrics.serverActiveStreams.name, factory: factory)
-            )
-        }
+        self.metrics = observability.activeMetrics.map { Metrics(methods: methods, factory: $0) }
         self.tracer = observability.activeTracer
+        self.isTracing = self.tracer != nil
         self.messageEvents = observability.messageEvents
         self.accessLog = observability.accessLog
         self.logger = logger
@@ -63,19 +69,19 @@ final class ServerObserver: Sendable {
     }
 
     /// A call to a served method begins (its headers were accepted, with `metadata`).
+    /// `methodMetrics` are the method's instruments, from its `MethodHandler`.
     func callStarted(
         context: ServerContext,
         metadata: Metadata,
+        methodMetrics: MethodMetrics?,
         addresses: @autoclosure () -> ConnectionAddresses
     ) -> ServerCallRecord {
-        let methodMetrics = self.metrics.map { metrics in
-            let method = metrics.method(path: context.method.path)
-            method.started.increment()
-            metrics.activeStreams.increment()
-            return method
+        if let methodMetrics, let metrics = self.metrics {
+            methodMetrics.started.increment(by: 1)
+            metrics.activeStreams.increment(by: 1)
         }
         var span: (any Span)?
-        if let tracer = self.tracer {
+        if self.isTracing, let tracer = self.tracer {
             var parent = ServiceContext.current ?? .topLevel
             tracer.extract(metadata, into: &parent, using: MetadataExtractor())
             let started = tracer.startSpan(context.method.fullName, context: parent, ofKind: .server)
@@ -95,7 +101,7 @@ final class ServerObserver: Sendable {
             }
             span = started
         }
-        return ServerCallRecord(observer: self, method: methodMetrics, span: span)
+        return ServerCallRecord(observer: self, method: self.metrics == nil ? nil : methodMetrics, span: span)
     }
 
     /// A call the server turned away before any handler (an unknown method or service, a
@@ -103,11 +109,11 @@ final class ServerObserver: Sendable {
     func callRejected(path: String, status: Status, peer: String, metadata traceparent: String?) {
         if let metrics = self.metrics {
             let method = metrics.method(path: path)
-            method.started.increment()
+            method.started.increment(by: 1)
             let ended = method.ended(status.code)
             ended.duration.recordNanoseconds(0)
-            ended.sentSize.record(0)
-            ended.receivedSize.record(0)
+            ended.sentSize.record(Int64(0))
+            ended.receivedSize.record(Int64(0))
         }
         if self.accessLog {
             var logger = self.logger

@@ -4,6 +4,9 @@ struct MethodHandler: Sendable {
 
     let method: MethodDescriptor
     let run: Run
+    /// The method's A66 instruments when the server records metrics: found once, when the
+    /// server is made, rather than by path on every call.
+    var metrics: MethodMetrics? = nil
 
     var kind: RPCKind { self.method.kind }
 }

@@ -55,9 +55,18 @@ public final class Server: Sendable {
         for service in services {
             service.register(with: &router)
         }
-        self.router = router.intercepted(by: interceptors)
-        self.observer = ServerObserver(
+        let observer = ServerObserver(
             configuration.observability, methods: router.methods, logger: configuration.logger)
+        router = router.intercepted(by: interceptors)
+        if let metrics = observer?.metrics {
+            router.wrapMethods { handler in
+                var measured = handler
+                measured.metrics = metrics.method(path: handler.method.path)
+                return measured
+            }
+        }
+        self.router = router
+        self.observer = observer
         self.services = services
         self.workers = max(1, workers)
         self.configuration = configuration

@@ -67,7 +67,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, ManagedConnection {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        self.configuration.observer?.metrics?.openConnections.increment()
+        self.configuration.observer?.metrics?.openConnections.increment(by: 1)
         if let address = context.channel.remoteAddress {
             self.peer = NetworkDescription.address(address)
         }
@@ -83,7 +83,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, ManagedConnection {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        self.configuration.observer?.metrics?.openConnections.decrement()
+        self.configuration.observer?.metrics?.openConnections.decrement(by: 1)
         self.timers.disarmAll()
         self.context = nil
     }
@@ -245,7 +245,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, ManagedConnection {
         )
         if let observer = self.configuration.observer {
             stream.record = observer.callStarted(
-                context: context, metadata: head.metadata, addresses: self.connectionAddresses)
+                context: context, metadata: head.metadata, methodMetrics: head.handler.metrics,
+                addresses: self.connectionAddresses)
         }
         self.streams[id] = stream
         if let action = self.machine.streamOpened() {
