@@ -1,6 +1,7 @@
 import GRPCHealth
 import NIOCore
 import SwiftProtobuf
+import Synchronization
 import TestServices
 import Testing
 
@@ -12,8 +13,10 @@ import Testing
     typealias Backend = LoadBalancingTests.Backend
     static let service = "grpcsimple.echo.Echo"
 
-    static func channel(to backends: [Backend], policy: String = "round_robin") throws -> GRPCChannel {
-        var configuration = GRPCChannel.Configuration()
+    static func channel(
+        to backends: [Backend], policy: String = "round_robin", configuration: GRPCChannel.Configuration = .init()
+    ) throws -> GRPCChannel {
+        var configuration = configuration
         configuration.serviceConfig = try ServiceConfig(
             json:
                 #"{"loadBalancingConfig": [{"\#(policy)": {}}], "healthCheckConfig": {"serviceName": "\#(Self.service)"}}"#
@@ -84,6 +87,63 @@ import Testing
         let channel = try Self.channel(to: [backend], policy: "pick_first")
         let reply = try await Grpcsimple_Echo_EchoClient(channel: channel).get(.with { $0.text = "anyway" })
         #expect(reply.text == "anyway")
+        await channel.close()
+        await backend.server.shutdown(gracePeriod: .zero)
+    }
+
+    /// A health service whose every Watch fails with UNAVAILABLE, after answering SERVING
+    /// or at once; it counts the watches.
+    final class FailingHealth: Grpc_Health_V1_HealthProvider {
+        let answersFirst: Bool
+        private let count = Mutex(0)
+        var watches: Int { self.count.withLock { $0 } }
+
+        init(answersFirst: Bool) { self.answersFirst = answersFirst }
+
+        func check(
+            request: Grpc_Health_V1_HealthCheckRequest, context: ServerContext
+        ) async throws -> Grpc_Health_V1_HealthCheckResponse {
+            .with { $0.status = .serving }
+        }
+
+        func watch(
+            request: Grpc_Health_V1_HealthCheckRequest,
+            responses: ResponseWriter<Grpc_Health_V1_HealthCheckResponse>,
+            context: ServerContext
+        ) async throws {
+            self.count.withLock { $0 += 1 }
+            if self.answersFirst { try await responses.write(.with { $0.status = .serving }) }
+            throw RPCError(.unavailable, "the health store is down")
+        }
+    }
+
+    /// A watch that fails before the server answers is tried again after the connection
+    /// back-off's delays (gRFC A17), not in a loop and not at a fixed pace.
+    @Test func aWatchThatFailsUnansweredIsRetriedWithBackoff() async throws {
+        let health = FailingHealth(answersFirst: false)
+        let backend = try await Backend.start(health: health)
+        var configuration = GRPCChannel.Configuration()
+        configuration.backoff.initialBackoff = .milliseconds(50)
+        configuration.backoff.multiplier = 2
+        configuration.backoff.jitter = 0
+        let channel = try Self.channel(to: [backend], configuration: configuration)
+        channel.connect()
+        // Watches at 0, 0.05, 0.15, 0.35, 0.75, 1.55 and then 3.15 s: six in three seconds,
+        // where a fixed one-second pace gives three or four and no back-off hundreds.
+        try await Task.sleep(for: .seconds(3))
+        let watches = health.watches
+        #expect((5...7).contains(watches), "\(watches) watches in 3 s")
+        await channel.close()
+        await backend.server.shutdown(gracePeriod: .zero)
+    }
+
+    /// A watch the server had answered is tried again at once, its back-off restarted.
+    @Test func aWatchThatFailsAfterAnAnswerIsRetriedAtOnce() async throws {
+        let health = FailingHealth(answersFirst: true)
+        let backend = try await Backend.start(health: health)
+        let channel = try Self.channel(to: [backend])
+        channel.connect()
+        #expect(await eventually(within: .seconds(3)) { health.watches >= 10 }, "\(health.watches) watches")
         await channel.close()
         await backend.server.shutdown(gracePeriod: .zero)
     }

@@ -18,7 +18,7 @@ import Testing
 
         /// Starts an Echo server, with `health` beside it when given.
         static func start(
-            host: String = "127.0.0.1", port: Int = 0, getDelay: Duration? = nil, health: HealthService? = nil
+            host: String = "127.0.0.1", port: Int = 0, getDelay: Duration? = nil, health: (any GRPCService)? = nil
         ) async throws -> Backend {
             let probe = ServiceProbe()
             var services: [any GRPCService] = [EchoService(probe: probe, getDelay: getDelay)]

@@ -47,12 +47,16 @@ public final class Subchannel {
     /// The health watch of its connection, when the service config asks for one.
     private var healthWatch: HealthWatch?
     private var healthRetry: Scheduled<Void>?
+    /// The delays between health watches that fail before the server answers: the
+    /// connection back-off's (gRFC A17), restarted by every answer.
+    private var healthBackoff: ConnectionBackoff.Iterator
 
     init(address: ServerAddress, connector: SubchannelConnector, owner: any SubchannelOwner) {
         self.address = address
         self.connector = connector
         self.owner = owner
         self.backoff = ConnectionBackoff.Iterator(policy: connector.configuration.backoff)
+        self.healthBackoff = self.backoff
     }
 
     /// Starts connecting, if idle; does nothing in any other state.
@@ -101,6 +105,7 @@ public final class Subchannel {
         self.connectionFailure = nil
         if let service = self.owner.healthCheckServiceName {
             // READY once the server says SERVING (gRFC A17).
+            self.healthBackoff = ConnectionBackoff.Iterator(policy: self.connector.configuration.backoff)
             self.watchHealth(service, on: handler)
         } else {
             self.setState(.ready)
@@ -108,9 +113,17 @@ public final class Subchannel {
     }
 
     private func watchHealth(_ service: String, on connection: ClientConnectionHandler) {
+        var answered = false
         self.healthWatch = HealthWatch(service: service, on: connection) { [weak self, weak connection] verdict in
             guard let self, let connection, self.connection === connection else { return }
             self.log("health of '\(service)': \(verdict)")
+            switch verdict {
+            case .serving, .notServing:
+                answered = true
+                self.healthBackoff = ConnectionBackoff.Iterator(policy: self.connector.configuration.backoff)
+            case .unimplemented, .failed:
+                break
+            }
             switch verdict {
             case .serving:
                 self.connectionFailure = nil
@@ -123,9 +136,13 @@ public final class Subchannel {
                 // The server has no health service: health checking does not apply (gRFC A17).
                 self.setState(.ready)
             case .failed:
-                // Watch again shortly, unless the connection is gone (then the subchannel goes idle).
+                // Watch again, unless the connection is gone (then the subchannel goes idle):
+                // at once after a watch the server had answered, else after the next
+                // back-off delay, so a server that keeps failing the watch is not hammered
+                // (gRFC A17). The subchannel keeps its state meanwhile.
                 self.healthWatch = nil
-                self.healthRetry = self.connector.eventLoop.assumeIsolated().scheduleTask(in: .seconds(1)) {
+                let delay: TimeAmount = answered ? .zero : self.healthBackoff.next().timeAmount
+                self.healthRetry = self.connector.eventLoop.assumeIsolated().scheduleTask(in: delay) {
                     guard self.connection === connection else { return }
                     self.watchHealth(service, on: connection)
                 }
