@@ -64,7 +64,7 @@ SERVERS = {
 OPTIONAL_PEERS = []  # the optional servers built for this run
 # Sections of the run (`--only`) and the servers of the h2load tables (`--servers`).
 SECTIONS = ["unary-h2load", "stream-h2load", "unary", "unary-payloads", "stream", "pingpong", "idle", "streams",
-            "client", "allocations", "observability", "loadbalancing"]
+            "client", "allocations", "observability", "loadbalancing", "backends"]
 # The servers of the `observability` section, off first.
 OBSERVED = ["bench-server", "bench-server-metrics", "bench-server-tracing", "bench-server-observed"]
 SERVER_FILTER = None  # None: all; else the set of names given to --servers
@@ -338,7 +338,8 @@ class Bench:
     def record(self, section, subject, result, round_):
         self.results.setdefault(section, {}).setdefault(subject, []).append(result)
         keys = ("rate", "mb_per_s", "p50_us", "p99_us", "server_cpu_us_per_item", "client_cpu_us_per_item",
-                "server_allocs_per_item", "backend_us_per_call", "server_cpu_share", "client_core_busy", "other_load_on_server_core", "rss_per_connection_kib", "peak_rss_kib", "all_echoed_s", "seconds",
+                "server_allocs_per_item", "backend_us_per_call", "server_cpu_share", "client_core_busy", "other_load_on_server_core", "rss_per_connection_kib", "peak_rss_kib", "client_rss_kib",
+                "backends_connected", "all_echoed_s", "seconds",
                 "completed", "errors")
         figures = " ".join(f"{k}={fmt_raw(result[k])}" for k in keys if result.get(k) is not None)
         error = f" first_error={result['first_error']!r}" if result.get("first_error") else ""
@@ -575,6 +576,45 @@ class Bench:
             result["server_allocs_per_item"] = (after - before) / (result["completed"] * ECHO_MESSAGES)
         self.record("allocs-stream-h2load", server.name, result, 1)
 
+    def many_backends(self, count=100):
+        """A channel over `count` backends: one bench-client channel, round_robin over that many
+        bench-servers (all on the server core), against one channel to one of them, alternated.
+        Reports req/s, the client's resident memory with its channel open, and to how many
+        backends the client had a connection midway through the run (`ss`)."""
+        servers = []
+        try:
+            for _ in range(count):
+                servers.append(Server("bench-server", self.tmp))
+            ports = {server.port for server in servers}
+            target = "ipv4:" + ",".join(f"127.0.0.1:{server.port}" for server in servers)
+            shapes = {"one-address": None,
+                      f"round-robin-{count}": {"BENCH_TARGET": target, "BENCH_LB_POLICY": "round_robin"}}
+            timing = ["--duration", self.seconds, "--warmup", self.warmup, "--connections", 1]
+
+            def connected_backends(seen):
+                done = subprocess.run(["ss", "-tnH", "state", "established"], capture_output=True, text=True)
+                for line in done.stdout.splitlines():
+                    fields = line.split()
+                    if len(fields) >= 4 and fields[-1].startswith("127.0.0.1:"):
+                        port = int(fields[-1].rsplit(":", 1)[1])
+                        if port in ports:
+                            seen.add(port)
+
+            for r in range(1, self.rounds + 1):
+                for name, env in shapes.items():
+                    seen = set()
+                    probe = threading.Timer(self.warmup + self.seconds / 2, connected_backends, args=(seen,))
+                    probe.start()
+                    result = run_client("bench-client", "unary", servers[0], timing, self.seconds + 120, env=env)
+                    probe.join()
+                    result["backends_connected"] = len(seen)
+                    self.note_command(f"client-backends ({name})", result["command"]
+                                      .replace(str(servers[0].port), "PORT").replace(str(servers[0].pid), "PID"))
+                    self.record("client-backends", name, result, r)
+        finally:
+            for server in servers:
+                server.stop()
+
     def load_balancing(self):
         """Client CPU per unary call: one address against round_robin over three servers
         (three bench-servers on the server core), alternated in one run."""
@@ -648,6 +688,8 @@ class Bench:
             self.observability()
         if wants("loadbalancing"):
             self.load_balancing()
+        if wants("backends"):
+            self.many_backends()
         self.elapsed = time.time() - started
         log(f"benchmark done in {self.elapsed:.0f} s")
 
@@ -989,6 +1031,23 @@ def render(bench, info, raw_name):
     table("Client side: load balancing (client CPU per unary call; server CPU counts the first server only)",
           "client-loadbalancing", ["one-address", "one-address-12-connections", "round-robin-3"], "req/s",
           "bench-client against one bench-server, and round_robin over three (`BENCH_TARGET`).", latency=True)
+    backends = R.get("client-backends", {})
+    if backends:
+        add("### Client side: one channel over 100 backends")
+        add("")
+        add("One bench-client channel (`--connections 1`, 100 calls in flight): to one bench-server, and "
+            "round_robin over 100 bench-servers (`BENCH_TARGET=ipv4:127.0.0.1:P1,…,127.0.0.1:P100`), "
+            "alternated. Client RSS is read with the channel still open, after the run; the connected "
+            "backends are counted with `ss` midway through the run.")
+        add("")
+        add("| shape | median req/s | runs | client CPU µs/call | client RSS KiB | backends connected | errors |")
+        add("|---|---:|---|---:|---:|---:|---:|")
+        for shape, runs in backends.items():
+            add(f"| {shape} | {num(median_of(runs, 'rate'))} | {' · '.join(num(r.get('rate')) for r in runs)} | "
+                f"{num(median_of(runs, 'client_cpu_us_per_item'), 2)} | {num(median_of(runs, 'client_rss_kib'))} | "
+                f"{num(median_of(runs, 'backends_connected'))} | {total_errors(runs)} |")
+        add("")
+
     table("Client side: Echo streaming against bench-server", "client-stream", ["bench-client", "peer-client"],
           "msgs/s", "1 connection, 1 Echo call, 100 messages in flight.", reference=("peer-client", "peer client"),
           latency=False, extra=[client_busy])

@@ -19,6 +19,15 @@ func processCPUSeconds() -> Double {
     return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
 }
 
+/// This process's resident memory now (VmRSS), in KiB; nil where procfs is missing.
+func residentKiB() -> Int? {
+    guard let status = readSmallFile("/proc/self/status") else { return nil }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        return line.split(separator: " ").dropFirst().first.flatMap { Int($0) }
+    }
+    return nil
+}
+
 /// Reads a whole small file (procfs, the malloc counter's report).
 func readSmallFile(_ path: String) -> String? {
     let fd = open(path, O_RDONLY)

@@ -195,6 +195,9 @@ func unary<F: BenchClientFactory>(_ options: Options, _ factory: F, into line: i
     line.add("concurrency", options.concurrency)
     line.add("payload", options.payload)
     report(tally, start, end, bytesPerItem: options.payload, into: &line)
+    // With its channels still open: what the client holds for them (over many backends,
+    // the load-balancing section compares it with one address).
+    line.add("client_rss_kib", residentKiB().map { Double($0) }, digits: 0)
     await closeAll(connections)
     return tally.errors
 }
