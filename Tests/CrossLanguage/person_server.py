@@ -94,7 +94,7 @@ COMPRESSION = {"identity": grpc.Compression.NoCompression,
                "gzip": grpc.Compression.Gzip, "deflate": grpc.Compression.Deflate}
 
 
-def serve(port, compression="identity", unix_abstract=None, health=None):
+def serve(port, compression="identity", unix_abstract=None, health=None, host="127.0.0.1"):
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=10),
                          compression=COMPRESSION[compression])
     person_pb2_grpc.add_AsillaServiceServicer_to_server(PersonServer(), server)
@@ -123,11 +123,11 @@ def serve(port, compression="identity", unix_abstract=None, health=None):
             return 1
         listening = address
     else:
-        bound = server.add_insecure_port("127.0.0.1:%d" % port)
+        bound = server.add_insecure_port("%s:%d" % (host, port))
         if bound == 0:
-            log("error: cannot listen on 127.0.0.1:%d" % port)
+            log("error: cannot listen on %s:%d" % (host, port))
             return 1
-        listening = "127.0.0.1:%d" % bound
+        listening = "%s:%d" % (host, bound)
 
     stop = threading.Event()
 
@@ -150,7 +150,9 @@ def serve(port, compression="identity", unix_abstract=None, health=None):
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="AsillaService test server (grpcio)")
     parser.add_argument("--port", default=50051, type=int,
-                        help="port to listen on, on 127.0.0.1 (0 = pick a free one)")
+                        help="port to listen on (0 = pick a free one)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="loopback address to listen on (127.0.0.1, 127.0.0.2, ...)")
     parser.add_argument("--compression", default="identity", choices=sorted(COMPRESSION),
                         help="compress every response with this algorithm")
     parser.add_argument("--unix-abstract", metavar="NAME",
@@ -158,4 +160,4 @@ if __name__ == "__main__":
     parser.add_argument("--health", choices=["SERVING", "NOT_SERVING"],
                         help="serve grpc.health.v1.Health with this status (SIGUSR1 flips it)")
     args = parser.parse_args()
-    sys.exit(serve(args.port, args.compression, args.unix_abstract, args.health))
+    sys.exit(serve(args.port, args.compression, args.unix_abstract, args.health, args.host))

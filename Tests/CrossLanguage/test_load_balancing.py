@@ -4,12 +4,18 @@
   three grpcio servers, and pick_first keeps them on one;
 - grpcio's own round_robin client spreads its calls over three of our person-servers;
 - our client reaches a grpcio server on an abstract Unix socket (unix-abstract:NAME);
+- with a dns://SERVER/ target, our client asks that DNS server (dnsmasq) for the backends;
 - with healthCheckConfig, our client watches grpcio's grpc.health.v1 and sends no call to
   a server that says NOT_SERVING, and calls it again once it says SERVING.
 """
 
+import getpass
 import os
+import shutil
 import signal
+import socket
+import struct
+import subprocess
 import time
 import uuid
 
@@ -172,3 +178,89 @@ def test_our_client_skips_a_grpcio_server_that_is_not_serving(stubs_dir):
     finally:
         for server in servers:
             server.kill()
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def dns_answers(port, name):
+    """Whether a DNS server on 127.0.0.1:port answers an A query for `name` (a hand-made query)."""
+    query = struct.pack(">HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0)
+    query += b"".join(bytes([len(label)]) + label.encode() for label in name.split(".")) + b"\0"
+    query += struct.pack(">HH", 1, 1)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+        client.settimeout(0.5)
+        try:
+            client.sendto(query, ("127.0.0.1", port))
+            answer = client.recv(4096)
+            # Our id, NOERROR, at least one answer.
+            return answer[:2] == b"\x42\x42" and answer[3] & 0x0F == 0 and answer[6:8] != b"\0\0"
+        except OSError:
+            return False
+
+
+@pytest.fixture
+def dnsmasq(tmp_path):
+    """dnsmasq (Debian's dnsmasq-base) on 127.0.0.1, answering backends.test with 127.0.0.2
+    and 127.0.0.3 from a hosts file, and nothing else (no upstream)."""
+    binary_path = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
+    assert os.path.exists(binary_path), "dnsmasq is missing: apt-get install dnsmasq-base (scripts/test does)"
+    hosts = tmp_path / "hosts"
+    hosts.write_text("127.0.0.2 backends.test\n127.0.0.3 backends.test\n")
+    port = free_udp_port()
+    log = open(tmp_path / "dnsmasq.log", "w")
+    proc = subprocess.Popen([binary_path, "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv",
+                             "--no-hosts", "--addn-hosts=%s" % hosts, "--listen-address=127.0.0.1",
+                             "--bind-interfaces", "--port=%d" % port, "--pid-file=", "--log-facility=-",
+                             "--log-queries",
+                             # as this user: dnsmasq started by root would drop to nobody,
+                             # who cannot read pytest's temporary directory
+                             "--user=%s" % getpass.getuser()], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 10
+        while not dns_answers(port, "backends.test"):
+            assert proc.poll() is None and time.monotonic() < deadline, \
+                "dnsmasq did not answer: %s" % (tmp_path / "dnsmasq.log").read_text()
+        yield port, tmp_path / "dnsmasq.log"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+
+
+def test_our_client_asks_the_dns_server_its_target_names(stubs_dir, dnsmasq):
+    """dns://127.0.0.1:PORT/backends.test:P: our client asks dnsmasq, not the system's
+    resolver, and spreads its calls over the two grpcio servers it names."""
+    dns_port, dns_log = dnsmasq
+    servers = []
+    try:
+        first = start_python_server(stubs_dir, "--host", "127.0.0.2")
+        servers.append(first)
+        port = first.wait_listening()[1]
+        second = start_python_server(stubs_dir, "--host", "127.0.0.3", "--port", str(port))
+        servers.append(second)
+        second.wait_listening()
+        result = run_client(["--target", "dns://127.0.0.1:%d/backends.test:%d" % (dns_port, port),
+                             "--lb-policy", "round_robin", "--calls", "10", "--name", "trung"])
+        assert result.returncode == 0, describe(result)
+        assert answered(result, 10), describe(result)
+        counts = [python_calls(server) for server in servers]
+        assert sum(counts) == 11 and all(count > 0 for count in counts), counts
+        log = dns_log.read_text()
+        assert "query[A] backends.test from 127.0.0.1" in log, log
+        assert "query[AAAA] backends.test from 127.0.0.1" in log, log
+    finally:
+        for server in servers:
+            server.kill()
+
+
+def test_a_name_the_dns_server_does_not_know_fails_with_its_answer(dnsmasq):
+    dns_port, _ = dnsmasq
+    result = run_client(["--target", "dns://127.0.0.1:%d/nowhere.test:50051" % dns_port, "--name", "trung"])
+    assert result.returncode != 0, describe(result)
+    # dnsmasq, with no upstream to ask, refuses a name it does not have.
+    assert ("UNAVAILABLE: the DNS server 127.0.0.1:%d answered REFUSED for 'nowhere.test'" % dns_port
+            in result.stderr), describe(result)

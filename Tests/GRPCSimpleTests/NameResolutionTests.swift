@@ -71,7 +71,7 @@ import Testing
 
     @Test func aChannelToATargetNobodyCanResolveFailsWhenMade() {
         for (target, problem) in [
-            ("", "is not host[:port]"), ("dns://8.8.8.8/example.com", "names a DNS server"),
+            ("", "is not host[:port]"), ("dns://dns.example/example.com", "must be an IP address"),
             ("ipv4:nonsense", "is not an IPv4 or IPv6 address"),
         ] {
             do {

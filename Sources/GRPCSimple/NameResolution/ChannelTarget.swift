@@ -2,7 +2,8 @@
 /// resolver, an optional authority, and an endpoint the resolver understands.
 ///
 /// - `dns:[//authority/]host[:port]`: every A and AAAA record of `host` (port 443 when not
-///   given); a bare `host:port` means the same.
+///   given), from the system's resolver, or from the DNS server the authority names (an IP
+///   address, port 53 when not given); a bare `host:port` means the same as `dns:///`.
 /// - `ipv4:address[:port][,address[:port],...]`, `ipv6:[address][:port],...` (an IPv6 address
 ///   with a port in brackets): fixed addresses.
 /// - `unix:path`, `unix:///absolute/path`, `unix-abstract:name`: Unix domain sockets.

@@ -9,7 +9,8 @@ import Darwin
 #endif
 
 /// The resolver of `dns:` targets (and of bare `host:port`): every A and AAAA record of the
-/// host, through the system's resolver (`getaddrinfo`, on NIO's thread pool).
+/// host, through the system's resolver (`getaddrinfo`, on NIO's thread pool), or, when the
+/// target names a DNS server (`dns://10.0.0.53/host`), from that server over UDP.
 ///
 /// It looks up when started and whenever the channel asks (`resolveNow`), but never twice
 /// within `minimumInterval`: an ask that comes sooner is answered once the interval has
@@ -25,13 +26,16 @@ final class DNSResolver: NameResolver {
 
     let host: String
     let port: Int
+    /// The DNS server to ask; nil for the system's resolver.
+    let server: SocketAddress?
     let minimumInterval: TimeAmount
     private let eventLoop: any EventLoop
     private let state = NIOLockedValueBox(State())
 
-    init(host: String, port: Int, minimumInterval: TimeAmount, eventLoop: any EventLoop) {
+    init(host: String, port: Int, server: SocketAddress? = nil, minimumInterval: TimeAmount, eventLoop: any EventLoop) {
         self.host = host
         self.port = port
+        self.server = server
         self.minimumInterval = minimumInterval
         self.eventLoop = eventLoop
     }
@@ -72,9 +76,17 @@ final class DNSResolver: NameResolver {
         guard proceed else { return }
         let host = self.host
         let port = self.port
-        NIOThreadPool.singleton.runIfActive(eventLoop: self.eventLoop) {
-            try Self.addresses(host: host, port: port)
-        }.whenComplete { result in
+        let lookup: EventLoopFuture<[ServerAddress]>
+        if let server = self.server {
+            lookup = DNSExchange.addresses(of: host, port: port, server: server, on: self.eventLoop).map {
+                $0.map(ServerAddress.socket)
+            }
+        } else {
+            lookup = NIOThreadPool.singleton.runIfActive(eventLoop: self.eventLoop) {
+                try Self.addresses(host: host, port: port)
+            }
+        }
+        lookup.whenComplete { result in
             let listener: NameResolverListener? = self.state.withLockedValue { state in
                 state.isLookingUp = false
                 return state.isShutDown ? nil : state.listener
@@ -143,19 +155,30 @@ struct DNSResolverFactory: NameResolverFactory {
     /// The default port of `dns` targets, as grpc/grpc `doc/naming.md` says.
     static let defaultPort = 443
 
+    /// The port of a DNS server named without one.
+    static let dnsServerPort = 53
+
     func makeResolver(for target: ChannelTarget) throws -> any NameResolver {
-        if let authority = target.authority {
-            throw RPCError(
-                .invalidArgument,
-                "the target '\(target)' names a DNS server (\(authority)); gRPC Simple asks the system's resolver: "
-                    + "write dns:///\(target.endpoint)"
-            )
-        }
         guard let (host, port) = ChannelTarget.splitHostPort(Substring(target.endpoint), defaultPort: Self.defaultPort),
             !host.isEmpty
         else {
             throw RPCError(.invalidArgument, "the target '\(target)' is not host[:port]")
         }
-        return DNSResolver(host: host, port: port, minimumInterval: self.minimumInterval, eventLoop: self.eventLoop)
+        let server = try target.authority.map { try Self.server(named: $0, in: target) }
+        return DNSResolver(
+            host: host, port: port, server: server, minimumInterval: self.minimumInterval, eventLoop: self.eventLoop)
+    }
+
+    /// The DNS server of `dns://authority/…`: an IP address with an optional port
+    /// (`10.0.0.53`, `10.0.0.53:5353`, `[::1]:5353`), as grpc/grpc `doc/naming.md` has it.
+    static func server(named authority: String, in target: ChannelTarget) throws -> SocketAddress {
+        let problem = RPCError(
+            .invalidArgument,
+            "the DNS server '\(authority)' in '\(target)' must be an IP address with an optional port, "
+                + "such as 10.0.0.53 or [::1]:5353")
+        guard let (host, port) = ChannelTarget.splitHostPort(Substring(authority), defaultPort: Self.dnsServerPort),
+            !host.isEmpty, let address = try? SocketAddress(ipAddress: host, port: port)
+        else { throw problem }
+        return address
     }
 }
