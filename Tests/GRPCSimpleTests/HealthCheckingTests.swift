@@ -91,6 +91,37 @@ import Testing
         await backend.server.shutdown(gracePeriod: .zero)
     }
 
+    /// A service config that turns health checking on, then off, takes effect on the
+    /// connections the channel already has.
+    @Test func aChangedHealthCheckAppliesToConnectionsAlreadyOpen() async throws {
+        let healths = [HealthService(), HealthService()]
+        healths[0].setStatus(.serving, for: Self.service)
+        healths[1].setStatus(.notServing, for: Self.service)
+        let backends = [try await Backend.start(health: healths[0]), try await Backend.start(health: healths[1])]
+        let resolver = LoadBalancingTests.SteeredResolver()
+        let unchecked = #"{"loadBalancingConfig": [{"round_robin": {}}]}"#
+        let checked =
+            #"{"loadBalancingConfig": [{"round_robin": {}}], "healthCheckConfig": {"serviceName": "\#(Self.service)"}}"#
+        resolver.set(backends.map(\.address), serviceConfig: unchecked)
+        var configuration = GRPCChannel.Configuration()
+        configuration.nameResolvers = [resolver]
+        let channel = try GRPCChannel(target: "steered:x", configuration: configuration)
+        channel.connect()
+        #expect(await eventually(within: .seconds(10)) { await channel.readySubchannelCount() == 2 })
+
+        resolver.set(backends.map(\.address), serviceConfig: checked)
+        #expect(await eventually(within: .seconds(10)) { await channel.readySubchannelCount() == 1 })
+        let before = backends.map(\.unaryCalls)
+        let client = Grpcsimple_Echo_EchoClient(channel: channel)
+        for index in 0..<6 { _ = try await client.get(.with { $0.text = "\(index)" }) }
+        #expect(backends[1].unaryCalls == before[1], "no call to the server that is not serving")
+
+        resolver.set(backends.map(\.address), serviceConfig: unchecked)
+        #expect(await eventually(within: .seconds(10)) { await channel.readySubchannelCount() == 2 })
+        await channel.close()
+        for backend in backends { await backend.server.shutdown(gracePeriod: .zero) }
+    }
+
     /// A health service whose every Watch fails with UNAVAILABLE, after answering SERVING
     /// or at once; it counts the watches.
     final class FailingHealth: Grpc_Health_V1_HealthProvider {

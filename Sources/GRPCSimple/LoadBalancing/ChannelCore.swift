@@ -237,8 +237,9 @@ final class ChannelCore: SubchannelOwner, LoadBalancerHelperParent {
                 self.retryThrottle = config?.retryThrottling.map(RetryThrottle.init)
             }
             let factory = config?.loadBalancing?.factory ?? self.policyFactory
-            self.healthCheckServiceName =
-                Self.leafPolicyName(factory) == "pick_first" ? nil : config?.healthCheckServiceName
+            let healthCheck = Self.leafPolicyName(factory) == "pick_first" ? nil : config?.healthCheckServiceName
+            let healthCheckChanged = healthCheck != self.healthCheckServiceName
+            self.healthCheckServiceName = healthCheck
             let policy: any LoadBalancingPolicy
             if let current = self.policy, self.policyName == Self.policyIdentity(factory) {
                 policy = current
@@ -251,6 +252,11 @@ final class ChannelCore: SubchannelOwner, LoadBalancerHelperParent {
                 self.policy = policy
                 self.policyName = Self.policyIdentity(factory)
                 policy.exitIdle()
+            }
+            if healthCheckChanged {
+                // Subchannels that are kept take up the new check (or drop the old one) on
+                // the connections they have; new ones read it when they connect.
+                for subchannel in self.subchannels.values { subchannel.healthCheckChanged() }
             }
             policy.update(addresses: resolution.addresses)
         case .failure(let error):

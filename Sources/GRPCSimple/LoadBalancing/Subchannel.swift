@@ -150,6 +150,22 @@ public final class Subchannel {
         }
     }
 
+    /// The service config's health check changed: a connected subchannel stops its watch
+    /// and starts one of the new service; it keeps its state until the server's first
+    /// answer. Without a check any more, a subchannel its server's health had held back is
+    /// READY again.
+    func healthCheckChanged() {
+        guard let connection = self.connection else { return }
+        self.stopWatchingHealth()
+        if let service = self.owner.healthCheckServiceName {
+            self.healthBackoff = ConnectionBackoff.Iterator(policy: self.connector.configuration.backoff)
+            self.watchHealth(service, on: connection)
+        } else if self.connectivity != .ready {
+            self.connectionFailure = nil
+            self.setState(.ready)
+        }
+    }
+
     private func stopWatchingHealth() {
         self.healthWatch?.cancel()
         self.healthWatch = nil
