@@ -1,6 +1,6 @@
 /// How a call is hedged (gRFC A6): the first attempt goes out at once, another every
-/// `hedgingDelay` until `maxAttempts` are out or one is answered; the first to get response
-/// headers (or a fatal status) wins and the others are cancelled. Unary methods only: a
+/// `hedgingDelay` until `maxAttempts` are out or one is answered; the first to end with OK
+/// or a fatal status wins and the others are cancelled. Unary methods only: a
 /// streaming method with a hedging policy goes out once.
 public struct HedgingPolicy: Sendable, Hashable {
     /// Attempts in all, the first included: 2 to 5 (more are read as 5).
