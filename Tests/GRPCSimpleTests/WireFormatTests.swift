@@ -41,6 +41,38 @@ import Testing
         }
     }
 
+    /// A large message in 16 KiB frames goes into one buffer of its announced length, set
+    /// aside once a sixteenth of it is here rather than grown by doubling (which copies
+    /// what came so far at every step), and comes out whole.
+    @Test func deframerReservesALargeMessageOnceEnoughOfItIsHere() throws {
+        let payload = (0..<1_000_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let announced = Envelope.prefixLength + payload.count
+        var deframer = EnvelopeReader(maximumMessageSize: 4 << 20)
+        var whole = Self.framed([payload])
+        var capacities: [Int] = []
+        while whole.readableBytes > 0 {
+            deframer.append(whole.readSlice(length: min(16 * 1024, whole.readableBytes))!)
+            capacities.append(deframer.bufferedCapacity)
+            if whole.readableBytes > 0 { #expect(try deframer.next() == nil) }
+        }
+        #expect(try deframer.next().map { Array($0.readableBytesView) } == payload)
+        // Doubling up to 64 KiB, then at once the announced length (NIO rounds it up to a
+        // power of two), kept to the end: never the 128 KiB, 256 KiB and 512 KiB of doubling.
+        #expect(capacities.allSatisfy { $0 <= 64 * 1024 || $0 >= announced }, "\(capacities.prefix(8))")
+        let reservedAt = capacities.firstIndex { $0 >= announced }
+        #expect(reservedAt.map { ($0 + 1) * 16 * 1024 * EnvelopeReader.reservationRatio <= 2 * announced } == true)
+    }
+
+    /// A prefix that announces a large message and a few bytes make the server hold no more
+    /// than those bytes.
+    @Test func aLyingPrefixReservesNothing() throws {
+        var deframer = EnvelopeReader(maximumMessageSize: 4 << 20)
+        deframer.append(ByteBuffer(bytes: [0, 0, 0x40, 0, 0, 1, 2, 3]))  // announces 4 MiB
+        deframer.append(ByteBuffer(bytes: [4, 5, 6, 7]))
+        #expect(try deframer.next() == nil)
+        #expect(deframer.bufferedCapacity < 1024)
+    }
+
     @Test func deframerRejectsTooLargeBeforeBuffering() {
         var deframer = EnvelopeReader(maximumMessageSize: 10)
         var buffer = ByteBuffer()

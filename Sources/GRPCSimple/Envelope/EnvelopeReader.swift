@@ -53,14 +53,42 @@ struct EnvelopeReader {
     /// Bytes received but not yet part of a complete message.
     var bufferedBytes: Int { self.buffer?.readableBytes ?? 0 }
 
+    /// The capacity of the buffer the bytes are kept in (what the peer makes the server hold).
+    var bufferedCapacity: Int { self.buffer?.capacity ?? 0 }
+
     mutating func append(_ data: ByteBuffer) {
-        if var existing = self.buffer, existing.readableBytes > 0 {
-            self.buffer = nil  // keep the storage uniquely referenced while appending
-            existing.writeImmutableBuffer(data)
-            self.buffer = existing
-        } else {
+        guard var existing = self.buffer, existing.readableBytes > 0 else {
             self.buffer = data
+            return
         }
+        self.buffer = nil  // keep the storage uniquely referenced while appending
+        let total = existing.readableBytes + data.readableBytes
+        if existing.writableBytes < data.readableBytes, let announced = self.announcedEnvelopeLength(in: existing),
+            total * Self.reservationRatio >= announced
+        {
+            // A message split across frames: set aside its whole length at once, so that
+            // its bytes are copied once rather than again at every doubling. Only once a
+            // sixteenth of it is here, so that a prefix that lies costs the peer a sixteenth
+            // of what it makes the server hold, and never past the limit (a longer prefix is
+            // refused by `next`).
+            var reserved = ByteBufferAllocator().buffer(capacity: max(total, announced))
+            reserved.writeImmutableBuffer(existing)
+            existing = reserved
+        }
+        existing.writeImmutableBuffer(data)
+        self.buffer = existing
+    }
+
+    /// A message's whole length is reserved once this fraction of it (1/16) has arrived.
+    static let reservationRatio = 16
+
+    /// The length, prefix included, of the envelope that starts `buffer`, when its prefix is
+    /// there and the length is within the limit.
+    private func announcedEnvelopeLength(in buffer: ByteBuffer) -> Int? {
+        guard let length = buffer.getInteger(at: buffer.readerIndex + 1, as: UInt32.self),
+            Int(length) <= self.maximumMessageSize
+        else { return nil }
+        return Envelope.prefixLength + Int(length)
     }
 
     /// The next complete message's payload, or nil if more bytes are needed.
