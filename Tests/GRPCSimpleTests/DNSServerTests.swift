@@ -95,7 +95,7 @@ import Testing
             target: "dns://127.0.0.1:\(dns.port)/backends.test:\(backends[0].port)", configuration: configuration)
         let client = Grpcsimple_Echo_EchoClient(channel: channel)
         channel.connect()
-        #expect(await eventually(within: .seconds(10)) { await channel.readySubchannelCount() == 2 })
+        #expect(await eventually(within: .seconds(20)) { await channel.readySubchannelCount() == 2 })
         for index in 0..<10 { _ = try await client.get(.with { $0.text = "\(index)" }) }
         #expect(backends.allSatisfy { $0.backend.unaryCalls == 5 })
         #expect(dns.questions.withLockedValue { $0 }.contains("backends.test A"))
@@ -190,7 +190,9 @@ final class TestDNSServer: Sendable {
     static func start(records: [String: [String]], silent: Bool = false) async throws -> TestDNSServer {
         let table = NIOLockedValueBox(records)
         let questions = NIOLockedValueBox<[String]>([])
-        let channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        // A thread of its own, as the test servers have: the shared loops are busy when the
+        // whole suite runs.
+        let channel = try await DatagramBootstrap(group: Self.group)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
@@ -204,6 +206,8 @@ final class TestDNSServer: Sendable {
     func stop() async {
         try? await self.channel.close()
     }
+
+    private static let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 
     final class Responder: ChannelInboundHandler {
         typealias InboundIn = AddressedEnvelope<ByteBuffer>

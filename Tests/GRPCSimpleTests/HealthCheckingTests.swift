@@ -123,11 +123,12 @@ import Testing
     }
 
     /// A health service whose every Watch fails with UNAVAILABLE, after answering SERVING
-    /// or at once; it counts the watches.
+    /// or at once; it notes when each watch came.
     final class FailingHealth: Grpc_Health_V1_HealthProvider {
         let answersFirst: Bool
-        private let count = Mutex(0)
-        var watches: Int { self.count.withLock { $0 } }
+        private let times = Mutex<[ContinuousClock.Instant]>([])
+        var watchTimes: [ContinuousClock.Instant] { self.times.withLock { $0 } }
+        var watches: Int { self.times.withLock { $0.count } }
 
         init(answersFirst: Bool) { self.answersFirst = answersFirst }
 
@@ -142,39 +143,48 @@ import Testing
             responses: ResponseWriter<Grpc_Health_V1_HealthCheckResponse>,
             context: ServerContext
         ) async throws {
-            self.count.withLock { $0 += 1 }
+            self.times.withLock { $0.append(.now) }
             if self.answersFirst { try await responses.write(.with { $0.status = .serving }) }
             throw RPCError(.unavailable, "the health store is down")
         }
     }
 
     /// A watch that fails before the server answers is tried again after the connection
-    /// back-off's delays (gRFC A17), not in a loop and not at a fixed pace.
+    /// back-off's delays (gRFC A17): growing gaps, not a loop and not a fixed pace. Only
+    /// lower bounds are checked, which a loaded machine cannot break.
     @Test func aWatchThatFailsUnansweredIsRetriedWithBackoff() async throws {
         let health = FailingHealth(answersFirst: false)
         let backend = try await Backend.start(health: health)
         var configuration = GRPCChannel.Configuration()
-        configuration.backoff.initialBackoff = .milliseconds(50)
-        configuration.backoff.multiplier = 2
+        configuration.backoff.initialBackoff = .milliseconds(200)
+        configuration.backoff.multiplier = 3
         configuration.backoff.jitter = 0
         let channel = try Self.channel(to: [backend], configuration: configuration)
         channel.connect()
-        // Watches at 0, 0.05, 0.15, 0.35, 0.75, 1.55 and then 3.15 s: six in three seconds,
-        // where a fixed one-second pace gives three or four and no back-off hundreds.
-        try await Task.sleep(for: .seconds(3))
-        let watches = health.watches
-        #expect((5...7).contains(watches), "\(watches) watches in 3 s")
+        // Watches at 0, 0.2, 0.8 and 2.6 s: gaps of 0.2, 0.6 and 1.8 s (a fixed one-second
+        // pace would give a third gap near 1 s, no back-off gaps near 0).
+        #expect(await eventually(within: .seconds(30)) { health.watches >= 4 }, "\(health.watches) watches")
+        let times = health.watchTimes
+        if times.count >= 4 {
+            let gaps = (1..<4).map { times[$0] - times[$0 - 1] }
+            #expect(
+                gaps[0] >= .milliseconds(190) && gaps[1] >= .milliseconds(590) && gaps[2] >= .milliseconds(1790),
+                "\(gaps)")
+        }
         await channel.close()
         await backend.server.shutdown(gracePeriod: .zero)
     }
 
-    /// A watch the server had answered is tried again at once, its back-off restarted.
+    /// A watch the server had answered is tried again at once, its back-off restarted: with
+    /// a 30 s back-off, three watches come within seconds.
     @Test func aWatchThatFailsAfterAnAnswerIsRetriedAtOnce() async throws {
         let health = FailingHealth(answersFirst: true)
         let backend = try await Backend.start(health: health)
-        let channel = try Self.channel(to: [backend])
+        var configuration = GRPCChannel.Configuration()
+        configuration.backoff.initialBackoff = .seconds(30)
+        let channel = try Self.channel(to: [backend], configuration: configuration)
         channel.connect()
-        #expect(await eventually(within: .seconds(3)) { health.watches >= 10 }, "\(health.watches) watches")
+        #expect(await eventually(within: .seconds(20)) { health.watches >= 3 }, "\(health.watches) watches")
         await channel.close()
         await backend.server.shutdown(gracePeriod: .zero)
     }
