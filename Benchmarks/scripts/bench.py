@@ -347,6 +347,11 @@ class Bench:
         self.raw.append(line)
         log(line)
 
+    def record_client_run(self, what, server, section, subject, result, round_):
+        """Records a client run against `server`, noting its command (port and PID generic)."""
+        self.note_command(what, result["command"].replace(str(server.port), "PORT").replace(str(server.pid), "PID"))
+        self.record(section, subject, result, round_)
+
     def note_command(self, what, command):
         if what not in [w for w, _ in self.commands]:
             self.commands.append((what, command))
@@ -608,9 +613,7 @@ class Bench:
                     result = run_client("bench-client", "unary", servers[0], timing, self.seconds + 120, env=env)
                     probe.join()
                     result["backends_connected"] = len(seen)
-                    self.note_command(f"client-backends ({name})", result["command"]
-                                      .replace(str(servers[0].port), "PORT").replace(str(servers[0].pid), "PID"))
-                    self.record("client-backends", name, result, r)
+                    self.record_client_run(f"client-backends ({name})", servers[0], "client-backends", name, result, r)
         finally:
             for server in servers:
                 server.stop()
@@ -634,9 +637,7 @@ class Bench:
             for r in range(1, self.rounds + 1):
                 for name, (env, extra) in shapes.items():
                     result = run_client("bench-client", "unary", servers[0], timing + extra, self.seconds + 60, env=env)
-                    self.note_command(f"client-loadbalancing ({name})", result["command"]
-                                      .replace(str(servers[0].port), "PORT").replace(str(servers[0].pid), "PID"))
-                    self.record("client-loadbalancing", name, result, r)
+                    self.record_client_run(f"client-loadbalancing ({name})", servers[0], "client-loadbalancing", name, result, r)
         finally:
             for server in servers:
                 server.stop()
@@ -677,9 +678,7 @@ class Bench:
                 for r in range(1, self.rounds + 1):
                     for client in ("bench-client", "peer-client"):
                         result = run_client(client, workload, server, timing, self.seconds + 60)
-                        self.note_command(f"{section} ({client})", result["command"]
-                                          .replace(str(server.port), "PORT").replace(str(server.pid), "PID"))
-                        self.record(section, client, result, r)
+                        self.record_client_run(f"{section} ({client})", server, section, client, result, r)
             finally:
                 server.stop()
         if wants("allocations"):
