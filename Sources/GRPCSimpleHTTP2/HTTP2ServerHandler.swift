@@ -6,8 +6,8 @@ import NIOCore
 ///
 /// The handler carries out what the state machine decides and nothing more: it writes the
 /// connection's output at the end of each read burst and on each flush, closes the channel
-/// after a connection error or an abort once the GOAWAY is written, and arms the SETTINGS
-/// timeout when the channel becomes active.
+/// after a connection error or an abort once the GOAWAY is written, arms the SETTINGS timeout
+/// when the channel becomes active, and stops reading while the channel is not writable.
 public final class HTTP2ServerHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Bytes from the client.
     public typealias InboundIn = ByteBuffer
@@ -26,6 +26,8 @@ public final class HTTP2ServerHandler: ChannelDuplexHandler, RemovableChannelHan
     private var started = false
     /// The channel is being closed after our final GOAWAY.
     private var closing = false
+    /// A read held back while the channel was not writable.
+    private var readPending = false
 
     /// A handler for one accepted connection.
     public init(configuration: HTTP2ServerConfiguration = .init(), settingsTimeout: TimeAmount = .seconds(10)) {
@@ -113,6 +115,25 @@ public final class HTTP2ServerHandler: ChannelDuplexHandler, RemovableChannelHan
             return
         }
         context.fireUserInboundEventTriggered(event)
+    }
+
+    /// Holds reads back while the channel is not writable: a client that does not read our
+    /// answers (PING and SETTINGS ACKs, RST_STREAMs) cannot make us buffer them without bound.
+    public func read(context: ChannelHandlerContext) {
+        if context.channel.isWritable || self.closing {
+            context.read()
+        } else {
+            self.readPending = true
+        }
+    }
+
+    /// Resumes a read held back while the channel was not writable.
+    public func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, self.readPending {
+            self.readPending = false
+            context.read()
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     // MARK: Output

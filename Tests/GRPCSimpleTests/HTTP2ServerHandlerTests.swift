@@ -16,6 +16,17 @@ private final class EventCollector: ChannelInboundHandler {
     }
 }
 
+/// Counts the reads that reach the head of the pipeline.
+private final class ReadCounter: ChannelOutboundHandler {
+    typealias OutboundIn = ByteBuffer
+    var reads = 0
+
+    func read(context: ChannelHandlerContext) {
+        self.reads += 1
+        context.read()
+    }
+}
+
 @Suite struct HTTP2ServerHandlerTests {
     private static func frames(written channel: EmbeddedChannel) throws -> [WrittenFrame] {
         var frames: [WrittenFrame] = []
@@ -80,5 +91,20 @@ private final class EventCollector: ChannelInboundHandler {
         channel.embeddedEventLoop.advanceTime(by: .milliseconds(1))
         #expect(try Self.frames(written: channel).last?.errorCode == .settingsTimeout)
         #expect(!channel.isActive)
+    }
+
+    @Test func readsWaitWhileTheChannelIsNotWritable() throws {
+        let counter = ReadCounter()
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHandlers([counter, HTTP2ServerHandler()])
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        let before = counter.reads
+        channel.isWritable = false
+        channel.read()
+        #expect(counter.reads == before, "held back")
+        channel.isWritable = true
+        channel.pipeline.fireChannelWritabilityChanged()
+        #expect(counter.reads == before + 1, "resumed")
+        _ = try channel.finish()
     }
 }
