@@ -153,7 +153,7 @@ import Testing
 @Suite struct HTTP2StreamTableTests {
     @Test func matchesAModelUnderRandomInsertsAndRemovals() {
         var rng = XorshiftGenerator(seed: 42)
-        for round in 0..<20 {
+        for round in 0..<8 {
             var table = StreamTable()
             var live: Set<UInt32> = []
             var nextID: UInt32 = 1

@@ -133,7 +133,7 @@ import Testing
     @Test func randomInputNeverTraps() {
         var rng = XorshiftGenerator(seed: 7)
         var closedByError = 0
-        for iteration in 0..<2000 {
+        for iteration in 0..<600 {
             var client = HTTP2TestClient(acknowledge: iteration % 2 == 0)
             var bytes = ByteBuffer()
             for _ in 0..<Int.random(in: 1...20, using: &rng) {
@@ -168,6 +168,6 @@ import Testing
             client.connection.receiveEndOfInput()
             #expect(client.connection.isClosed)
         }
-        #expect(closedByError > 500)
+        #expect(closedByError > 150)
     }
 }
