@@ -55,6 +55,16 @@ let package = Package(
             // google/rpc/status.proto: its generated code is in Wire/Generated.
             exclude: ["Wire/Protos"]
         ),
+        // The server's HTTP/2 transport (RFC 9113): frame parser, stream table, flow control and
+        // the connection state machine, on NIOCore and NIOHPACK only. Internal to the library
+        // (no product): GRPCSimple is its one user.
+        .target(
+            name: "GRPCSimpleHTTP2",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+            ]
+        ),
         // grpc.health.v1.Health: Check and Watch, statuses set from code.
         .target(
             name: "GRPCHealth",
@@ -131,13 +141,16 @@ let package = Package(
             name: "GRPCSimpleTests",
             dependencies: [
                 "GRPCSimple",
+                "GRPCSimpleHTTP2",
                 "TestServices",
                 "InteropTesting",
                 "GRPCHealth",
                 "GRPCReflection",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),

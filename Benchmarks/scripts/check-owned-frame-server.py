@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Correctness checks of owned-frame-server (the Performance issue's step-1 spike).
+"""Correctness checks of owned-frame-server (the server's own HTTP/2 transport,
+GRPCSimpleHTTP2, with no gRPC layer).
 
 Starts the server (Benchmarks/.build/release/owned-frame-server, or --binary), then checks:
 
@@ -476,12 +477,17 @@ class Checker:
     def check_rst_stream(self, conn):
         conn.send(frame(HEADERS, END_HEADERS, 1, conn.encode(request_headers())) + frame(DATA, 0, 1, REQUEST_BODY)
                   + frame(RST_STREAM, 0, 1, (8).to_bytes(4, "big")))
-        conn.send(frame(DATA, END_STREAM, 1, b""))   # in flight after the reset: ignored
+        # DATA after the client's own RST_STREAM: a stream error STREAM_CLOSED (RFC 9113 §5.1,
+        # the Reliability issue's h2spec case), and nothing else on the stream.
+        conn.send(frame(DATA, END_STREAM, 1, b""))
         conn.request(3)
         frames, _ = conn.frames(until=until_ended([3]))
         got = responses(conn, frames)
-        if 1 in got:
-            raise Failure(f"frames on the reset stream: {got[1]}")
+        reset = got.get(1)
+        if reset is not None and (reset["headers"] or reset["data"] or reset["trailers"] or reset["rst"] != STREAM_CLOSED):
+            raise Failure(f"expected only RST_STREAM STREAM_CLOSED on the reset stream: {reset}")
+        if reset is None:
+            raise Failure("no RST_STREAM STREAM_CLOSED for DATA after the client's reset")
         check_canned(got.get(3), 3)
 
     def check_max_concurrent_streams(self, conn):

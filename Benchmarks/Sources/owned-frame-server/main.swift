@@ -1,7 +1,9 @@
-// owned-frame-server: the spike of the Performance issue's step 1. An HTTP/2 server codec of
-// our own (OwnedHTTP2: frame parser, stream table, flow control, SETTINGS/PING/GOAWAY/
-// RST_STREAM, CONTINUATION, NIOHPACK for header compression; no NIOHTTP2) on SwiftNIO's
-// channel and ByteBuffer, answering like raw-frame-server: on the end of a request, HEADERS
+// owned-frame-server: the server's own HTTP/2 transport with no gRPC layer, the ceiling of the
+// Performance issue. The transport is the library's `GRPCSimpleHTTP2` (frame parser, stream
+// table, flow control, SETTINGS/PING/GOAWAY/RST_STREAM, CONTINUATION, NIOHPACK for header
+// compression; no NIOHTTP2), compiled here as the target OwnedHTTP2, whose folder is a symlink
+// to Sources/GRPCSimpleHTTP2 (the root package offers it as no product). On SwiftNIO's
+// channel and ByteBuffer, it answers like raw-frame-server: on the end of a request, HEADERS
 // (:status 200, content-type application/grpc), DATA with the canned Person{name:"trung", id:5,
 // married:false} and trailers (grpc-status 0, END_STREAM). Requests to /StreamBench/Echo get a
 // verbatim echo instead: each DATA frame's bytes back on the same stream as they arrive,
@@ -35,7 +37,7 @@ enum Route {
     static let echoing: UInt8 = 2
 }
 
-/// Drives a `ServerConnection` from the channel: bytes in, events to the canned responder,
+/// Drives an `HTTP2ServerConnection` from the channel: bytes in, events to the canned responder,
 /// output written and flushed once per read burst. Stops reading while the channel is not
 /// writable (a client that does not read cannot make us buffer without bound).
 final class OwnedFrameHandler: ChannelDuplexHandler {
@@ -43,14 +45,14 @@ final class OwnedFrameHandler: ChannelDuplexHandler {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private var connection: ServerConnection
+    private var connection: HTTP2ServerConnection
     private var started = false
     private var closing = false
     /// A read() held back while the channel was not writable.
     private var readPending = false
 
     init(allocator: ByteBufferAllocator) {
-        self.connection = ServerConnection(allocator: allocator)
+        self.connection = HTTP2ServerConnection(allocator: allocator)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -136,7 +138,7 @@ final class OwnedFrameHandler: ChannelDuplexHandler {
 
     // The canned application.
 
-    private func handle(_ event: ServerConnectionEvent) {
+    private func handle(_ event: HTTP2ServerEvent) {
         switch event {
         case .requestHead(let streamID, let path, _, let endStream):
             if path == echoPath {
@@ -148,7 +150,9 @@ final class OwnedFrameHandler: ChannelDuplexHandler {
             } else if endStream {
                 self.respond(streamID: streamID)
             }
-        case .requestData(let streamID, let tag, let data, let endStream):
+        case .requestData(let streamID, let tag, let data, let endStream, let flowControlledLength):
+            // The canned application reads at once: the window comes back as DATA arrives.
+            self.connection.dataConsumed(streamID: streamID, bytes: flowControlledLength)
             if tag == Route.canned {
                 if endStream { self.respond(streamID: streamID) }
             } else {
@@ -160,7 +164,7 @@ final class OwnedFrameHandler: ChannelDuplexHandler {
             } else {
                 self.echo(streamID: streamID, tag: tag, data: nil, end: true)
             }
-        case .streamReset, .goAway, .connectionError:
+        case .streamReset, .goAway, .connectionError, .pingReceived, .pingAcknowledged:
             break  // nothing per stream to clean up; a connection error closes at read complete
         }
     }

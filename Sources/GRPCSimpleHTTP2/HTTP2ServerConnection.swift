@@ -1,63 +1,43 @@
 import NIOCore
 import NIOHPACK
 
-/// The HTTP/2 settings a `ServerConnection` advertises and enforces.
-public struct ServerConnectionConfiguration: Sendable {
-    /// SETTINGS_MAX_CONCURRENT_STREAMS: streams past it are refused (RST_STREAM REFUSED_STREAM).
-    public var maxConcurrentStreams = 100
-    /// SETTINGS_MAX_HEADER_LIST_SIZE, also the bound on an encoded header block.
-    public var maxHeaderListSize = 16 * 1024
-    /// SETTINGS_INITIAL_WINDOW_SIZE: each stream's receive window.
-    public var initialWindowSize = 1 << 20
-    /// Received DATA bytes (per stream, and for the connection) that make us send a WINDOW_UPDATE.
-    public var windowUpdateThreshold = 32 * 1024
-    /// Our SETTINGS_MAX_FRAME_SIZE (not advertised: the protocol default).
-    public var maxFrameSize = 16_384
-
-    public init() {}
-}
-
-/// What the application learns from the bytes a client sent (`ServerConnection.nextEvent()`).
-public enum ServerConnectionEvent: Sendable {
-    /// A new request: its validated header section and its :path.
-    case requestHead(streamID: UInt32, path: String, headers: HPACKHeaders, endStream: Bool)
-    /// Request DATA (padding removed). `endStream` ends the request.
-    case requestData(streamID: UInt32, tag: UInt8, data: ByteBuffer, endStream: Bool)
-    /// Request trailers, which end the request.
-    case requestTrailers(streamID: UInt32, tag: UInt8, trailers: HPACKHeaders)
-    /// An active stream ended abnormally: reset by the client, or by us for a stream error.
-    case streamReset(streamID: UInt32, tag: UInt8, errorCode: HTTP2ErrorCode)
-    /// The client sent GOAWAY.
-    case goAway(errorCode: HTTP2ErrorCode)
-    /// A connection error: our GOAWAY is in the output; flush it and close.
-    case connectionError(HTTP2ConnectionError)
-}
-
-/// The server side of one HTTP/2 connection as a pure state machine: bytes in (`receive`),
-/// events out (`nextEvent`), responses in (`sendHeaders`, `sendData`, `sendTrailers`), bytes
-/// out (`takeOutput`). No I/O, no event loop: a channel handler drives it, and so can a test or
-/// a fuzzer.
+/// The server side of one HTTP/2 connection (RFC 9113) as a state machine: bytes in
+/// (`receive`), events out (`nextEvent`), responses in (`sendHeaders`, `sendData`,
+/// `sendTrailers`), bytes out (`takeOutput`). No I/O, no event loop, no clock of its own (the
+/// time comes with the bytes): `HTTP2ServerHandler` drives it on a channel, and a test or a
+/// fuzzer can drive it alone.
 ///
-/// It owns the stream table (RFC 9113 §5.1 states, MAX_CONCURRENT_STREAMS), both directions of
-/// flow control (§6.9: our receive windows replenished by batched WINDOW_UPDATEs, withheld for
-/// a stream whose output waits; the client's windows respected when writing DATA: what does not
-/// fit waits, in order, and goes out as WINDOW_UPDATEs arrive),
-/// SETTINGS, PING, GOAWAY, RST_STREAM, CONTINUATION sequencing and HPACK (NIOHPACK's decoder and
-/// encoder; every header block is encoded when it is written, so the encoder's dynamic table
-/// follows the order of the bytes on the wire). Protocol errors become a GOAWAY with the right
-/// code; nothing a peer sends can trap.
+/// Its actions are of two kinds: frames to write, which it appends to its output (every
+/// answer the protocol asks for: SETTINGS ACK, PING ACK, WINDOW_UPDATE, RST_STREAM, GOAWAY),
+/// and events for the application (`HTTP2ServerEvent`).
+///
+/// It owns the stream table (RFC 9113 §5.1 states, with a record of recently closed streams
+/// for the frames that still arrive on them; MAX_CONCURRENT_STREAMS, past which streams are
+/// refused with REFUSED_STREAM), both directions of flow control (§6.9: our receive windows
+/// given back as the application consumes DATA, withheld for a stream whose output waits;
+/// the client's windows respected when writing DATA: what does not fit waits, in order, up to
+/// a bound per stream), SETTINGS and their acknowledgement (our stream window applies once
+/// the client has acknowledged it), PING, GOAWAY (graceful, or for a connection error),
+/// RST_STREAM with a rapid-reset limit, a limit on control frames and on stream errors,
+/// CONTINUATION sequencing with a limit, content-length checks, and HPACK (NIOHPACK's decoder
+/// and encoder; every header block is encoded when it is written, so the encoder's dynamic
+/// table follows the order of the bytes on the wire). Protocol errors become a GOAWAY or an
+/// RST_STREAM with the right code; nothing a peer sends can trap.
 ///
 /// gRPC-specialised: every response ends with trailers (HEADERS with END_STREAM); DATA never
 /// carries END_STREAM.
-public struct ServerConnection: Sendable {
-    /// Whether the connection still reads frames.
-    private enum Lifecycle: Sendable {
+public struct HTTP2ServerConnection: Sendable {
+    /// Whether the connection still reads frames and opens streams.
+    private enum Lifecycle: Sendable, Equatable {
         case active
-        /// Our GOAWAY is written (after a connection error or the end of the input).
+        /// Our GOAWAY NO_ERROR is written: streams above `lastStreamID` are refused.
+        case draining(lastStreamID: UInt32)
+        /// Our GOAWAY for an error (or the end of the input) is written: nothing more is read.
         case closed
     }
 
-    public let configuration: ServerConnectionConfiguration
+    /// The settings and limits this connection was made with.
+    public let configuration: HTTP2ServerConfiguration
     private let allocator: ByteBufferAllocator
 
     private var lifecycle = Lifecycle.active
@@ -68,6 +48,7 @@ public struct ServerConnection: Sendable {
     private var encoder: HPACKEncoder
     private var headerBlock: HeaderBlockAssembler
     private var streams = StreamTable()
+    private var closedStreams: ClosedStreams
     /// Streams whose DATA waits for flow-control window, oldest first, and what waits.
     private var blocked: [UInt32] = []
     private var pendingOutput: [UInt32: PendingOutput] = [:]
@@ -80,9 +61,16 @@ public struct ServerConnection: Sendable {
 
     /// The highest client stream ID seen: lower IDs not in the table are closed, higher ones idle.
     public private(set) var highestStreamID: UInt32 = 0
-    private var receivedSettings = false
+    /// The client's preface SETTINGS arrived.
+    private var receivedClientSettings = false
+    /// Our SETTINGS frames not acknowledged yet.
+    private var unacknowledgedSettings = 0
+    /// The client acknowledged our first SETTINGS: our stream window applies.
+    public private(set) var settingsAcknowledged = false
     /// The client sent GOAWAY.
     public private(set) var peerWentAway = false
+    /// The time of the bytes being processed (given with `receive`).
+    private var now = NIODeadline.uptimeNanoseconds(0)
 
     // The client's settings.
     private var peerInitialWindowSize = 65_535
@@ -93,9 +81,18 @@ public struct ServerConnection: Sendable {
     private var connectionReceiveWindow = 65_535
     private var connectionReceivedSinceUpdate = 0
 
-    private static let maxWindow = Int(Int32.max)
+    // Limits on what a client makes us do.
+    private var resets: EventRateLimit
+    private var controlFrames: EventRateLimit
+    private var streamErrors = 0
 
-    public init(configuration: ServerConnectionConfiguration = .init(), allocator: ByteBufferAllocator) {
+    /// The largest flow-control window (§6.9.1).
+    static let maxWindow = Int(Int32.max)
+    /// The window both sides assume before SETTINGS say otherwise (§6.9.2).
+    static let defaultWindow = 65_535
+
+    /// A connection that has not started yet: call `start` when the channel is active.
+    public init(configuration: HTTP2ServerConfiguration = .init(), allocator: ByteBufferAllocator) {
         self.configuration = configuration
         self.allocator = allocator
         self.parser = FrameParser(maxFrameSize: configuration.maxFrameSize)
@@ -105,24 +102,44 @@ public struct ServerConnection: Sendable {
             maxHeaderListSize: configuration.maxHeaderListSize
         )
         self.encoder = HPACKEncoder(allocator: allocator)
-        self.headerBlock = HeaderBlockAssembler(maxBlockSize: configuration.maxHeaderListSize)
+        self.headerBlock = HeaderBlockAssembler(
+            maxBlockSize: configuration.maxHeaderListSize,
+            maxContinuations: configuration.maxContinuationFrames
+        )
+        self.closedStreams = ClosedStreams(capacity: configuration.closedStreamsRemembered)
+        self.resets = EventRateLimit(limit: configuration.maxResetsPerWindow, window: configuration.rateLimitWindow)
+        self.controlFrames = EventRateLimit(
+            limit: configuration.maxControlFramesPerWindow, window: configuration.rateLimitWindow)
     }
 
     // MARK: - State
 
+    /// Whether the connection is done: our final GOAWAY is in the output.
     public var isClosed: Bool { self.lifecycle == .closed }
+    /// Whether our GOAWAY NO_ERROR went out and new streams are refused.
+    public var isDraining: Bool {
+        if case .draining = self.lifecycle { return true }
+        return false
+    }
     /// Streams open or half-closed.
     public var activeStreams: Int { self.streams.count }
+    /// Whether `streamID` is open or half-closed.
+    public func isActive(streamID: UInt32) -> Bool { self.streams.find(streamID) != nil }
     /// Bytes written since the last `takeOutput()`.
     public var hasOutput: Bool { self.outbound.readableBytes > 0 }
     /// Whether part of a frame (or of a header block) is buffered.
     public var hasPartialInput: Bool {
         self.inbound.readableBytes > 0 || self.headerBlock.isAssembling || !self.parser.prefaceReceived
     }
+    /// Response bytes of `streamID` waiting for the client's flow-control window.
+    public func bufferedOutputBytes(streamID: UInt32) -> Int {
+        self.pendingOutput[streamID]?.data.readableBytes ?? 0
+    }
 
     // MARK: - Input
 
-    /// Our side of the connection preface: our SETTINGS. Call once, when the connection opens.
+    /// Our side of the connection preface: our SETTINGS, and a WINDOW_UPDATE that opens the
+    /// connection window to its configured size. Call once, when the connection opens.
     public mutating func start() {
         self.reserveOutput(FrameHeader.size + 18)
         self.outbound.writeFrameHeader(length: 18, type: FrameType.settings, flags: 0, streamID: 0)
@@ -132,12 +149,19 @@ public struct ServerConnection: Sendable {
         self.outbound.writeInteger(UInt32(self.configuration.initialWindowSize))
         self.outbound.writeInteger(SettingsParameters.maxHeaderListSize)
         self.outbound.writeInteger(UInt32(self.configuration.maxHeaderListSize))
+        self.unacknowledgedSettings += 1
+        let increment = self.configuration.connectionWindowSize - HTTP2ServerConnection.defaultWindow
+        if increment > 0 {
+            self.writeWindowUpdate(streamID: 0, increment: increment)
+            self.connectionReceiveWindow += increment
+        }
     }
 
-    /// Hands over bytes read from the client. Without a partial frame buffered, the buffer is
-    /// adopted as is (no copy).
-    public mutating func receive(_ bytes: ByteBuffer) {
-        guard self.lifecycle == .active else { return }
+    /// Hands over bytes read from the client at `now`. Without a partial frame buffered, the
+    /// buffer is adopted as is (no copy).
+    public mutating func receive(_ bytes: ByteBuffer, now: NIODeadline = .now()) {
+        self.now = now
+        guard self.lifecycle != .closed else { return }
         if self.inbound.readableBytes == 0 {
             self.inbound = bytes
         } else {
@@ -148,14 +172,23 @@ public struct ServerConnection: Sendable {
 
     /// The client closed its side: GOAWAY (PROTOCOL_ERROR if it stopped inside a frame).
     public mutating func receiveEndOfInput() {
-        guard self.lifecycle == .active else { return }
+        guard self.lifecycle != .closed else { return }
         self.close(with: self.hasPartialInput ? .protocolError : .noError)
     }
 
+    /// The time the client had to acknowledge our SETTINGS (§6.5.3) has passed: if it has not,
+    /// GOAWAY SETTINGS_TIMEOUT, and the connection error to act on. The caller owns the timer
+    /// (armed at `start`); nil once the SETTINGS are acknowledged.
+    public mutating func settingsTimeoutElapsed() -> HTTP2ConnectionError? {
+        guard self.lifecycle != .closed, !self.settingsAcknowledged else { return nil }
+        self.close(with: .settingsTimeout)
+        return HTTP2ConnectionError(.settingsTimeout, "the client did not acknowledge our SETTINGS")
+    }
+
     /// The next event from the bytes received so far; nil when more bytes are needed (or the
-    /// connection is closed). Connection-level frames are answered internally.
-    public mutating func nextEvent() -> ServerConnectionEvent? {
-        while self.lifecycle == .active {
+    /// connection is closed). Connection-level frames are answered in the output.
+    public mutating func nextEvent() -> HTTP2ServerEvent? {
+        while self.lifecycle != .closed {
             do throws(HTTP2ConnectionError) {
                 guard let (header, payload) = try self.parser.nextFrame(from: &self.inbound) else {
                     if self.inbound.readableBytes == 0 {
@@ -174,7 +207,7 @@ public struct ServerConnection: Sendable {
         return nil
     }
 
-    private mutating func process(_ frame: Frame) throws(HTTP2ConnectionError) -> ServerConnectionEvent? {
+    private mutating func process(_ frame: Frame) throws(HTTP2ConnectionError) -> HTTP2ServerEvent? {
         if self.headerBlock.isAssembling {
             guard case .continuation(let streamID, let fragment, let endHeaders) = frame else {
                 throw HTTP2ConnectionError(.protocolError, "a frame other than CONTINUATION inside a header block")
@@ -189,11 +222,11 @@ public struct ServerConnection: Sendable {
                 dependency: done.dependency
             )
         }
-        if !self.receivedSettings {
+        if !self.receivedClientSettings {
             guard case .settings(ack: false, _) = frame else {
                 throw HTTP2ConnectionError(.protocolError, "the client preface does not start with SETTINGS")
             }
-            self.receivedSettings = true
+            self.receivedClientSettings = true
         }
 
         switch frame {
@@ -222,44 +255,52 @@ public struct ServerConnection: Sendable {
             throw HTTP2ConnectionError(.protocolError, "CONTINUATION without a HEADERS frame")
 
         case .priority(let streamID, let dependency):
-            // Priority signals are ignored (RFC 9113 §5.3.2), but a self-dependency is an error.
-            // (RST_STREAM must not be sent on an idle stream, so only an active one is reset.)
+            try self.countControlFrame()
+            // Priority signals are ignored (RFC 9113 §5.3.2), but a self-dependency is a stream
+            // error (§5.3.1). RST_STREAM must not be sent on an idle stream: only an active one
+            // is reset.
             guard dependency == streamID, self.streams.find(streamID) != nil else { return nil }
-            return self.streamError(streamID: streamID, code: .protocolError)
+            return try self.peerStreamError(streamID: streamID, code: .protocolError)
 
         case .badPriority(let streamID):
+            try self.countControlFrame()
             guard self.streams.find(streamID) != nil else { return nil }
-            return self.streamError(streamID: streamID, code: .frameSizeError)
+            return try self.peerStreamError(streamID: streamID, code: .frameSizeError)
 
         case .rstStream(let streamID, let errorCode):
             if self.isIdle(streamID) {
                 throw HTTP2ConnectionError(.protocolError, "RST_STREAM on an idle stream")
             }
-            guard let slot = self.streams.find(streamID) else { return nil }
+            guard self.resets.record(at: self.now) else {
+                throw HTTP2ConnectionError(.enhanceYourCalm, "too many RST_STREAM frames (rapid reset)")
+            }
+            guard let slot = self.streams.find(streamID) else { return nil }  // closed: nothing to do
             let tag = self.streams[slot].tag
-            self.removeStream(at: slot)
+            self.removeStream(at: slot, closure: .resetByPeer)
             return .streamReset(streamID: streamID, tag: tag, errorCode: errorCode)
 
         case .settings(let ack, let parameters):
-            if !ack {
+            if ack {
+                self.settingsAcknowledgedByPeer()
+            } else {
+                try self.countControlFrame()
                 try self.apply(parameters)
             }
             return nil
 
-        case .pushPromise:
-            throw HTTP2ConnectionError(.protocolError, "PUSH_PROMISE from a client")
-
         case .ping(let ack, let opaque):
-            if !ack {
-                self.reserveOutput(FrameHeader.size + 8)
-                self.outbound.writeFrameHeader(length: 8, type: FrameType.ping, flags: FrameFlags.ack, streamID: 0)
-                self.outbound.writeInteger(opaque)
+            if ack {
+                return .pingAcknowledged(opaque: opaque)
             }
-            return nil
+            try self.countControlFrame()
+            self.reserveOutput(FrameHeader.size + 8)
+            self.outbound.writeFrameHeader(length: 8, type: FrameType.ping, flags: FrameFlags.ack, streamID: 0)
+            self.outbound.writeInteger(opaque)
+            return .pingReceived(opaque: opaque)
 
-        case .goAway(_, let errorCode):
+        case .goAway(let lastStreamID, let errorCode):
             self.peerWentAway = true
-            return .goAway(errorCode: errorCode)
+            return .goAway(errorCode: errorCode, lastStreamID: lastStreamID)
 
         case .windowUpdate(let streamID, let increment):
             return try self.processWindowUpdate(streamID: streamID, increment: increment)
@@ -274,12 +315,19 @@ public struct ServerConnection: Sendable {
         streamID > self.highestStreamID || streamID & 1 == 0
     }
 
+    /// PING, SETTINGS and PRIORITY: each asks for work or an answer, so a flood is cut off.
+    private mutating func countControlFrame() throws(HTTP2ConnectionError) {
+        guard self.controlFrames.record(at: self.now) else {
+            throw HTTP2ConnectionError(.enhanceYourCalm, "too many control frames")
+        }
+    }
+
     private mutating func processHeaderBlock(
         streamID: UInt32,
         block: inout ByteBuffer,
         endStream: Bool,
         dependency: UInt32?
-    ) throws(HTTP2ConnectionError) -> ServerConnectionEvent? {
+    ) throws(HTTP2ConnectionError) -> HTTP2ServerEvent? {
         // Every block is decoded, whatever becomes of its stream: the HPACK dynamic table must
         // follow the client's encoder.
         let headers: HPACKHeaders
@@ -292,10 +340,11 @@ public struct ServerConnection: Sendable {
         if let slot = self.streams.find(streamID) {
             // A second header block: trailers, which must end the stream.
             guard !self.streams[slot].remoteClosed else {
-                return self.streamError(streamID: streamID, code: .streamClosed)
+                return try self.peerStreamError(streamID: streamID, code: .streamClosed)
             }
-            guard endStream, HeaderValidation.isValidTrailers(headers) else {
-                return self.streamError(streamID: streamID, code: .protocolError)
+            guard endStream, HeaderValidation.isValidTrailers(headers), self.streams[slot].remainingContentLength <= 0
+            else {
+                return try self.peerStreamError(streamID: streamID, code: .protocolError)
             }
             let tag = self.streams[slot].tag
             self.remoteEnded(slot: slot)
@@ -306,32 +355,61 @@ public struct ServerConnection: Sendable {
             throw HTTP2ConnectionError(.protocolError, "HEADERS on a stream a client cannot open")
         }
         guard streamID > self.highestStreamID else {
-            // A closed stream (possibly one we reset, whose frames were in flight): ignored.
-            return nil
+            return try self.headersOnClosedStream(streamID)
         }
         self.highestStreamID = streamID
 
+        if case .draining(let lastStreamID) = self.lifecycle, streamID > lastStreamID {
+            self.refuse(streamID: streamID, code: .refusedStream)
+            return nil
+        }
         if dependency == streamID {
-            self.writeRstStream(streamID: streamID, code: .protocolError)
+            self.refuse(streamID: streamID, code: .protocolError)
+            try self.countStreamError()
             return nil
         }
         guard self.streams.count < self.configuration.maxConcurrentStreams else {
-            self.writeRstStream(streamID: streamID, code: .refusedStream)
+            // §5.1.2: a stream error, so the connection and its other calls go on; gRPC
+            // clients retry a REFUSED_STREAM transparently. Counted like a reset: a client that
+            // keeps opening streams past the limit is cut off like a rapid reset.
+            self.refuse(streamID: streamID, code: .refusedStream)
+            guard self.resets.record(at: self.now) else {
+                throw HTTP2ConnectionError(.enhanceYourCalm, "too many streams refused")
+            }
             return nil
         }
-        guard let path = HeaderValidation.requestPath(headers) else {
-            self.writeRstStream(streamID: streamID, code: .protocolError)
+        guard let request = HeaderValidation.request(headers),
+            !endStream || (request.contentLength ?? 0) == 0
+        else {
+            self.refuse(streamID: streamID, code: .protocolError)
+            try self.countStreamError()
             return nil
         }
-        _ = self.streams.insert(
-            StreamEntry(
-                id: streamID,
-                remoteClosed: endStream,
-                sendWindow: self.peerInitialWindowSize,
-                receiveWindow: self.configuration.initialWindowSize
-            )
+        var entry = StreamEntry(
+            id: streamID,
+            remoteClosed: endStream,
+            sendWindow: self.peerInitialWindowSize,
+            // Until the client acknowledges our SETTINGS it may use the default window (§6.9.2).
+            receiveWindow: self.settingsAcknowledged
+                ? self.configuration.initialWindowSize : HTTP2ServerConnection.defaultWindow
         )
-        return .requestHead(streamID: streamID, path: path, headers: headers, endStream: endStream)
+        entry.remainingContentLength = request.contentLength ?? -1
+        _ = self.streams.insert(entry)
+        return .requestHead(streamID: streamID, path: request.path, headers: headers, endStream: endStream)
+    }
+
+    /// HEADERS on a stream ID at or below the highest seen, not in the table (§5.1, §5.1.1).
+    private mutating func headersOnClosedStream(_ streamID: UInt32) throws(HTTP2ConnectionError) -> HTTP2ServerEvent? {
+        switch self.closedStreams.closure(of: streamID) {
+        case .resetByUs:
+            return nil  // sent before the client saw our RST_STREAM
+        case .resetByPeer:
+            return try self.peerStreamError(streamID: streamID, code: .streamClosed)
+        case .ended:
+            throw HTTP2ConnectionError(.streamClosed, "HEADERS on a closed stream")
+        case nil:
+            throw HTTP2ConnectionError(.protocolError, "a new stream ID not above the previous ones")
+        }
     }
 
     private mutating func processData(
@@ -339,7 +417,7 @@ public struct ServerConnection: Sendable {
         data: ByteBuffer,
         endStream: Bool,
         flowControlledLength: Int
-    ) throws(HTTP2ConnectionError) -> ServerConnectionEvent? {
+    ) throws(HTTP2ConnectionError) -> HTTP2ServerEvent? {
         if self.isIdle(streamID) {
             throw HTTP2ConnectionError(.protocolError, "DATA on an idle stream")
         }
@@ -356,31 +434,53 @@ public struct ServerConnection: Sendable {
         }
 
         guard let slot = self.streams.find(streamID) else {
-            return nil  // a closed stream: in-flight DATA after a reset is ignored (§5.1)
+            switch self.closedStreams.closure(of: streamID) {
+            case .resetByUs:
+                return nil  // in flight when we reset the stream (§5.1, "closed")
+            case .ended:
+                throw HTTP2ConnectionError(.streamClosed, "DATA after END_STREAM")
+            case .resetByPeer, nil:
+                return try self.peerStreamError(streamID: streamID, code: .streamClosed)
+            }
         }
         guard !self.streams[slot].remoteClosed else {
-            return self.streamError(streamID: streamID, code: .streamClosed)
+            return try self.peerStreamError(streamID: streamID, code: .streamClosed)
         }
         guard flowControlledLength <= self.streams[slot].receiveWindow else {
-            return self.streamError(streamID: streamID, code: .flowControlError)
+            return try self.peerStreamError(streamID: streamID, code: .flowControlError)
         }
         self.streams[slot].receiveWindow -= flowControlledLength
+        if self.streams[slot].remainingContentLength >= 0 {
+            // §8.1.1: DATA that does not add up to content-length makes the request malformed.
+            let remaining = self.streams[slot].remainingContentLength - data.readableBytes
+            guard remaining >= 0, !endStream || remaining == 0 else {
+                return try self.peerStreamError(streamID: streamID, code: .protocolError)
+            }
+            self.streams[slot].remainingContentLength = remaining
+        }
         let tag = self.streams[slot].tag
         if endStream {
             self.remoteEnded(slot: slot)
-        } else {
-            self.streams[slot].receivedSinceUpdate += flowControlledLength
-            // While our response DATA on this stream waits for the client's window, its own window
-            // is not replenished: a client that sends without reading cannot make us buffer more
-            // than one stream window per stream.
-            if !self.streams[slot].hasPendingOutput {
-                self.replenishReceiveWindow(slot: slot)
-            }
         }
-        return .requestData(streamID: streamID, tag: tag, data: data, endStream: endStream)
+        return .requestData(
+            streamID: streamID, tag: tag, data: data, endStream: endStream, flowControlledLength: flowControlledLength)
     }
 
-    /// Sends the stream's batched WINDOW_UPDATE once enough DATA has arrived.
+    /// The application has read `bytes` of the stream's DATA: once enough is read, the stream's
+    /// receive window is given back with a WINDOW_UPDATE. Not while the stream's own response
+    /// waits for window: a client that sends without reading cannot make us buffer more than
+    /// one stream window per stream.
+    public mutating func dataConsumed(streamID: UInt32, bytes: Int) {
+        guard self.lifecycle != .closed, bytes > 0, let slot = self.streams.find(streamID),
+            !self.streams[slot].remoteClosed
+        else { return }
+        self.streams[slot].receivedSinceUpdate += bytes
+        if !self.streams[slot].hasPendingOutput {
+            self.replenishReceiveWindow(slot: slot)
+        }
+    }
+
+    /// Sends the stream's batched WINDOW_UPDATE once enough DATA has been consumed.
     private mutating func replenishReceiveWindow(slot: Int) {
         let received = self.streams[slot].receivedSinceUpdate
         guard received >= self.configuration.windowUpdateThreshold else { return }
@@ -392,11 +492,11 @@ public struct ServerConnection: Sendable {
     private mutating func processWindowUpdate(
         streamID: UInt32,
         increment: UInt32
-    ) throws(HTTP2ConnectionError) -> ServerConnectionEvent? {
+    ) throws(HTTP2ConnectionError) -> HTTP2ServerEvent? {
         if streamID == 0 {
             guard increment > 0 else { throw HTTP2ConnectionError(.protocolError, "WINDOW_UPDATE of 0") }
             self.connectionSendWindow += Int(increment)
-            guard self.connectionSendWindow <= ServerConnection.maxWindow else {
+            guard self.connectionSendWindow <= HTTP2ServerConnection.maxWindow else {
                 throw HTTP2ConnectionError(.flowControlError, "connection window above 2^31-1")
             }
             self.drainBlocked()
@@ -405,13 +505,15 @@ public struct ServerConnection: Sendable {
         if self.isIdle(streamID) {
             throw HTTP2ConnectionError(.protocolError, "WINDOW_UPDATE on an idle stream")
         }
-        guard let slot = self.streams.find(streamID) else { return nil }  // closed: ignored
+        guard let slot = self.streams.find(streamID) else { return nil }  // closed: may be in flight
         guard increment > 0 else {
-            return self.streamError(streamID: streamID, code: .protocolError)
+            // §6.9: a stream error PROTOCOL_ERROR.
+            return try self.peerStreamError(streamID: streamID, code: .protocolError)
         }
         self.streams[slot].sendWindow += Int(increment)
-        guard self.streams[slot].sendWindow <= ServerConnection.maxWindow else {
-            return self.streamError(streamID: streamID, code: .flowControlError)
+        guard self.streams[slot].sendWindow <= HTTP2ServerConnection.maxWindow else {
+            // §6.9.1: a stream error FLOW_CONTROL_ERROR.
+            return try self.peerStreamError(streamID: streamID, code: .flowControlError)
         }
         self.drainBlocked()
         return nil
@@ -440,7 +542,7 @@ public struct ServerConnection: Sendable {
                 // swift-format-ignore: ReplaceForEachWithForLoop
                 try self.streams.forEach { (entry) throws(HTTP2ConnectionError) in
                     entry.sendWindow += delta
-                    guard entry.sendWindow <= ServerConnection.maxWindow else {
+                    guard entry.sendWindow <= HTTP2ServerConnection.maxWindow else {
                         throw HTTP2ConnectionError(.flowControlError, "a stream window above 2^31-1")
                     }
                 }
@@ -460,36 +562,71 @@ public struct ServerConnection: Sendable {
         }
     }
 
+    /// The client acknowledged our SETTINGS: from now on it uses our stream window, so the
+    /// streams it opened before get the difference to the default (§6.9.2).
+    private mutating func settingsAcknowledgedByPeer() {
+        guard self.unacknowledgedSettings > 0 else { return }  // an unsolicited ACK: ignored
+        self.unacknowledgedSettings -= 1
+        guard !self.settingsAcknowledged else { return }
+        self.settingsAcknowledged = true
+        let delta = self.configuration.initialWindowSize - HTTP2ServerConnection.defaultWindow
+        guard delta != 0 else { return }
+        // swift-format-ignore: ReplaceForEachWithForLoop
+        self.streams.forEach { entry in entry.receiveWindow += delta }
+    }
+
     /// The client ended its half of the stream in `slot`.
     private mutating func remoteEnded(slot: Int) {
         self.streams[slot].remoteClosed = true
         if self.streams[slot].local == .closed {
-            self.streams.remove(at: slot)
+            self.removeStream(at: slot, closure: .ended)
         }
     }
 
-    /// A stream error (§5.4.2): RST_STREAM, and the stream leaves the table.
-    private mutating func streamError(streamID: UInt32, code: HTTP2ErrorCode) -> ServerConnectionEvent? {
+    /// A stream error the client caused (§5.4.2): RST_STREAM, and the stream leaves the table.
+    /// Counted: a client that causes too many loses its connection.
+    private mutating func peerStreamError(
+        streamID: UInt32,
+        code: HTTP2ErrorCode
+    ) throws(HTTP2ConnectionError) -> HTTP2ServerEvent? {
+        try self.countStreamError()
+        return self.streamError(streamID: streamID, code: code)
+    }
+
+    private mutating func countStreamError() throws(HTTP2ConnectionError) {
+        self.streamErrors += 1
+        guard self.streamErrors <= self.configuration.maxStreamErrors else {
+            throw HTTP2ConnectionError(.enhanceYourCalm, "too many stream errors")
+        }
+    }
+
+    /// RST_STREAM with `code`; an active stream leaves the table and the application hears of it.
+    private mutating func streamError(streamID: UInt32, code: HTTP2ErrorCode) -> HTTP2ServerEvent? {
         self.writeRstStream(streamID: streamID, code: code)
         guard let slot = self.streams.find(streamID) else { return nil }
         let tag = self.streams[slot].tag
-        self.removeStream(at: slot)
+        self.removeStream(at: slot, closure: .resetByUs)
         return .streamReset(streamID: streamID, tag: tag, errorCode: code)
     }
 
-    /// Removes a reset stream, with any output waiting for it.
-    private mutating func removeStream(at slot: Int) {
-        if self.streams[slot].hasPendingOutput {
-            self.pendingOutput.removeValue(forKey: self.streams[slot].id)
-        }
-        self.streams.remove(at: slot)
+    /// A new stream never enters the table: RST_STREAM, and its late frames are ignored.
+    private mutating func refuse(streamID: UInt32, code: HTTP2ErrorCode) {
+        self.writeRstStream(streamID: streamID, code: code)
+        self.closedStreams.record(streamID, .resetByUs)
     }
 
-    private mutating func close(with code: HTTP2ErrorCode) {
-        self.reserveOutput(FrameHeader.size + 8)
-        self.outbound.writeFrameHeader(length: 8, type: FrameType.goAway, flags: 0, streamID: 0)
-        self.outbound.writeInteger(self.highestStreamID)
-        self.outbound.writeInteger(code.rawValue)
+    /// Removes a stream, with any output waiting for it, and remembers how it closed.
+    private mutating func removeStream(at slot: Int, closure: StreamClosure) {
+        let streamID = self.streams[slot].id
+        if self.streams[slot].hasPendingOutput {
+            self.pendingOutput.removeValue(forKey: streamID)
+        }
+        self.streams.remove(at: slot)
+        self.closedStreams.record(streamID, closure)
+    }
+
+    private mutating func close(with code: HTTP2ErrorCode, debugData: ByteBuffer? = nil) {
+        self.writeGoAway(lastStreamID: self.highestStreamID, code: code, debugData: debugData)
         self.lifecycle = .closed
         self.inbound = ByteBuffer()
     }
@@ -505,7 +642,7 @@ public struct ServerConnection: Sendable {
     /// Writes the response HEADERS. False if the stream is not active or already responded.
     @discardableResult
     public mutating func sendHeaders(streamID: UInt32, headers: HPACKHeaders) -> Bool {
-        guard self.lifecycle == .active, let slot = self.streams.find(streamID), self.streams[slot].local == .idle
+        guard self.lifecycle != .closed, let slot = self.streams.find(streamID), self.streams[slot].local == .idle
         else { return false }
         guard self.writeHeaderBlock(streamID: streamID, headers: headers, endStream: false) else { return false }
         self.streams[slot].local = .open
@@ -513,11 +650,12 @@ public struct ServerConnection: Sendable {
     }
 
     /// Writes response DATA, as far as the flow-control windows allow; the rest waits in the
-    /// stream and goes out as WINDOW_UPDATEs arrive. False if the stream is not active or has no
-    /// response HEADERS yet.
+    /// stream and goes out as WINDOW_UPDATEs arrive. False if the stream is not active, has no
+    /// response HEADERS yet, or already holds `maxBufferedOutputPerStream` bytes back (then
+    /// nothing of `data` is taken: wait until `bufferedOutputBytes(streamID:)` falls).
     @discardableResult
     public mutating func sendData(streamID: UInt32, data: ByteBuffer) -> Bool {
-        guard self.lifecycle == .active, let slot = self.streams.find(streamID) else { return false }
+        guard self.lifecycle != .closed, let slot = self.streams.find(streamID) else { return false }
         switch self.streams[slot].local {
         case .open:
             break
@@ -525,12 +663,18 @@ public struct ServerConnection: Sendable {
             return false
         }
         if self.streams[slot].hasPendingOutput {
+            let buffered = self.pendingOutput[streamID]?.data.readableBytes ?? 0
+            guard buffered + data.readableBytes <= self.configuration.maxBufferedOutputPerStream else { return false }
             self.pendingOutput[streamID]?.data.writeImmutableBuffer(data)
             return true
         }
         var data = data
         self.writeData(slot: slot, data: &data)
         if data.readableBytes > 0 {
+            guard data.readableBytes <= self.configuration.maxBufferedOutputPerStream else {
+                // What fitted the windows is out; the caller hears that the rest was not taken.
+                return false
+            }
             var pending = self.allocator.buffer(capacity: data.readableBytes)
             pending.writeBuffer(&data)
             self.pendingOutput[streamID] = PendingOutput(data: pending, trailers: nil)
@@ -544,7 +688,7 @@ public struct ServerConnection: Sendable {
     /// for window. Without response HEADERS, this is a trailers-only response.
     @discardableResult
     public mutating func sendTrailers(streamID: UInt32, trailers: HPACKHeaders) -> Bool {
-        guard self.lifecycle == .active, let slot = self.streams.find(streamID) else { return false }
+        guard self.lifecycle != .closed, let slot = self.streams.find(streamID) else { return false }
         switch self.streams[slot].local {
         case .idle, .open:
             break
@@ -559,15 +703,47 @@ public struct ServerConnection: Sendable {
         guard self.writeHeaderBlock(streamID: streamID, headers: trailers, endStream: true) else { return false }
         self.streams[slot].local = .closed
         if self.streams[slot].remoteClosed {
-            self.streams.remove(at: slot)
+            self.removeStream(at: slot, closure: .ended)
         }
         return true
     }
 
-    /// Resets a stream (RST_STREAM with `code`).
+    /// Resets a stream (RST_STREAM with `code`), for the application's own reasons.
     public mutating func resetStream(streamID: UInt32, code: HTTP2ErrorCode) {
-        guard self.lifecycle == .active else { return }
+        guard self.lifecycle != .closed, self.streams.find(streamID) != nil else { return }
         _ = self.streamError(streamID: streamID, code: code)
+    }
+
+    /// Sends a PING (keepalive); its ACK comes back as `pingAcknowledged`.
+    public mutating func sendPing(opaque: UInt64) {
+        guard self.lifecycle != .closed else { return }
+        self.reserveOutput(FrameHeader.size + 8)
+        self.outbound.writeFrameHeader(length: 8, type: FrameType.ping, flags: 0, streamID: 0)
+        self.outbound.writeInteger(opaque)
+    }
+
+    /// Graceful shutdown (§6.8): GOAWAY NO_ERROR naming the last stream we will serve (by
+    /// default the highest opened so far). Streams up to it go on; later ones are refused with
+    /// REFUSED_STREAM, which clients retry elsewhere. Close once `activeStreams` is 0.
+    public mutating func startDraining(lastStreamID: UInt32? = nil, debugData: ByteBuffer? = nil) {
+        let last = min(lastStreamID ?? self.highestStreamID, 0x7fff_ffff)
+        switch self.lifecycle {
+        case .active:
+            break
+        case .draining(let previous):
+            guard last < previous else { return }  // a later GOAWAY may only lower the ID
+        case .closed:
+            return
+        }
+        self.writeGoAway(lastStreamID: last, code: .noError, debugData: debugData)
+        self.lifecycle = .draining(lastStreamID: last)
+    }
+
+    /// Ends the connection now: GOAWAY with `code` (and `debugData`, e.g. "too_many_pings").
+    /// Nothing more is read; the caller flushes the output and closes.
+    public mutating func abort(code: HTTP2ErrorCode, debugData: ByteBuffer? = nil) {
+        guard self.lifecycle != .closed else { return }
+        self.close(with: code, debugData: debugData)
     }
 
     /// The bytes written since the last call, to write and flush in one go.
@@ -674,7 +850,7 @@ public struct ServerConnection: Sendable {
                 guard self.writeHeaderBlock(streamID: streamID, headers: trailers, endStream: true) else { return }
                 self.streams[slot].local = .closed
                 if self.streams[slot].remoteClosed {
-                    self.streams.remove(at: slot)
+                    self.removeStream(at: slot, closure: .ended)
                 }
             }
         }
@@ -690,5 +866,16 @@ public struct ServerConnection: Sendable {
         self.reserveOutput(FrameHeader.size + 4)
         self.outbound.writeFrameHeader(length: 4, type: FrameType.windowUpdate, flags: 0, streamID: streamID)
         self.outbound.writeInteger(UInt32(truncatingIfNeeded: increment))
+    }
+
+    private mutating func writeGoAway(lastStreamID: UInt32, code: HTTP2ErrorCode, debugData: ByteBuffer?) {
+        let debugLength = debugData?.readableBytes ?? 0
+        self.reserveOutput(FrameHeader.size + 8 + debugLength)
+        self.outbound.writeFrameHeader(length: 8 + debugLength, type: FrameType.goAway, flags: 0, streamID: 0)
+        self.outbound.writeInteger(lastStreamID)
+        self.outbound.writeInteger(code.rawValue)
+        if let debugData {
+            self.outbound.writeImmutableBuffer(debugData)
+        }
     }
 }

@@ -15,10 +15,12 @@ public struct FrameParser: Sendable {
     /// Our SETTINGS_MAX_FRAME_SIZE: the largest payload we accept.
     public var maxFrameSize: Int
 
+    /// A parser waiting for the client preface.
     public init(maxFrameSize: Int = 16_384) {
         self.maxFrameSize = maxFrameSize
     }
 
+    /// Whether the whole client preface has been consumed.
     public var prefaceReceived: Bool { self.prefaceMatched == FrameParser.preface.count }
 
     /// Consumes and returns the next complete frame (header and payload slice), or nil when

@@ -1,26 +1,40 @@
-// The error codes of RFC 9113 §7 and the two kinds of error a peer's bytes can cause.
-
 /// An HTTP/2 error code (RFC 9113 §7), as carried by RST_STREAM and GOAWAY.
 public struct HTTP2ErrorCode: Hashable, Sendable, CustomStringConvertible {
+    /// The code as it is on the wire.
     public var rawValue: UInt32
 
+    /// A code from its wire value; unknown values are kept as they are (§7: treated as
+    /// INTERNAL_ERROR by whoever acts on them).
     public init(_ rawValue: UInt32) {
         self.rawValue = rawValue
     }
 
+    /// NO_ERROR: a graceful shutdown.
     public static let noError = HTTP2ErrorCode(0x0)
+    /// PROTOCOL_ERROR: an unspecific protocol error.
     public static let protocolError = HTTP2ErrorCode(0x1)
+    /// INTERNAL_ERROR: the endpoint failed on its own.
     public static let internalError = HTTP2ErrorCode(0x2)
+    /// FLOW_CONTROL_ERROR: the peer broke flow control.
     public static let flowControlError = HTTP2ErrorCode(0x3)
+    /// SETTINGS_TIMEOUT: our SETTINGS were not acknowledged in time.
     public static let settingsTimeout = HTTP2ErrorCode(0x4)
+    /// STREAM_CLOSED: a frame arrived on a half-closed or closed stream.
     public static let streamClosed = HTTP2ErrorCode(0x5)
+    /// FRAME_SIZE_ERROR: a frame of the wrong size.
     public static let frameSizeError = HTTP2ErrorCode(0x6)
+    /// REFUSED_STREAM: the stream was refused before any processing; safe to retry.
     public static let refusedStream = HTTP2ErrorCode(0x7)
+    /// CANCEL: the stream is no longer needed.
     public static let cancel = HTTP2ErrorCode(0x8)
+    /// COMPRESSION_ERROR: the HPACK state cannot be kept.
     public static let compressionError = HTTP2ErrorCode(0x9)
+    /// CONNECT_ERROR: a CONNECT tunnel failed.
     public static let connectError = HTTP2ErrorCode(0xa)
+    /// ENHANCE_YOUR_CALM: the peer generates excessive load.
     public static let enhanceYourCalm = HTTP2ErrorCode(0xb)
 
+    /// The code's name in RFC 9113, or its hexadecimal value.
     public var description: String {
         switch self.rawValue {
         case 0x0: "NO_ERROR"
@@ -38,20 +52,4 @@ public struct HTTP2ErrorCode: Hashable, Sendable, CustomStringConvertible {
         default: "0x\(String(self.rawValue, radix: 16))"
         }
     }
-}
-
-/// A connection error (RFC 9113 §5.4.1): the connection ends with a GOAWAY carrying `code`.
-///
-/// Thrown (typed, so never boxed) by the frame parser and the connection state machine for
-/// anything a peer sends that breaks the protocol; `reason` says which rule, for logs and tests.
-public struct HTTP2ConnectionError: Error, Sendable, CustomStringConvertible {
-    public var code: HTTP2ErrorCode
-    public var reason: StaticString
-
-    public init(_ code: HTTP2ErrorCode, _ reason: StaticString) {
-        self.code = code
-        self.reason = reason
-    }
-
-    public var description: String { "\(self.code): \(self.reason)" }
 }

@@ -9,22 +9,32 @@ import NIOCore
 public struct HeaderBlockAssembler: Sendable {
     /// The header block in progress: its stream and the flags of its HEADERS frame.
     public struct Pending: Sendable {
+        /// The stream the block belongs to.
         public var streamID: UInt32
+        /// The HEADERS frame had END_STREAM.
         public var endStream: Bool
+        /// The HEADERS frame's stream dependency, when it had the PRIORITY flag.
         public var dependency: UInt32?
+        /// The fragments so far, in order.
         public var block: ByteBuffer
+        /// CONTINUATION frames so far.
         public var continuations: Int
     }
 
+    /// The block being assembled, if any.
     public private(set) var pending: Pending?
+    /// The most encoded bytes a block may have.
     public let maxBlockSize: Int
+    /// The most CONTINUATION frames a block may have.
     public let maxContinuations: Int
 
-    public init(maxBlockSize: Int, maxContinuations: Int = 64) {
+    /// An assembler with these bounds.
+    public init(maxBlockSize: Int, maxContinuations: Int = 5) {
         self.maxBlockSize = maxBlockSize
         self.maxContinuations = maxContinuations
     }
 
+    /// Whether a header block is open: only its CONTINUATIONs may come next.
     public var isAssembling: Bool { self.pending != nil }
 
     /// Starts a block from a HEADERS frame without END_HEADERS.

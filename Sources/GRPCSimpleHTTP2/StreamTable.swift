@@ -1,53 +1,3 @@
-/// What the server has sent on a stream (its half of RFC 9113 §5.1's state machine).
-public enum LocalStreamState: Sendable {
-    /// No response HEADERS yet.
-    case idle
-    /// Response HEADERS sent; DATA may follow.
-    case open
-    /// Trailers (END_STREAM) are queued behind DATA that waits for flow-control window.
-    case closing
-    /// Trailers (END_STREAM) written.
-    case closed
-}
-
-/// One stream of the table: its two halves and its windows. A plain value (no references), so
-/// the table moves entries without reference counting; DATA waiting for window lives beside the
-/// table (`ServerConnection`), for the few streams that have any.
-///
-/// The RFC 9113 §5.1 state is derived: open (neither half closed), half-closed (remote)
-/// (`remoteClosed`, local not closed), half-closed (local), closed (both: the stream leaves the
-/// table). Idle streams are never in the table: a client stream ID above the highest one seen is
-/// idle, a lower one absent from the table is closed.
-public struct StreamEntry: Sendable {
-    public var id: UInt32
-    /// The client sent END_STREAM.
-    public var remoteClosed: Bool
-    public var local: LocalStreamState
-    /// How much DATA we may still send (§6.9; may go negative after a SETTINGS change).
-    public var sendWindow: Int
-    /// How much DATA the client may still send us.
-    public var receiveWindow: Int
-    /// DATA received since our last WINDOW_UPDATE for this stream.
-    public var receivedSinceUpdate: Int
-    /// Response DATA waits for window (in `ServerConnection`'s pending output).
-    public var hasPendingOutput: Bool
-    /// A value the application attaches to the stream (its route, say); 0 by default.
-    public var tag: UInt8
-
-    static var empty: StreamEntry { StreamEntry(id: 0, remoteClosed: false, sendWindow: 0, receiveWindow: 0) }
-
-    public init(id: UInt32, remoteClosed: Bool, sendWindow: Int, receiveWindow: Int) {
-        self.id = id
-        self.remoteClosed = remoteClosed
-        self.local = .idle
-        self.sendWindow = sendWindow
-        self.receiveWindow = receiveWindow
-        self.receivedSinceUpdate = 0
-        self.hasPendingOutput = false
-        self.tag = 0
-    }
-}
-
 /// The active streams of one connection: an open-addressing hash table keyed by stream ID.
 ///
 /// Client stream IDs are odd and increasing, so `id >> 1` modulo a power-of-two capacity puts
@@ -59,8 +9,10 @@ public struct StreamEntry: Sendable {
 /// next insert or remove.
 public struct StreamTable: Sendable {
     private var slots: [StreamEntry]
+    /// How many streams are in the table.
     public private(set) var count = 0
 
+    /// An empty table with room for `initialCapacity` streams before it first grows.
     public init(initialCapacity: Int = 8) {
         var capacity = 1
         while capacity < initialCapacity { capacity <<= 1 }
@@ -123,18 +75,24 @@ public struct StreamTable: Sendable {
         self.count -= 1
     }
 
+    /// The stream in `slot` (from `find` or `insert`).
     public subscript(slot: Int) -> StreamEntry {
         get { self.slots[slot] }
         _modify { yield &self.slots[slot] }
     }
 
     /// Calls `body` on every stream in the table (in slot order).
-    public mutating func forEach(_ body: (inout StreamEntry) throws(HTTP2ConnectionError) -> Void)
-        throws(HTTP2ConnectionError)
-    {
+    public mutating func forEach<Failure: Error>(
+        _ body: (inout StreamEntry) throws(Failure) -> Void
+    ) throws(Failure) {
         for slot in self.slots.indices where self.slots[slot].id != 0 {
             try body(&self.slots[slot])
         }
+    }
+
+    /// The identifiers of every stream in the table.
+    public var streamIDs: [UInt32] {
+        self.slots.compactMap { $0.id == 0 ? nil : $0.id }
     }
 
     private mutating func grow() {

@@ -7,18 +7,26 @@ import NIOCore
 /// inbound buffer: no copy.
 public enum Frame: Sendable {
     /// `flowControlledLength` is the whole payload length, padding included (§6.1).
+    /// DATA, padding removed.
     case data(streamID: UInt32, data: ByteBuffer, endStream: Bool, flowControlledLength: Int)
     /// `dependency` is set when the PRIORITY flag was present (its fields are otherwise ignored).
+    /// HEADERS: a header block fragment, padding and priority fields removed.
     case headers(streamID: UInt32, fragment: ByteBuffer, endStream: Bool, endHeaders: Bool, dependency: UInt32?)
+    /// PRIORITY: accepted and ignored (§5.3.2), but a stream may not depend on itself.
     case priority(streamID: UInt32, dependency: UInt32)
     /// A PRIORITY frame whose length is not 5: a stream error (§6.3).
     case badPriority(streamID: UInt32)
+    /// RST_STREAM: the client cancels a stream.
     case rstStream(streamID: UInt32, errorCode: HTTP2ErrorCode)
+    /// SETTINGS, or its acknowledgement.
     case settings(ack: Bool, parameters: SettingsParameters)
-    case pushPromise
+    /// PING, or the acknowledgement of ours.
     case ping(ack: Bool, opaque: UInt64)
+    /// GOAWAY: the client stops.
     case goAway(lastStreamID: UInt32, errorCode: HTTP2ErrorCode)
+    /// WINDOW_UPDATE, for the connection (stream 0) or a stream.
     case windowUpdate(streamID: UInt32, increment: UInt32)
+    /// CONTINUATION: more of a header block.
     case continuation(streamID: UInt32, fragment: ByteBuffer, endHeaders: Bool)
     /// An extension frame type: ignored (§5.5), but it still breaks a header block (§6.10).
     case unknown(type: UInt8)
@@ -132,34 +140,4 @@ public enum Frame: Sendable {
         }
         payload.moveWriterIndex(to: payload.writerIndex - Int(padLength))
     }
-}
-
-/// The parameters of a SETTINGS frame: (identifier, value) pairs read straight from the payload.
-public struct SettingsParameters: Sequence, Sendable {
-    public static let headerTableSize: UInt16 = 0x1
-    public static let enablePush: UInt16 = 0x2
-    public static let maxConcurrentStreams: UInt16 = 0x3
-    public static let initialWindowSize: UInt16 = 0x4
-    public static let maxFrameSize: UInt16 = 0x5
-    public static let maxHeaderListSize: UInt16 = 0x6
-
-    private let bytes: ByteBuffer
-
-    init(_ bytes: ByteBuffer) {
-        self.bytes = bytes
-    }
-
-    /// Reads one 6-byte parameter at a time; a SETTINGS payload is checked to be a multiple of 6.
-    public struct Iterator: IteratorProtocol {
-        var bytes: ByteBuffer
-
-        public mutating func next() -> (identifier: UInt16, value: UInt32)? {
-            guard let identifier = self.bytes.readInteger(as: UInt16.self),
-                let value = self.bytes.readInteger(as: UInt32.self)
-            else { return nil }
-            return (identifier, value)
-        }
-    }
-
-    public func makeIterator() -> Iterator { Iterator(bytes: self.bytes) }
 }

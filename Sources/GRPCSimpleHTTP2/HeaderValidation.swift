@@ -6,15 +6,24 @@ import NIOHPACK
 /// Requests: pseudo-header fields first, each at most once, only :method, :scheme, :path,
 /// :authority, the first three present, :path not empty; field names are lowercase tokens;
 /// no connection-specific fields; `te` only as "trailers"; no CR, LF or NUL in any value (and
-/// no whitespace or controls in pseudo-header values). Trailers: no pseudo-header fields, the
-/// same name and value rules. The same rules NIOHTTP2 applies by default, so the two servers
-/// pay for comparable work.
+/// no whitespace or controls in pseudo-header values); `content-length` digits only, repeated
+/// values equal. Trailers: no pseudo-header fields, the same name and value rules. The same rules NIOHTTP2 applies by default.
 public enum HeaderValidation {
-    /// The request's :path when the header section is well formed, nil when it is malformed.
-    public static func requestPath(_ headers: HPACKHeaders) -> String? {
+    /// What a well-formed request header section tells the transport.
+    public struct Request: Sendable, Equatable {
+        /// The :path pseudo-header.
+        public var path: String
+        /// The `content-length` field, when present: the DATA the request must carry (§8.1.1).
+        public var contentLength: Int?
+    }
+
+    /// The request's :path and content-length when the header section is well formed, nil
+    /// when it is malformed.
+    public static func request(_ headers: HPACKHeaders) -> Request? {
         var seen: UInt8 = 0  // bits: 1 :method, 2 :scheme, 4 :path, 8 :authority
         var regular = false
         var path: String?
+        var contentLength: Int?
         for (name, value, _) in headers {
             guard let first = name.utf8.first else { return nil }
             if first == UInt8(ascii: ":") {
@@ -36,9 +45,28 @@ public enum HeaderValidation {
                 regular = true
                 guard isValidFieldName(name), isValidFieldValue(value) else { return nil }
                 guard !isConnectionSpecific(name, value: value) else { return nil }
+                if name.utf8.count == 14, name == "content-length" {
+                    // Repeated values must agree (RFC 9110 §8.6).
+                    guard let length = parseContentLength(value), contentLength == nil || contentLength == length
+                    else { return nil }
+                    contentLength = length
+                }
             }
         }
-        return seen & 7 == 7 ? path : nil
+        guard seen & 7 == 7, let path else { return nil }
+        return Request(path: path, contentLength: contentLength)
+    }
+
+    /// A content-length value: ASCII digits only, at most 18 of them (no overflow).
+    static func parseContentLength(_ value: String) -> Int? {
+        let digits = value.utf8
+        guard !digits.isEmpty, digits.count <= 18 else { return nil }
+        var length = 0
+        for byte in digits {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            length = length * 10 + Int(byte - UInt8(ascii: "0"))
+        }
+        return length
     }
 
     /// Whether a trailer section (a second HEADERS of a request) is well formed.
