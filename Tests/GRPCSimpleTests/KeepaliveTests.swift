@@ -119,6 +119,69 @@ import Testing
         }
     }
 
+    @Test func aClientThatPingsWhenDataArrivesKeepsItsConnection() async throws {
+        // grpc-go's and C-core's clients probe bandwidth with a PING each time DATA arrives
+        // (one PING outstanding at a time). Each round sends a request and a PING in one
+        // write, so the server reads them in one burst and judges the PING while the
+        // response still waits to be flushed; the response goes out after the PING's ack,
+        // and the client pings again once it has it. Every PING follows a response the
+        // server wrote after the previous PING: none is a strike, whatever the 5 minutes.
+        try await withHarness { harness in
+            let client = try await RawHTTP2Client.connect(port: harness.port)
+            for round in 0..<4 {
+                let streamNumber = 1 + 2 * round
+                let stream = HTTP2StreamID(streamNumber)
+                let request = ByteBuffer(bytes: RawHTTP2Client.message([]))
+                try await client.send([
+                    HTTP2Frame(
+                        streamID: stream,
+                        payload: .headers(
+                            .init(headers: RawHTTP2Client.requestHeaders(path: "/grpcsimple.echo.Echo/Get")))),
+                    HTTP2Frame(streamID: stream, payload: .data(.init(data: .byteBuffer(request), endStream: true))),
+                    Self.ping(UInt64(100 + round)),
+                ])
+                let response = try await client.response(stream: streamNumber)
+                #expect(response.headerBlocks.last?.first(name: "grpc-status") == "0", "round \(round)")
+                try await client.send([Self.ping(UInt64(200 + round))])
+                let acked = await client.waitUntil { frames in
+                    frames.contains { frame in
+                        if case .ping(let data, ack: true) = frame {
+                            return data == HTTP2PingData(withInteger: UInt64(200 + round))
+                        }
+                        return false
+                    }
+                }
+                #expect(acked, "round \(round)")
+            }
+            let goAway = try await client.goAway(timeout: .zero)
+            #expect(goAway == nil, "\(String(describing: goAway))")
+            await client.close()
+        }
+    }
+
+    @Test func aClientProbingBandwidthDuringAStreamKeepsItsConnection() async throws {
+        // The same probe during a bidirectional stream: responses are gathered and flushed
+        // at the end of the event loop's tick, so PINGs often arrive while one waits.
+        try await withHarness { harness in
+            let client = try await RawHTTP2Client.connect(port: harness.port, probesBandwidth: true)
+            try await client.sendHeaders(stream: 1, RawHTTP2Client.requestHeaders(path: "/grpcsimple.echo.Echo/Update"))
+            let request = try Grpcsimple_Echo_EchoRequest.with { $0.text = "probe" }.serializedBytes() as [UInt8]
+            for _ in 0..<50 {
+                try await client.sendData(
+                    stream: 1, Array((0..<20).map { _ in RawHTTP2Client.message(request) }.joined()))
+                try await Task.sleep(for: .milliseconds(2))
+            }
+            try await client.sendData(stream: 1, [], endStream: true)
+            let response = try await client.response(stream: 1, timeout: .seconds(30))
+            #expect(response.headerBlocks.last?.first(name: "grpc-status") == "0")
+            let probes = client.frames.filter { if case .ping(_, ack: true) = $0 { true } else { false } }.count
+            #expect(probes > 2, "the client probed \(probes) times")
+            let goAway = try await client.goAway(timeout: .zero)
+            #expect(goAway == nil, "\(String(describing: goAway))")
+            await client.close()
+        }
+    }
+
     @Test func pingsWithinThePolicyAreAnswered() async throws {
         var configuration = Server.Configuration()
         configuration.keepalive.minimumPingInterval = .milliseconds(50)

@@ -201,6 +201,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, ManagedConnection {
             if !endStream {
                 self.write(HTTP2Frame(streamID: id, payload: .rstStream(.noError)))
             }
+            self.responseWritten()
             self.scheduleFlush()
             self.configuration.observer?.callRejected(
                 path: headers.first(name: ":path") ?? "", status: rejection.status, peer: self.peer,
@@ -277,11 +278,17 @@ final class ServerConnectionHandler: ChannelDuplexHandler, ManagedConnection {
     /// Flushes at the end of the current read burst, or at the end of this event-loop
     /// tick: many calls finishing together share one flush.
     func scheduleFlush() {
-        // Streams schedule a flush after writing headers or data. (The other writes that
-        // do, the first WINDOW_UPDATE and our own keepalive PINGs, are rare: clearing a
-        // client's ping strikes for them too forgives at most one PING per keepalive time.)
-        self.machine.responseSent()
         self.requestFlush()
+    }
+
+    /// A stream wrote response headers or DATA to the channel: the ping policy forgives the
+    /// client's strikes. Called at the write, not when a message is gathered for the next
+    /// flush: a PING read while a response waits in the gather buffer is acked before that
+    /// response goes out, so a client that pings each time DATA arrives (grpc-go's and
+    /// C-core's bandwidth probe) would otherwise collect a strike for every PING it sends
+    /// after such a response, and get GOAWAY "too_many_pings" for probing politely.
+    func responseWritten() {
+        self.machine.responseSent()
     }
 
     // MARK: Connection management

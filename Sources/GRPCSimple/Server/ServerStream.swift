@@ -172,6 +172,7 @@ final class ServerStream: GatheringStream {
         case .writeHeadersThenMessage:
             self.responseEncoding = self.chooseResponseEncoding()
             connection.write(HTTP2Frame(streamID: self.id, payload: .headers(.init(headers: self.responseHeaders()))))
+            connection.responseWritten()
         case .writeMessage:
             break
         }
@@ -211,6 +212,7 @@ final class ServerStream: GatheringStream {
             return
         }
         connection.writeData(data, stream: self.id, trackedBytes: tracked, backpressure: self.backpressure)
+        connection.responseWritten()
     }
 
     /// Ends the call with a status (the handler returned or threw).
@@ -252,6 +254,7 @@ final class ServerStream: GatheringStream {
             headers = GRPCHeaders.trailers(status: status, metadata: trailers)
         }
         connection.write(HTTP2Frame(streamID: self.id, payload: .headers(.init(headers: headers, endStream: true))))
+        connection.responseWritten()
         self.record?.end(status: status, context: self.context)
         if self.machine.request == .open {
             // Tell the client to stop sending: the call is over.

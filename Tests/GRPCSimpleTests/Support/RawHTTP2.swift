@@ -12,16 +12,44 @@ final class RawHTTP2Client: Sendable {
 
     private final class Collector: ChannelInboundHandler, Sendable {
         typealias InboundIn = HTTP2Frame
+        typealias OutboundOut = HTTP2Frame
         let received: NIOLockedValueBox<[HTTP2Frame]>
-        init(_ received: NIOLockedValueBox<[HTTP2Frame]>) { self.received = received }
+        let probesBandwidth: Bool
+        /// A bandwidth probe is out, not yet acked (only touched on the channel's loop).
+        let probeOutstanding = NIOLockedValueBox(false)
+        init(_ received: NIOLockedValueBox<[HTTP2Frame]>, probesBandwidth: Bool) {
+            self.received = received
+            self.probesBandwidth = probesBandwidth
+        }
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             let frame = self.unwrapInboundIn(data)
             self.received.withLockedValue { $0.append(frame) }
+            guard self.probesBandwidth else { return }
+            switch frame.payload {
+            case .data:
+                // grpc-go's BDP estimator: a PING when DATA arrives, one at a time.
+                guard !self.probeOutstanding.withLockedValue({ $0 }) else { return }
+                self.probeOutstanding.withLockedValue { $0 = true }
+                let ping = HTTP2Frame(
+                    streamID: .rootStream, payload: .ping(RawHTTP2Client.bandwidthProbe, ack: false))
+                context.writeAndFlush(self.wrapOutboundOut(ping), promise: nil)
+            case .ping(let data, ack: true) where data == RawHTTP2Client.bandwidthProbe:
+                self.probeOutstanding.withLockedValue { $0 = false }
+            default:
+                break
+            }
         }
     }
 
+    /// The opaque data of the PINGs a bandwidth-probing client sends.
+    static let bandwidthProbe = HTTP2PingData(withInteger: 0xB0B)
+
     /// Connects; `group` defaults to NIO's singleton, shared with the other tests' clients.
-    static func connect(port: Int, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws
+    /// With `probesBandwidth`, the client sends a PING each time DATA arrives while none is
+    /// out, as grpc-go's and C-core's clients do to estimate the bandwidth-delay product.
+    static func connect(
+        port: Int, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, probesBandwidth: Bool = false
+    ) async throws
         -> RawHTTP2Client
     {
         let received = NIOLockedValueBox<[HTTP2Frame]>([])
@@ -36,7 +64,8 @@ final class RawHTTP2Client: Sendable {
                     let http2 = NIOHTTP2Handler(
                         mode: .client, connectionConfiguration: connection, streamConfiguration: .init())
                     try channel.pipeline.syncOperations.addHandler(http2)
-                    try channel.pipeline.syncOperations.addHandler(Collector(received))
+                    try channel.pipeline.syncOperations.addHandler(
+                        Collector(received, probesBandwidth: probesBandwidth))
                 }
             }
             .connect(host: "127.0.0.1", port: port).get()
