@@ -38,6 +38,7 @@ let package = Package(
         .target(
             name: "GRPCSimple",
             dependencies: [
+                "GRPCSimpleHTTP2",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

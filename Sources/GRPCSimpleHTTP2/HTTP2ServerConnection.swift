@@ -61,8 +61,9 @@ public struct HTTP2ServerConnection: Sendable {
 
     /// The highest client stream ID seen: lower IDs not in the table are closed, higher ones idle.
     public private(set) var highestStreamID: UInt32 = 0
-    /// The client's preface SETTINGS arrived.
-    private var receivedClientSettings = false
+    /// The client's preface (the magic string and its first SETTINGS) arrived: from here on
+    /// the client speaks HTTP/2.
+    public private(set) var receivedClientSettings = false
     /// Our SETTINGS frames not acknowledged yet.
     private var unacknowledgedSettings = 0
     /// The client acknowledged our first SETTINGS: our stream window applies.

@@ -8,7 +8,7 @@ import NIOHTTP2
 /// (shared with the server) decides the connection's life: keepalive, draining after
 /// GOAWAY; this handler carries out its actions. `HTTP2FrameWriter` gathers writes and
 /// coalesces flushes.
-final class ClientConnectionHandler: ChannelDuplexHandler, ManagedConnection {
+final class ClientConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter, ManagedConnection {
     typealias InboundIn = HTTP2Frame
     typealias InboundOut = Never
     typealias OutboundIn = Never

@@ -1,9 +1,13 @@
 import NIOCore
+import NIOHTTP2
 
-/// A connection handler whose life a `ConnectionStateMachine` decides. The actions both
-/// sides carry out alike (timers, keepalive PINGs, GOAWAY, closing once written) live here;
-/// each side says only how it aborts, and what it logs.
-protocol ManagedConnection: HTTP2FrameWriter {
+/// A connection handler whose life a `ConnectionStateMachine` decides. Carrying out its
+/// actions is written once, here: arming timers, and the writes each side does its own way
+/// (the client through NIOHTTP2's frames, `HTTP2FrameWriter`; the server through its own
+/// transport's state machine).
+protocol ManagedConnection: AnyObject {
+    /// The loop the connection lives on; its timers fire there.
+    var eventLoop: any EventLoop { get }
     /// The connection's state machine.
     var machine: ConnectionStateMachine { get set }
     /// The timers its actions arm.
@@ -12,6 +16,12 @@ protocol ManagedConnection: HTTP2FrameWriter {
     func willSendGoAway(why: String)
     /// Closes now: the calls still open fail with UNAVAILABLE and `reason`.
     func abortConnection(reason: String)
+    /// Writes a keepalive PING (`KeepaliveStateMachine.pingData`) and asks for a flush.
+    func sendKeepalivePing()
+    /// Writes GOAWAY after every gathered message, and flushes.
+    func sendGoAway(lastStreamID: HTTP2StreamID, errorCode: HTTP2ErrorCode, debugData: String?)
+    /// Closes once everything written so far is on the wire.
+    func closeWhenWritten()
 }
 
 extension ManagedConnection {

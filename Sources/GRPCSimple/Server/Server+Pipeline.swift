@@ -1,10 +1,11 @@
+import GRPCSimpleHTTP2
 import NIOCore
-import NIOHTTP2
 import NIOPosix
 import NIOSSL
 
 /// How the server's listener and each accepted connection are set up: the channel pipeline
-/// `[NIOSSLServerHandler →] NIOHTTP2Handler → ServerConnectionHandler`.
+/// `[NIOSSLServerHandler →] ServerConnectionHandler`, which runs the server's own HTTP/2
+/// transport (`GRPCSimpleHTTP2`) on the connection's bytes.
 extension Server {
     func makeBootstrap(
         group: MultiThreadedEventLoopGroup,
@@ -35,30 +36,26 @@ extension Server {
         executor: EventLoopTaskExecutor,
         tlsContext: NIOSSLContext?
     ) throws {
-        var connectionConfiguration = NIOHTTP2Handler.ConnectionConfiguration()
-        connectionConfiguration.initialSettings = [
-            HTTP2Setting(parameter: .maxConcurrentStreams, value: configuration.maximumConcurrentStreams),
-            HTTP2Setting(parameter: .maxHeaderListSize, value: configuration.maximumHeaderListSize),
-            HTTP2Setting(parameter: .initialWindowSize, value: configuration.streamWindowSize),
-        ]
-        var streamConfiguration = NIOHTTP2Handler.StreamConfiguration()
-        streamConfiguration.targetWindowSize = configuration.streamWindowSize
-        let http2 = NIOHTTP2Handler(
-            mode: .server,
-            connectionConfiguration: connectionConfiguration,
-            streamConfiguration: streamConfiguration
-        )
+        var http2 = HTTP2ServerConfiguration()
+        http2.maxConcurrentStreams = configuration.maximumConcurrentStreams
+        http2.maxHeaderListSize = configuration.maximumHeaderListSize
+        http2.initialWindowSize = configuration.streamWindowSize
+        http2.connectionWindowSize = configuration.connectionWindowSize
+        // A call's back-pressure bounds what a streaming handler holds back, and the maximum
+        // message size what a unary one does: the transport takes whatever they write.
+        http2.maxBufferedOutputPerStream = .max
         let handler = ServerConnectionHandler(
             configuration: .init(
                 router: router,
                 maximumReceiveMessageSize: configuration.maximumReceiveMessageSize,
                 streamWindowSize: configuration.streamWindowSize,
-                connectionWindowSize: configuration.connectionWindowSize,
+                http2: http2,
                 connection: configuration.connectionStateMachine(),
                 logger: configuration.logger,
                 observer: self.observer
             ),
-            executor: executor
+            executor: executor,
+            allocator: channel.allocator
         )
         let sync = channel.pipeline.syncOperations
         if let tlsContext {
@@ -68,7 +65,6 @@ extension Server {
             try sync.addHandler(tls)
             handler.peerCertificateLookup = { tls.peerCertificate.map(PeerCertificate.init) }
         }
-        try sync.addHandler(http2)
         try sync.addHandler(handler)
 
         let id = ObjectIdentifier(channel)

@@ -1,29 +1,32 @@
+import GRPCSimpleHTTP2
 import Logging
 import NIOCore
 import NIOHPACK
 import NIOHTTP2
 import NIOSSL
 
-/// Serves gRPC on one HTTP/2 connection, handling frames on the connection channel.
+/// Serves gRPC on one HTTP/2 connection: the bytes of the connection in, the bytes of its
+/// responses out.
 ///
-/// It sits right after `NIOHTTP2Handler`, without a stream multiplexer: one child
-/// channel per call would cost allocations and hops that a gRPC call does not need. Its
-/// one job is routing: it keeps the table of calls and hands each frame to its
-/// `ServerStream`. The other jobs are delegated: `RequestHead` checks a new call's
-/// headers, `ServerCallExecutor` runs its handler, `ConnectionStateMachine` decides the
-/// connection's life (keepalive, idle, age, draining) and this handler carries out its
-/// actions, and `HTTP2FrameWriter` gathers writes and coalesces flushes.
+/// It drives the server's own HTTP/2 transport, `HTTP2ServerConnection` (frames, HPACK,
+/// stream states, flow control, the limits on what a client may make us do), and routes
+/// what it reports: it keeps the table of calls and hands each event to its `ServerStream`.
+/// The other jobs are delegated: `RequestHead` checks a new call's headers,
+/// `ServerCallExecutor` runs its handler, `ConnectionStateMachine` decides the connection's
+/// life (keepalive, idle, age, draining) and this handler carries out its actions, and
+/// `FlushCoalescer` makes every call writing in one read burst or event-loop tick share one
+/// write and one flush.
 final class ServerConnectionHandler: ChannelDuplexHandler, ManagedConnection {
-    typealias InboundIn = HTTP2Frame
+    typealias InboundIn = ByteBuffer
     typealias InboundOut = Never
     typealias OutboundIn = Never
-    typealias OutboundOut = HTTP2Frame
+    typealias OutboundOut = ByteBuffer
 
     struct Configuration {
         var router: Router
         var maximumReceiveMessageSize: Int
         var streamWindowSize: Int
-        var connectionWindowSize: Int
+        var http2: HTTP2ServerConfiguration
         var connection: ConnectionStateMachine.Configuration
         var logger: Logger
         /// Nil when observability is off.
@@ -33,14 +36,30 @@ final class ServerConnectionHandler: ChannelDuplexHandler, ManagedConnection {
     private let configuration: Configuration
     private let calls: ServerCallExecutor
     private(set) var context: ChannelHandlerContext?
-    private var streams: [HTTP2StreamID: ServerStream] = [:]
-    private var connectionFlow: InboundFlowController
+    private var transport: HTTP2ServerConnection
+    private var streams: [UInt32: ServerStream] = [:]
     var machine: ConnectionStateMachine
     var timers = ConnectionTimers()
     private var peer = "unknown"
+    let allocator: ByteBufferAllocator
 
-    var flushes = FlushCoalescer()
-    var streamsWithPendingData: [any GatheringStream] = []
+    private var flushes = FlushCoalescer()
+    private var streamsWithPendingData: [ServerStream] = []
+    /// Response bytes counted by a call's back-pressure that are in the transport's output
+    /// and not yet handed to the channel: they leave the back-pressure once that write is done.
+    private var trackedInOutput: [(WriteBackpressure, Int)] = []
+    /// Counted response bytes that wait in the transport for the client's flow-control window.
+    private var trackedAwaitingWindow: [UInt32: (WriteBackpressure, Int)] = [:]
+    /// Our SETTINGS went out.
+    private var transportStarted = false
+    /// A read held back while the channel was not writable.
+    private var readPending = false
+    /// The state machine asked to close once everything is written, while a call that has
+    /// ended for us still had response DATA waiting for the client's window: closing waits
+    /// for it.
+    private var closeWhenStreamsEnd = false
+    /// The channel closes once what was written is out.
+    private var closing = false
 
     /// With TLS: reads the verified client certificate (mutual TLS) off the TLS handler.
     /// Called once, at the first call, when the handshake is long done.
@@ -50,14 +69,12 @@ final class ServerConnectionHandler: ChannelDuplexHandler, ManagedConnection {
     private lazy var connectionAddresses = ServerObserver.ConnectionAddresses(
         local: self.context?.channel.localAddress, remote: self.context?.channel.remoteAddress)
 
-    init(configuration: Configuration, executor: EventLoopTaskExecutor) {
+    init(configuration: Configuration, executor: EventLoopTaskExecutor, allocator: ByteBufferAllocator) {
         self.configuration = configuration
         self.calls = ServerCallExecutor(executor: executor, logger: configuration.logger)
         self.machine = ConnectionStateMachine(configuration: configuration.connection)
-        self.connectionFlow = InboundFlowController(
-            targetWindow: configuration.connectionWindowSize,
-            initialWindow: 65535
-        )
+        self.transport = HTTP2ServerConnection(configuration: configuration.http2, allocator: allocator)
+        self.allocator = allocator
     }
 
     var eventLoop: any EventLoop { self.calls.executor.eventLoop }
@@ -72,14 +89,22 @@ final class ServerConnectionHandler: ChannelDuplexHandler, ManagedConnection {
             self.peer = NetworkDescription.address(address)
         }
         if context.channel.isActive {
-            self.openConnectionWindow()
+            self.startTransport()
         }
         self.perform(self.machine.start())
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        self.openConnectionWindow()
+        self.startTransport()
         context.fireChannelActive()
+    }
+
+    /// Our SETTINGS and the connection's WINDOW_UPDATE go out first.
+    private func startTransport() {
+        guard !self.transportStarted else { return }
+        self.transportStarted = true
+        self.transport.start()
+        self.requestFlush()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -97,19 +122,11 @@ final class ServerConnectionHandler: ChannelDuplexHandler, ManagedConnection {
             stream.reset(reason: "the client's connection closed")
             stream.closed()
         }
+        self.releaseAllTrackedBytes()
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let streamError = error as? NIOHTTP2Errors.StreamError {
-            self.configuration.logger.debug(
-                "stream error",
-                metadata: [
-                    "peer": "\(self.peer)", "stream": "\(streamError.streamID)", "error": "\(streamError.baseError)",
-                ]
-            )
-            return
-        }
         if error is NIOSSLError || error is BoringSSLError {
             self.configuration.logger.debug(
                 "TLS error, closing the connection", metadata: ["peer": "\(self.peer)", "error": "\(error)"])
@@ -120,89 +137,109 @@ final class ServerConnectionHandler: ChannelDuplexHandler, ManagedConnection {
         context.close(promise: nil)
     }
 
-    private func openConnectionWindow() {
-        if let increment = self.connectionFlow.windowUpdate() {
-            self.write(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment)))
-            self.scheduleFlush()
-        }
-    }
-
-    // MARK: Inbound frames
+    // MARK: Input
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         self.flushes.readStarted()
-        if let action = self.machine.frameReceived() {
-            self.perform(action)
+        self.transport.receive(self.unwrapInboundIn(data))
+        while let event = self.transport.nextEvent() {
+            self.handle(event)
         }
-        let frame = self.unwrapInboundIn(data)
-        switch frame.payload {
-        case .headers(let headers):
-            if let stream = self.streams[frame.streamID] {
-                // gRPC clients send no trailers; END_STREAM on a HEADERS frame ends the requests.
-                if headers.endStream {
-                    stream.receiveEnd()
-                    self.calls.startIfReady(stream)
-                }
-            } else {
-                self.openStream(id: frame.streamID, headers: headers.headers, endStream: headers.endStream)
-            }
-        case .data(let payload):
-            let length = payload.data.readableBytes + (payload.paddingBytes.map { $0 + 1 } ?? 0)
-            self.connectionFlow.received(length)
-            if let increment = self.connectionFlow.windowUpdate() {
-                self.write(HTTP2Frame(streamID: .rootStream, payload: .windowUpdate(windowSizeIncrement: increment)))
-            }
-            if let stream = self.streams[frame.streamID], case .byteBuffer(let buffer) = payload.data {
-                stream.receiveData(buffer, endStream: payload.endStream, flowControlledLength: length)
-                self.calls.startIfReady(stream)
-            }
-        case .rstStream(let code):
-            self.streams[frame.streamID]?.reset(reason: "the client cancelled the call (RST_STREAM \(code))")
-        case .ping(let data, let ack):
-            // NIOHTTP2 has counted a PING against its control-frame limit and acked it.
-            if ack {
-                if let action = self.machine.pingAckReceived(data) { self.perform(action) }
-            } else {
-                self.perform(self.machine.pingReceived())
-            }
-        case .goAway, .settings, .priority, .windowUpdate, .pushPromise, .alternativeService, .origin:
-            break
+        // Activity for keepalive; the end of the handshake once the whole preface is in (a
+        // client that sends half of it and stalls is closed by the handshake timeout).
+        if self.transport.receivedClientSettings, let action = self.machine.frameReceived() {
+            self.perform(action)
         }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        self.readBurstEnded()
+        self.releaseTrackedBytesNoLongerWaiting()
+        if self.flushes.readEnded() || self.transport.hasOutput {
+            self.flush()
+        }
         context.fireChannelReadComplete()
     }
 
+    /// The client closed its side: the transport answers with GOAWAY, and the connection closes.
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        // NIOHTTP2 sends several events per stream; comparing the type first is cheaper
-        // than a failing dynamic cast for each of the ones we don't use.
-        if type(of: event) == StreamClosedEvent.self, let closed = event as? StreamClosedEvent,
-            let stream = self.streams.removeValue(forKey: closed.streamID)
-        {
-            if let reason = closed.reason {
-                stream.reset(reason: "the client cancelled the call (\(reason))")
-            }
-            stream.closed()
-            if let action = self.machine.streamClosed(now: .now()) {
-                self.perform(action)
-            }
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            self.transport.receiveEndOfInput()
+            self.flush()
+            self.closeWhenWritten()
+            return
         }
         context.fireUserInboundEventTriggered(event)
     }
 
-    private func openStream(id: HTTP2StreamID, headers: HPACKHeaders, endStream: Bool) {
-        self.machine.peerOpenedStream(id)
+    /// Holds reads back while the channel is not writable: a client that does not read our
+    /// answers (PING and SETTINGS ACKs, RST_STREAMs, responses) cannot make us buffer them
+    /// without bound.
+    func read(context: ChannelHandlerContext) {
+        if context.channel.isWritable || self.closing {
+            context.read()
+        } else {
+            self.readPending = true
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, self.readPending {
+            self.readPending = false
+            context.read()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    private func handle(_ event: HTTP2ServerEvent) {
+        switch event {
+        case .requestHead(let streamID, _, let headers, let endStream):
+            self.openStream(id: streamID, headers: headers, endStream: endStream)
+        case .requestData(let streamID, _, let data, let endStream, let flowControlledLength):
+            // The transport gave the connection window back already; the stream's comes back
+            // as the call's handler reads (`dataConsumed`).
+            guard let stream = self.streams[streamID] else { return }
+            stream.receiveData(data, endStream: endStream, flowControlledLength: flowControlledLength)
+            self.calls.startIfReady(stream)
+        case .requestTrailers(let streamID, _, _):
+            // gRPC clients send no trailers; if one does, they end its requests.
+            guard let stream = self.streams[streamID] else { return }
+            stream.receiveEnd()
+            self.calls.startIfReady(stream)
+        case .streamReset(let streamID, _, let errorCode):
+            guard let stream = self.streams.removeValue(forKey: streamID) else { return }
+            self.releaseTrackedBytes(awaitingWindowOn: streamID)
+            stream.reset(reason: "the client cancelled the call (RST_STREAM \(errorCode))")
+            stream.closed()
+            if let action = self.machine.streamClosed(now: .now()) {
+                self.perform(action)
+            }
+        case .pingReceived:
+            // The transport counted it against its control-frame limit and acked it.
+            self.perform(self.machine.pingReceived())
+        case .pingAcknowledged(let opaque):
+            if let action = self.machine.pingAckReceived(HTTP2PingData(withInteger: opaque)) {
+                self.perform(action)
+            }
+        case .goAway:
+            break
+        case .connectionError(let error):
+            // The transport's GOAWAY is in its output: write it, then close.
+            self.configuration.logger.debug(
+                "connection error, closing the connection", metadata: ["peer": "\(self.peer)", "error": "\(error)"])
+            self.closeWhenWritten()
+        }
+    }
+
+    private func openStream(id: UInt32, headers: HPACKHeaders, endStream: Bool) {
+        self.machine.peerOpenedStream(HTTP2StreamID(Int(id)))
         switch RequestHead.parse(headers, router: self.configuration.router) {
         case .failure(let rejection):
-            self.write(
-                HTTP2Frame(streamID: id, payload: .headers(.init(headers: rejection.responseHeaders, endStream: true))))
+            self.transport.sendTrailers(streamID: id, trailers: rejection.responseHeaders)
             if !endStream {
-                self.write(HTTP2Frame(streamID: id, payload: .rstStream(.noError)))
+                self.transport.resetStream(streamID: id, code: .noError)
             }
-            self.responseWritten()
-            self.scheduleFlush()
+            self.machine.responseSent()
+            self.requestFlush()
             self.configuration.observer?.callRejected(
                 path: headers.first(name: ":path") ?? "", status: rejection.status, peer: self.peer,
                 metadata: headers.first(name: "traceparent"))
@@ -218,7 +255,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, ManagedConnection {
         }
     }
 
-    private func startCall(id: HTTP2StreamID, head: RequestHead, endStream: Bool) {
+    private func startCall(id: UInt32, head: RequestHead, endStream: Bool) {
         let deadline = head.timeoutNanoseconds.map { ContinuousClock.now.advanced(by: .nanoseconds($0)) }
         if let lookup = self.peerCertificateLookup {
             self.peerCertificateLookup = nil
@@ -265,7 +302,7 @@ final class ServerConnectionHandler: ChannelDuplexHandler, ManagedConnection {
         let call = ServerCall(
             stream: NIOLoopBound(stream, eventLoop: loop),
             eventLoop: loop,
-            allocator: self.context?.channel.allocator ?? ByteBufferAllocator(),
+            allocator: self.allocator,
             backpressure: stream.backpressure,
             path: head.path,
             executor: self.calls.executor
@@ -273,7 +310,60 @@ final class ServerConnectionHandler: ChannelDuplexHandler, ManagedConnection {
         self.calls.start(head.handler, call: call, for: stream)
     }
 
-    // MARK: Writing
+    // MARK: Output, for the streams
+
+    /// A call's response headers.
+    func sendHeaders(streamID: UInt32, _ headers: HPACKHeaders) {
+        self.transport.sendHeaders(streamID: streamID, headers: headers)
+        self.machine.responseSent()
+    }
+
+    /// A call's gathered response messages, as DATA. `trackedBytes` of them count in the
+    /// call's back-pressure until they are handed to the channel (after the client's
+    /// flow-control window let them out).
+    func sendData(streamID: UInt32, _ data: ByteBuffer, trackedBytes: Int, backpressure: WriteBackpressure?) {
+        self.transport.sendData(streamID: streamID, data: data)
+        // Counted at the write, not when a message is gathered: a PING read while a response
+        // waits to be written is acked before it, and a client that pings each time DATA
+        // arrives (grpc-go's and C-core's bandwidth probe) must not collect a strike for it.
+        self.machine.responseSent()
+        guard trackedBytes > 0, let backpressure else { return }
+        if self.transport.bufferedOutputBytes(streamID: streamID) > 0 {
+            let waiting = self.trackedAwaitingWindow[streamID]?.1 ?? 0
+            self.trackedAwaitingWindow[streamID] = (backpressure, waiting + trackedBytes)
+        } else {
+            self.trackedInOutput.append((backpressure, trackedBytes))
+        }
+    }
+
+    /// Ends a call: its trailers (after any DATA still waiting for window), and RST_STREAM
+    /// NO_ERROR when `resetsOpenRequest` and nothing waits (a reset would drop what waits;
+    /// the client stops sending once it reads the trailers). The call leaves the table.
+    func sendTrailers(streamID: UInt32, _ trailers: HPACKHeaders, resetsOpenRequest: Bool) {
+        self.transport.sendTrailers(streamID: streamID, trailers: trailers)
+        if resetsOpenRequest, self.transport.bufferedOutputBytes(streamID: streamID) == 0 {
+            self.transport.resetStream(streamID: streamID, code: .noError)
+        }
+        self.machine.responseSent()
+        self.requestFlush()
+        guard self.streams.removeValue(forKey: streamID) != nil else { return }
+        if let action = self.machine.streamClosed(now: .now()) {
+            self.perform(action)
+        }
+    }
+
+    /// The call's handler read `bytes` of request DATA: the stream's window may come back.
+    func dataConsumed(streamID: UInt32, bytes: Int) {
+        self.transport.dataConsumed(streamID: streamID, bytes: bytes)
+        if self.transport.hasOutput {
+            self.requestFlush()
+        }
+    }
+
+    /// `stream` has gathered messages: write them before the next flush.
+    func hasPendingData(_ stream: ServerStream) {
+        self.streamsWithPendingData.append(stream)
+    }
 
     /// Flushes at the end of the current read burst, or at the end of this event-loop
     /// tick: many calls finishing together share one flush.
@@ -281,17 +371,114 @@ final class ServerConnectionHandler: ChannelDuplexHandler, ManagedConnection {
         self.requestFlush()
     }
 
-    /// A stream wrote response headers or DATA to the channel: the ping policy forgives the
-    /// client's strikes. Called at the write, not when a message is gathered for the next
-    /// flush: a PING read while a response waits in the gather buffer is acked before that
-    /// response goes out, so a client that pings each time DATA arrives (grpc-go's and
-    /// C-core's bandwidth probe) would otherwise collect a strike for every PING it sends
-    /// after such a response, and get GOAWAY "too_many_pings" for probing politely.
-    func responseWritten() {
-        self.machine.responseSent()
+    private func requestFlush() {
+        guard self.flushes.flushRequested() else { return }
+        self.eventLoop.assumeIsolated().execute {
+            self.flushes.deferredFlushRan()
+            self.releaseTrackedBytesNoLongerWaiting()
+            self.flush()
+        }
+    }
+
+    /// Every stream's gathered messages into the transport, the transport's output to the
+    /// channel, and a flush. Counted bytes in that output leave their back-pressure once the
+    /// channel has written them.
+    private func flush() {
+        if !self.streamsWithPendingData.isEmpty {
+            for stream in self.streamsWithPendingData {
+                stream.writePendingData()
+            }
+            self.streamsWithPendingData.removeAll(keepingCapacity: true)
+        }
+        guard let context = self.context else {
+            self.releaseAllTrackedBytes()
+            return
+        }
+        if self.transport.hasOutput {
+            let output = self.transport.takeOutput()
+            if self.trackedInOutput.isEmpty {
+                context.write(self.wrapOutboundOut(output), promise: nil)
+            } else {
+                let tracked = self.trackedInOutput
+                self.trackedInOutput.removeAll()
+                let promise = context.eventLoop.makePromise(of: Void.self)
+                promise.futureResult.whenComplete { _ in
+                    for (backpressure, bytes) in tracked { backpressure.complete(bytes) }
+                }
+                context.write(self.wrapOutboundOut(output), promise: promise)
+            }
+        }
+        context.flush()
+        if self.transport.isClosed || (self.closeWhenStreamsEnd && !self.hasOutputAwaitingWindow) {
+            self.closeWhenWritten()
+        }
+    }
+
+    /// Counted bytes that waited for the client's window and have now gone into the output.
+    private func releaseTrackedBytesNoLongerWaiting() {
+        guard !self.trackedAwaitingWindow.isEmpty else { return }
+        for (streamID, tracked) in self.trackedAwaitingWindow
+        where self.transport.bufferedOutputBytes(streamID: streamID) == 0 {
+            self.trackedAwaitingWindow.removeValue(forKey: streamID)
+            self.trackedInOutput.append(tracked)
+        }
+    }
+
+    /// The stream is gone: what it had waiting will never be written.
+    private func releaseTrackedBytes(awaitingWindowOn streamID: UInt32) {
+        if let (backpressure, bytes) = self.trackedAwaitingWindow.removeValue(forKey: streamID) {
+            backpressure.complete(bytes)
+        }
+    }
+
+    private func releaseAllTrackedBytes() {
+        for (backpressure, bytes) in self.trackedInOutput { backpressure.complete(bytes) }
+        self.trackedInOutput.removeAll()
+        for (backpressure, bytes) in self.trackedAwaitingWindow.values { backpressure.complete(bytes) }
+        self.trackedAwaitingWindow.removeAll()
     }
 
     // MARK: Connection management
+
+    func sendKeepalivePing() {
+        self.transport.sendPing(opaque: KeepaliveStateMachine.pingData.integer)
+        self.requestFlush()
+    }
+
+    func sendGoAway(lastStreamID: HTTP2StreamID, errorCode: NIOHTTP2.HTTP2ErrorCode, debugData: String?) {
+        let lastStreamID = UInt32(Int(lastStreamID))
+        let debugData = debugData.map { ByteBuffer(string: $0) }
+        if errorCode == .noError {
+            self.transport.startDraining(lastStreamID: lastStreamID, debugData: debugData)
+        } else {
+            self.transport.abort(
+                code: GRPCSimpleHTTP2.HTTP2ErrorCode(UInt32(errorCode.networkCode)), debugData: debugData)
+        }
+        self.flush()
+    }
+
+    /// Closes once everything written so far is on the wire, and once no stream still has
+    /// output waiting for the client's flow-control window.
+    func closeWhenWritten() {
+        guard let context = self.context, !self.closing else { return }
+        if !self.transport.isClosed, self.hasOutputAwaitingWindow {
+            self.closeWhenStreamsEnd = true
+            return
+        }
+        self.closing = true
+        self.closeWhenStreamsEnd = false
+        self.flush()
+        // Writes complete in order: this empty one completes after everything before it.
+        context.writeAndFlush(self.wrapOutboundOut(ByteBuffer())).assumeIsolated().whenComplete { _ in
+            context.close(promise: nil)
+        }
+    }
+
+    /// Whether a call that has ended for us is still open in the transport: its trailers
+    /// wait behind DATA for the client's window (it was not reset, so nothing is lost).
+    private var hasOutputAwaitingWindow: Bool {
+        self.transport.activeStreams > self.streams.count
+    }
 
     func willSendGoAway(why: String) {
         self.configuration.logger.debug("sending GOAWAY", metadata: ["peer": "\(self.peer)", "why": "\(why)"])
@@ -303,7 +490,8 @@ final class ServerConnectionHandler: ChannelDuplexHandler, ManagedConnection {
         for stream in self.streams.values {
             stream.abort(status: Status(code: .unavailable, message: reason))
         }
-        self.context?.flush()
+        self.closing = true
+        self.flush()
         self.context?.close(promise: nil)
     }
 

@@ -1,6 +1,5 @@
 import NIOCore
 import NIOHPACK
-import NIOHTTP2
 import SwiftProtobuf
 
 typealias SwiftProtobufMessage = SwiftProtobuf.Message
@@ -9,7 +8,8 @@ typealias SwiftProtobufMessage = SwiftProtobuf.Message
 /// it writes. Lives on the connection's event loop; the handler's task reaches it through
 /// `ServerCall`.
 final class ServerStream: GatheringStream {
-    let id: HTTP2StreamID
+    /// The HTTP/2 stream ID.
+    let id: UInt32
     let path: String
     let kind: RPCKind
     let context: ServerContext
@@ -44,7 +44,7 @@ final class ServerStream: GatheringStream {
     }
 
     init(
-        id: HTTP2StreamID,
+        id: UInt32,
         path: String,
         kind: RPCKind,
         context: ServerContext,
@@ -149,8 +149,10 @@ final class ServerStream: GatheringStream {
     }
 
     private func grantWindowIfDue() {
-        guard self.machine.request == .open, let connection = self.connection else { return }
-        _ = connection.grantWindowIfDue(stream: self.id, &self.inbound)
+        guard self.machine.request == .open, let connection = self.connection,
+            let increment = self.inbound.windowUpdate()
+        else { return }
+        connection.dataConsumed(streamID: self.id, bytes: increment)
     }
 
     // MARK: Writing, for the handler
@@ -171,8 +173,7 @@ final class ServerStream: GatheringStream {
             return
         case .writeHeadersThenMessage:
             self.responseEncoding = self.chooseResponseEncoding()
-            connection.write(HTTP2Frame(streamID: self.id, payload: .headers(.init(headers: self.responseHeaders()))))
-            connection.responseWritten()
+            connection.sendHeaders(streamID: self.id, self.responseHeaders())
         case .writeMessage:
             break
         }
@@ -184,7 +185,7 @@ final class ServerStream: GatheringStream {
                 envelope = try EnvelopeWriter.compress(
                     envelope,
                     with: self.responseEncoding,
-                    allocator: connection.context?.channel.allocator ?? ByteBufferAllocator()
+                    allocator: connection.allocator
                 )
             } catch {
                 if tracked { self.backpressure?.complete(trackedLength) }
@@ -211,8 +212,7 @@ final class ServerStream: GatheringStream {
             if tracked > 0 { self.backpressure?.complete(tracked) }
             return
         }
-        connection.writeData(data, stream: self.id, trackedBytes: tracked, backpressure: self.backpressure)
-        connection.responseWritten()
+        connection.sendData(streamID: self.id, data, trackedBytes: tracked, backpressure: self.backpressure)
     }
 
     /// Ends the call with a status (the handler returned or threw).
@@ -253,14 +253,12 @@ final class ServerStream: GatheringStream {
         case .writeTrailers:
             headers = GRPCHeaders.trailers(status: status, metadata: trailers)
         }
-        connection.write(HTTP2Frame(streamID: self.id, payload: .headers(.init(headers: headers, endStream: true))))
-        connection.responseWritten()
         self.record?.end(status: status, context: self.context)
-        if self.machine.request == .open {
-            // Tell the client to stop sending: the call is over.
-            connection.write(HTTP2Frame(streamID: self.id, payload: .rstStream(.noError)))
-        }
-        connection.scheduleFlush()
+        // With the request still open, RST_STREAM NO_ERROR tells the client to stop sending:
+        // the call is over.
+        connection.sendTrailers(streamID: self.id, headers, resetsOpenRequest: self.machine.request == .open)
+        // The call is over for the connection too: later frames of this stream are not ours.
+        self.connection = nil
     }
 
     /// The handler's choice, unless the client said it cannot read it.
