@@ -182,6 +182,41 @@ import Testing
         }
     }
 
+    @Test func aClientProbingBandwidthAfterEveryResponseKeepsItsConnectionPast200Pings() async throws {
+        // grpc-go's client pings each time DATA arrives once its previous probe is acked:
+        // one PING per round trip for as long as a call streams, hundreds a second on
+        // loopback. Every one follows a response, so the ping policy allows it; NIOHTTP2's
+        // control-frame limit (200 PING, SETTINGS, ... frames per 30 s) counted them all and
+        // answered the 201st control frame with GOAWAY ENHANCE_YOUR_CALM, which is what
+        // grpc-go's client got from bench-server during the Echo benchmark.
+        try await withHarness { harness in
+            let client = try await RawHTTP2Client.connect(port: harness.port, probesBandwidth: true)
+            try await client.sendHeaders(stream: 1, RawHTTP2Client.requestHeaders(path: "/grpcsimple.echo.Echo/Update"))
+            let request = try Grpcsimple_Echo_EchoRequest.with { $0.text = "probe" }.serializedBytes() as [UInt8]
+            let rounds = 250
+            for round in 1...rounds {
+                // One message; its echo sets off one probe; the next round waits for its ack.
+                try await client.sendData(stream: 1, RawHTTP2Client.message(request))
+                let probed = await client.waitUntil { frames in
+                    frames.filter { if case .ping(_, ack: true) = $0 { true } else { false } }.count >= round
+                        || frames.contains { if case .goAway = $0 { true } else { false } }
+                }
+                #expect(probed, "round \(round)")
+                if !probed { break }
+            }
+            let goAway = try await client.goAway(timeout: .zero)
+            #expect(goAway == nil, "\(String(describing: goAway))")
+            if goAway == nil {
+                try await client.sendData(stream: 1, [], endStream: true)
+                let response = try await client.response(stream: 1, timeout: .seconds(30))
+                #expect(response.headerBlocks.last?.first(name: "grpc-status") == "0")
+            }
+            let probes = client.frames.filter { if case .ping(_, ack: true) = $0 { true } else { false } }.count
+            #expect(probes >= rounds, "the client probed \(probes) times")
+            await client.close()
+        }
+    }
+
     @Test func pingsWithinThePolicyAreAnswered() async throws {
         var configuration = Server.Configuration()
         configuration.keepalive.minimumPingInterval = .milliseconds(50)

@@ -78,6 +78,9 @@ struct ConnectionStateMachine {
         var maximumAgeGrace: TimeAmount?
         /// The rule for the peer's PINGs (server); nil: PINGs are not judged.
         var pingPolicy: ServerPingPolicy?
+        /// The bound on the peer's control frames (server): SETTINGS, PRIORITY, ALTSVC,
+        /// ORIGIN, PING acks and the PINGs that follow no response. Nil: none.
+        var controlFrameLimit: ControlFrameLimit?
     }
 
     let configuration: Configuration
@@ -90,6 +93,7 @@ struct ConnectionStateMachine {
     private var keepalive: KeepaliveStateMachine
     private var isKeepaliveArmed = false
     private var pingPolicy: ServerPingPolicy?
+    private var controlFrameLimit: ControlFrameLimit?
     /// When the last call ended (or the connection started); used with `maximumIdle`.
     private var idleSince: NIODeadline
     /// Whether `maximumAge` has passed and the `age` timer now runs its grace period.
@@ -99,6 +103,7 @@ struct ConnectionStateMachine {
         self.configuration = configuration
         self.keepalive = KeepaliveStateMachine(permitWithoutCalls: configuration.keepalive?.permitWithoutCalls ?? false)
         self.pingPolicy = configuration.pingPolicy
+        self.controlFrameLimit = configuration.controlFrameLimit
         self.idleSince = now
     }
 
@@ -207,11 +212,17 @@ struct ConnectionStateMachine {
 
     /// The peer sent a PING (not an ack). Judged by the ping policy (server): the third
     /// early one gets GOAWAY ENHANCE_YOUR_CALM "too_many_pings", and the connection closes.
+    /// A PING that follows no response also counts against the control-frame limit; one
+    /// that follows a response (a bandwidth probe) does not.
     mutating func pingReceived(now: NIODeadline = .now()) -> [Action] {
         guard var policy = self.pingPolicy else { return [] }
+        let followsResponse = policy.hasRespondedSinceLastPing
         let verdict = policy.pingReceived(at: now, hasActiveCalls: self.openStreams > 0)
         self.pingPolicy = policy
-        guard verdict == .tooManyPings, self.state != .closing, self.state != .closed else { return [] }
+        guard verdict == .tooManyPings else {
+            return followsResponse ? [] : self.controlFrameReceived(now: now)
+        }
+        guard self.state != .closing, self.state != .closed else { return [] }
         self.state = .closing
         return [
             .sendGoAway(
@@ -221,6 +232,27 @@ struct ConnectionStateMachine {
                 why: "the client pings too often"
             ),
             .closeWhenWritten,
+        ]
+    }
+
+    /// The peer sent a control frame that asks for work or an answer (SETTINGS, PRIORITY,
+    /// ALTSVC, ORIGIN, a PING ack; `pingReceived` counts PINGs). Past the control-frame
+    /// limit: GOAWAY ENHANCE_YOUR_CALM "too_many_control_frames", and the connection closes
+    /// at once (a flood's sender may not be reading).
+    mutating func controlFrameReceived(now: NIODeadline = .now()) -> [Action] {
+        guard var limit = self.controlFrameLimit else { return [] }
+        let withinLimit = limit.record(at: now)
+        self.controlFrameLimit = limit
+        guard !withinLimit, self.state != .closing, self.state != .closed else { return [] }
+        self.state = .closing
+        return [
+            .sendGoAway(
+                lastStreamID: self.lastPeerStreamID,
+                errorCode: .enhanceYourCalm,
+                debugData: "too_many_control_frames",
+                why: "the client sends too many control frames"
+            ),
+            .abort(reason: "the client sent too many control frames"),
         ]
     }
 

@@ -70,7 +70,8 @@ extension Server.Configuration {
             pingPolicy: ServerPingPolicy(
                 minimumInterval: keepalive.minimumPingInterval.timeAmount,
                 permitWithoutCalls: keepalive.permitPingsWithoutCalls
-            )
+            ),
+            controlFrameLimit: ControlFrameLimit()
         )
     }
 }

@@ -41,6 +41,14 @@ extension Server {
             HTTP2Setting(parameter: .maxHeaderListSize, value: configuration.maximumHeaderListSize),
             HTTP2Setting(parameter: .initialWindowSize, value: configuration.streamWindowSize),
         ]
+        // NIOHTTP2's control-frame limit (200 PING, SETTINGS, PRIORITY, ALTSVC or ORIGIN
+        // frames per 30 s) counts every PING, so it cut off grpc-go's and C-core's clients,
+        // whose bandwidth probe pings once per round trip while DATA flows. It is turned
+        // off here (a window of zero length: no two frames fall in it) and
+        // `ServerConnectionHandler` applies the same limit itself (`ControlFrameLimit`),
+        // with the PINGs that follow a response left to the ping policy, as grpc-go does.
+        connectionConfiguration.controlFrameRateLimit.windowLength = .zero
+        connectionConfiguration.controlFrameRateLimit.maximumCount = 64
         var streamConfiguration = NIOHTTP2Handler.StreamConfiguration()
         streamConfiguration.targetWindowSize = configuration.streamWindowSize
         let http2 = NIOHTTP2Handler(

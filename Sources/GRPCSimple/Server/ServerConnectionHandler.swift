@@ -159,13 +159,17 @@ final class ServerConnectionHandler: ChannelDuplexHandler, ManagedConnection {
         case .rstStream(let code):
             self.streams[frame.streamID]?.reset(reason: "the client cancelled the call (RST_STREAM \(code))")
         case .ping(let data, let ack):
-            // NIOHTTP2 has counted a PING against its control-frame limit and acked it.
+            // NIOHTTP2 has acked a PING; the ping policy and our control-frame limit judge
+            // it (NIOHTTP2's own limit is off: see `Server.configure`).
             if ack {
                 if let action = self.machine.pingAckReceived(data) { self.perform(action) }
+                self.perform(self.machine.controlFrameReceived())
             } else {
                 self.perform(self.machine.pingReceived())
             }
-        case .goAway, .settings, .priority, .windowUpdate, .pushPromise, .alternativeService, .origin:
+        case .settings, .priority, .alternativeService, .origin:
+            self.perform(self.machine.controlFrameReceived())
+        case .goAway, .windowUpdate, .pushPromise:
             break
         }
     }
