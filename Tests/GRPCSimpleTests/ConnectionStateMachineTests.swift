@@ -248,6 +248,28 @@ import Testing
         #expect(loose.controlFrameReceived(now: Self.start + .seconds(1)).isEmpty, "one GOAWAY")
     }
 
+    @Test func aClientsPingsThatFollowItsRequestsAreNotControlFrames() {
+        // A grpc-go server's bandwidth probe: a PING after each DATA of ours.
+        var machine = Machine(configuration: .init(peer: "server", controlFrameLimit: ControlFrameLimit()))
+        _ = machine.start(now: Self.start)
+        _ = machine.streamOpened()
+        for step in 0..<1000 {
+            machine.requestSent()
+            #expect(machine.pingReceived(now: Self.start + .milliseconds(Int64(step))).isEmpty)
+        }
+        // Unprompted PINGs count: the 201st control frame in the window ends the connection.
+        for step in 0..<200 {
+            #expect(machine.pingReceived(now: Self.start + .seconds(2) + .milliseconds(Int64(step))).isEmpty)
+        }
+        #expect(
+            machine.pingReceived(now: Self.start + .seconds(3)) == [
+                .sendGoAway(
+                    lastStreamID: .rootStream, errorCode: .enhanceYourCalm, debugData: "too_many_control_frames",
+                    why: "the server sends too many control frames"),
+                .abort(reason: "the server sent too many control frames"),
+            ])
+    }
+
     @Test func theControlFrameLimitCountsPerWindow() {
         var limit = ControlFrameLimit(maximumCount: 3, window: .seconds(30))
         // Three in the first window; at 30 s a new window starts, and its fourth is refused.

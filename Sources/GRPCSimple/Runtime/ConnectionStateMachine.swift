@@ -78,8 +78,9 @@ struct ConnectionStateMachine {
         var maximumAgeGrace: TimeAmount?
         /// The rule for the peer's PINGs (server); nil: PINGs are not judged.
         var pingPolicy: ServerPingPolicy?
-        /// The bound on the peer's control frames (server): SETTINGS, PRIORITY, ALTSVC,
-        /// ORIGIN, PING acks and the PINGs that follow no response. Nil: none.
+        /// The bound on the peer's control frames: SETTINGS, PRIORITY, ALTSVC, ORIGIN, PING
+        /// acks, and the PINGs that follow nothing we sent (a response, on the server; a
+        /// request's headers or data, on the client). Nil: none.
         var controlFrameLimit: ControlFrameLimit?
     }
 
@@ -94,6 +95,9 @@ struct ConnectionStateMachine {
     private var isKeepaliveArmed = false
     private var pingPolicy: ServerPingPolicy?
     private var controlFrameLimit: ControlFrameLimit?
+    /// Whether we sent headers or data since the peer's last PING (the client's side of
+    /// what the server's ping policy tracks).
+    private var sentSinceLastPing = false
     /// When the last call ended (or the connection started); used with `maximumIdle`.
     private var idleSince: NIODeadline
     /// Whether `maximumAge` has passed and the `age` timer now runs its grace period.
@@ -214,8 +218,16 @@ struct ConnectionStateMachine {
     /// early one gets GOAWAY ENHANCE_YOUR_CALM "too_many_pings", and the connection closes.
     /// A PING that follows no response also counts against the control-frame limit; one
     /// that follows a response (a bandwidth probe) does not.
+    ///
+    /// Without a ping policy (the client) PINGs are not judged; one that follows headers or
+    /// data we sent (a server's bandwidth probe: grpc-go's server pings when DATA arrives)
+    /// is free, any other counts against the control-frame limit.
     mutating func pingReceived(now: NIODeadline = .now()) -> [Action] {
-        guard var policy = self.pingPolicy else { return [] }
+        guard var policy = self.pingPolicy else {
+            let followsRequest = self.sentSinceLastPing
+            self.sentSinceLastPing = false
+            return followsRequest ? [] : self.controlFrameReceived(now: now)
+        }
         let followsResponse = policy.hasRespondedSinceLastPing
         let verdict = policy.pingReceived(at: now, hasActiveCalls: self.openStreams > 0)
         self.pingPolicy = policy
@@ -250,9 +262,9 @@ struct ConnectionStateMachine {
                 lastStreamID: self.lastPeerStreamID,
                 errorCode: .enhanceYourCalm,
                 debugData: "too_many_control_frames",
-                why: "the client sends too many control frames"
+                why: "the \(self.configuration.peer) sends too many control frames"
             ),
-            .abort(reason: "the client sent too many control frames"),
+            .abort(reason: "the \(self.configuration.peer) sent too many control frames"),
         ]
     }
 
@@ -268,6 +280,11 @@ struct ConnectionStateMachine {
     /// We sent the peer response headers or data: the ping policy forgives its strikes.
     mutating func responseSent() {
         self.pingPolicy?.responseSent()
+    }
+
+    /// We sent the peer request headers or data (client): its next PING follows them.
+    mutating func requestSent() {
+        self.sentSinceLastPing = true
     }
 
     // MARK: Timers
