@@ -7,7 +7,7 @@ core 1 (taskset), servers alternated A B A B, median of the rounds, a warm-up fi
 rewrites the generated part of docs/BENCHMARKS.md (between `<!-- bench:begin -->` and
 `<!-- bench:end -->`) and saves the per-run lines under docs/benchmarks/.
 
-`--only SECTIONS` and `--servers NAMES` run part of it (printing the tables, leaving the page
+`--only SECTIONS`, `--servers NAMES` and `--clients NAMES` run part of it (printing the tables, leaving the page
 alone); `--spike` is the Performance issue's step 1: owned-frame-server against raw-frame-server
 and go-server, unary and Echo with h2load, and allocations
 (`python3 Benchmarks/scripts/bench.py --spike [--quick] [--no-build]`). `--only observability`
@@ -62,6 +62,15 @@ SERVERS = {
     "go-server": [os.path.join(BENCH, ".build", "go-server")],
 }
 OPTIONAL_PEERS = []  # the optional servers built for this run
+# Load client -> binary. go-client (grpc-go's client) is optional, like go-server: built by
+# Benchmarks/Peers/go/build, it drives the same workloads and prints the same JSON line.
+CLIENTS = {
+    "bench-client": os.path.join(BIN, "bench-client"),
+    "peer-client": os.path.join(BIN, "peer-client"),
+    "go-client": os.path.join(BENCH, ".build", "go-client"),
+}
+OPTIONAL_CLIENTS = []  # the optional clients built for this run
+CLIENT_FILTER = None  # None: all; else the set of names given to --clients
 # Sections of the run (`--only`) and the servers of the h2load tables (`--servers`).
 SECTIONS = ["unary-h2load", "stream-h2load", "unary", "unary-payloads", "stream", "pingpong", "idle", "streams",
             "client", "allocations", "observability", "loadbalancing", "backends"]
@@ -88,6 +97,7 @@ LABEL = {
     "go-server": "grpc-go, Debian (go-server, optional peer)",
     "bench-client": "gRPC Simple (bench-client)",
     "peer-client": "grpc-swift-2 (peer-client)",
+    "go-client": "grpc-go, Debian (go-client, optional)",
 }
 GETINFOR_PATH = "/AsillaService/getInfor"
 ECHO_PATH = "/StreamBench/Echo"
@@ -216,9 +226,9 @@ class NoiseMeter:
 
 
 def run_client(client, workload, server, args, timeout, malloc=False, env=None):
-    """Runs bench-client or peer-client on the load core; returns its JSON result. `env`
+    """Runs a load client (CLIENTS) on the load core; returns its JSON result. `env`
     adds to the environment (bench-client's BENCH_TARGET / BENCH_LB_POLICY)."""
-    command = ["taskset", "-c", LOAD_CORE, os.path.join(BIN, client), workload,
+    command = ["taskset", "-c", LOAD_CORE, CLIENTS[client], workload,
                "--port", str(server.port), "--server-pid", str(server.pid)] + [str(a) for a in args]
     if malloc:
         command += ["--malloc-file", server.malloc_file]
@@ -667,16 +677,20 @@ class Bench:
             self.idle()
         if wants("streams"):
             self.many_streams()
-        # Client side: both clients against one bench-server.
-        for workload in ("unary", "stream") if wants("client") else ():
+        # Client side: every client against one bench-server, alternated.
+        clients = [c for c in ["bench-client", "peer-client"] + OPTIONAL_CLIENTS
+                   if CLIENT_FILTER is None or c in CLIENT_FILTER]
+        for workload in ("unary", "stream") if wants("client") and clients else ():
             server = Server("bench-server", self.tmp)
             try:
                 section = f"client-{workload}"
                 timing = ["--duration", self.seconds, "--warmup", self.warmup]
-                for client in ("bench-client", "peer-client"):
-                    run_client(client, workload, server, ["--duration", 0.5, "--warmup", 0.2], 60)
+                for client in clients:
+                    warm = run_client(client, workload, server, ["--duration", 0.5, "--warmup", 0.2], 60)
+                    if warm.get("errors"):
+                        self.record(section + " (warm-up)", client, warm, 0)
                 for r in range(1, self.rounds + 1):
-                    for client in ("bench-client", "peer-client"):
+                    for client in clients:
                         result = run_client(client, workload, server, timing, self.seconds + 60)
                         self.record_client_run(f"{section} ({client})", server, section, client, result, r)
             finally:
@@ -822,10 +836,11 @@ def render(bench, info, raw_name):
     pp_ok = None
     if None not in pp["p50_us"] + pp["p99_us"]:
         pp_ok = pp["p50_us"][0] < pp["p50_us"][1] and pp["p99_us"][0] < pp["p99_us"][1]
-    partial = bench.only is not None or SERVER_FILTER is not None
+    partial = bench.only is not None or SERVER_FILTER is not None or CLIENT_FILTER is not None
     if partial:
-        add(f"Partial run (`--only {','.join(bench.only or SECTIONS)}`"
-            f"{' --servers ' + ','.join(sorted(SERVER_FILTER)) if SERVER_FILTER else ''}): the targets are not assessed.")
+        add(f"Partial run (`--only {','.join(bench.only or SECTIONS)}"
+            f"{' --servers ' + ','.join(sorted(SERVER_FILTER)) if SERVER_FILTER else ''}"
+            f"{' --clients ' + ','.join(sorted(CLIENT_FILTER)) if CLIENT_FILTER else ''}`): the targets are not assessed.")
         add("")
     if not partial:
         add("### Targets of the Performance issue")
@@ -1024,7 +1039,8 @@ def render(bench, info, raw_name):
                     f"{total_errors(runs)} |")
         add("")
 
-    table("Client side: unary getInfor against bench-server", "client-unary", ["bench-client", "peer-client"], "req/s",
+    table("Client side: unary getInfor against bench-server", "client-unary", ["bench-client", "peer-client", "go-client"],
+          "req/s",
           "Both clients drive the same bench-server (4 connections × 100 calls in flight); client CPU is the client "
           "process's own CPU time per call.", reference=("peer-client", "peer client"), extra=[client_busy])
     table("Client side: load balancing (client CPU per unary call; server CPU counts the first server only)",
@@ -1047,9 +1063,10 @@ def render(bench, info, raw_name):
                 f"{num(median_of(runs, 'backends_connected'))} | {total_errors(runs)} |")
         add("")
 
-    table("Client side: Echo streaming against bench-server", "client-stream", ["bench-client", "peer-client"],
+    table("Client side: Echo streaming against bench-server", "client-stream", ["bench-client", "peer-client", "go-client"],
           "msgs/s", "1 connection, 1 Echo call, 100 messages in flight.", reference=("peer-client", "peer client"),
           latency=False, extra=[client_busy])
+    go_client_summary(R, add)
 
     alloc_rows = [(s, t) for s, t in (("allocs-unary-h2load", "unary getInfor, h2load (per RPC)"),
                                       ("allocs-unary-client", "unary getInfor, bench-client (per RPC)"),
@@ -1085,7 +1102,8 @@ def render(bench, info, raw_name):
     add("taskset -c 0 Benchmarks/.build/release/SERVER --port 0   # bench-server, peer-server, raw-frame-server, "
         "raw-child-server, owned-frame-server (raw-frame-server --echo in the streaming table)")
     if OPTIONAL_PEERS:
-        add("Benchmarks/Peers/go/build && taskset -c 0 Benchmarks/.build/go-server --port 0   # optional peer")
+        add("Benchmarks/Peers/go/build && taskset -c 0 Benchmarks/.build/go-server --port 0   # optional peer "
+            "(the build also makes Benchmarks/.build/go-client)")
     for what, command in bench.commands:
         add(f"# {what}")
         add(command.replace(ROOT + "/", "").replace(bench.tmp + "/", "/tmp/"))
@@ -1095,6 +1113,35 @@ def render(bench, info, raw_name):
     add(f"Errors over all runs: {all_errors}." + ("" if not all_errors else
         " See the per-run file for the first error of each failing run."))
     return "\n".join(lines)
+
+
+def go_client_summary(R, add):
+    """Our client against grpc-go's (go-client), both driving the same bench-server: the
+    per-round ratios of client CPU per item and of rate, medians over the rounds."""
+    lines = []
+    for section, item in (("client-unary", "call"), ("client-stream", "streamed message")):
+        ours, go = R.get(section, {}).get("bench-client", []), R.get(section, {}).get("go-client", [])
+        if not ours or not go:
+            continue
+
+        def per_round(key):
+            values = [a[key] / b[key] for a, b in zip(ours, go) if a.get(key) and b.get(key)]
+            return (statistics.median(values), min(values), max(values)) if values else None
+        cpu, rate = per_round("client_cpu_us_per_item"), per_round("rate")
+        if cpu is None:
+            continue
+        lines.append(f"{section}: client CPU per {item} {num(median_of(ours, 'client_cpu_us_per_item'), 2)} vs "
+                     f"{num(median_of(go, 'client_cpu_us_per_item'), 2)} µs, bench-client / go-client "
+                     f"{cpu[0]:.2f}× (rounds {cpu[1]:.2f}-{cpu[2]:.2f}×)"
+                     + (f"; rate {rate[0]:.2f}× (rounds {rate[1]:.2f}-{rate[2]:.2f}×)" if rate else "")
+                     + f"; errors {total_errors(ours)} and {total_errors(go)}")
+    if lines:
+        add("Our client against grpc-go's (go-client, grpc-go's defaults, BDP probing on), per-round ratios, "
+            "medians:")
+        add("")
+        for line in lines:
+            add(f"- {line}.")
+        add("")
 
 
 def spike_summary(R, add):
@@ -1171,12 +1218,14 @@ def build(only=None):
             sys.exit(f"error: {binary[0]} was not built")
     subprocess.run(["gcc", "-O2", "-shared", "-fPIC", "-o", MALLOC_LIB, MALLOC_SRC], check=True)
     if shutil.which("go") and shutil.which("protoc-gen-go"):
-        log("building the optional go-server (Benchmarks/Peers/go/build)")
+        log("building the optional go-server and go-client (Benchmarks/Peers/go/build)")
         done = subprocess.run([os.path.join(BENCH, "Peers", "go", "build")], capture_output=True, text=True)
         if done.returncode == 0:
             OPTIONAL_PEERS.append("go-server")
+            OPTIONAL_CLIENTS.append("go-client")
         else:
-            log("go-server did not build; running without it:\n" + (done.stdout + done.stderr)[-1500:])
+            log("go-server and go-client did not build; running without them:\n"
+                + (done.stdout + done.stderr)[-1500:])
 
 
 def main():
@@ -1189,6 +1238,9 @@ def main():
     parser.add_argument("--servers", metavar="NAMES",
                         help="only these servers in the tables (comma-separated: " + ", ".join(
                             n for n in SERVERS if n != "raw-frame-server-echo") + "); implies --no-doc")
+    parser.add_argument("--clients", metavar="NAMES",
+                        help="only these load clients in the `client` section (comma-separated: "
+                             + ", ".join(CLIENTS) + "); implies --no-doc")
     parser.add_argument("--spike", action="store_true",
                         help="the Performance issue's step 1: --only unary-h2load,stream-h2load,allocations "
                              "--servers raw-frame-server,owned-frame-server,go-server")
@@ -1208,7 +1260,13 @@ def main():
         unknown = SERVER_FILTER - set(SERVERS)
         if unknown:
             sys.exit(f"error: unknown servers {sorted(unknown)} (known: {', '.join(SERVERS)})")
-    if only is not None or SERVER_FILTER is not None:
+    if options.clients:
+        global CLIENT_FILTER
+        CLIENT_FILTER = {x.strip() for x in options.clients.split(",") if x.strip()}
+        unknown = CLIENT_FILTER - set(CLIENTS)
+        if unknown:
+            sys.exit(f"error: unknown clients {sorted(unknown)} (known: {', '.join(CLIENTS)})")
+    if only is not None or SERVER_FILTER is not None or CLIENT_FILTER is not None:
         options.no_doc = True  # a partial run must not replace the full run's section of the page
     for tool in ("taskset", "h2load", "gcc"):
         if subprocess.run(["sh", "-c", f"command -v {tool}"], capture_output=True).returncode != 0:
@@ -1228,6 +1286,8 @@ def main():
             subprocess.run(["gcc", "-O2", "-shared", "-fPIC", "-o", MALLOC_LIB, MALLOC_SRC], check=True)
         if os.access(SERVERS["go-server"][0], os.X_OK):
             OPTIONAL_PEERS.append("go-server")
+        if os.access(CLIENTS["go-client"], os.X_OK):
+            OPTIONAL_CLIENTS.append("go-client")
     info = machine()
     bench = Bench(options.quick, only)
     try:

@@ -24,7 +24,8 @@ public struct HTTP2ServerConfiguration: Sendable {
     /// past it, GOAWAY ENHANCE_YOUR_CALM.
     public var maxResetsPerWindow = 200
     /// PING, SETTINGS and PRIORITY frames a client may send per `rateLimitWindow`: past it,
-    /// GOAWAY ENHANCE_YOUR_CALM.
+    /// GOAWAY ENHANCE_YOUR_CALM. A PING that follows HEADERS or DATA the server wrote since
+    /// the previous PING (a bandwidth probe) is not counted.
     public var maxControlFramesPerWindow = 200
     /// The window of the two rate limits above.
     public var rateLimitWindow = TimeAmount.seconds(30)

@@ -85,6 +85,9 @@ public struct HTTP2ServerConnection: Sendable {
     // Limits on what a client makes us do.
     private var resets: EventRateLimit
     private var controlFrames: EventRateLimit
+    /// Whether HEADERS or DATA went into the output since the client's last PING: the next
+    /// PING then follows a response (a bandwidth probe) and is not counted as a control frame.
+    private var wroteResponseSinceLastPing = false
     private var streamErrors = 0
 
     /// The largest flow-control window (§6.9.1).
@@ -293,7 +296,13 @@ public struct HTTP2ServerConnection: Sendable {
             if ack {
                 return .pingAcknowledged(opaque: opaque)
             }
-            try self.countControlFrame()
+            // grpc-go's and C-core's clients ping once per round trip while DATA arrives (their
+            // bandwidth-delay probe), hundreds a second: such a PING, one per response written,
+            // is the gRPC layer's ping policy's to judge. Any other counts.
+            if !self.wroteResponseSinceLastPing {
+                try self.countControlFrame()
+            }
+            self.wroteResponseSinceLastPing = false
             self.reserveOutput(FrameHeader.size + 8)
             self.outbound.writeFrameHeader(length: 8, type: FrameType.ping, flags: FrameFlags.ack, streamID: 0)
             self.outbound.writeInteger(opaque)
@@ -775,6 +784,7 @@ public struct HTTP2ServerConnection: Sendable {
             return false
         }
         let length = self.outbound.writerIndex - start - FrameHeader.size
+        self.wroteResponseSinceLastPing = true
         let endStreamFlag = endStream ? FrameFlags.endStream : 0
         if length <= self.peerMaxFrameSize {
             self.outbound.setFrameHeader(
@@ -820,6 +830,7 @@ public struct HTTP2ServerConnection: Sendable {
             self.reserveOutput(FrameHeader.size + size)
             self.outbound.writeFrameHeader(length: size, type: FrameType.data, flags: 0, streamID: streamID)
             self.outbound.writeImmutableBuffer(chunk)
+            self.wroteResponseSinceLastPing = true
             self.connectionSendWindow -= size
             self.streams[slot].sendWindow -= size
         }

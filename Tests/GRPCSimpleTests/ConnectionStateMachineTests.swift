@@ -16,7 +16,8 @@ import Testing
         idle: TimeAmount? = nil,
         age: TimeAmount? = nil,
         grace: TimeAmount? = nil,
-        pingPolicy: ServerPingPolicy? = ServerPingPolicy(minimumInterval: .minutes(5), permitWithoutCalls: false)
+        pingPolicy: ServerPingPolicy? = ServerPingPolicy(minimumInterval: .minutes(5), permitWithoutCalls: false),
+        controlFrameLimit: ControlFrameLimit? = ControlFrameLimit()
     ) -> Machine {
         Machine(
             configuration: .init(
@@ -26,7 +27,8 @@ import Testing
                 maximumIdle: idle,
                 maximumAge: age,
                 maximumAgeGrace: grace,
-                pingPolicy: pingPolicy
+                pingPolicy: pingPolicy,
+                controlFrameLimit: controlFrameLimit
             ),
             now: Self.start
         )
@@ -215,6 +217,65 @@ import Testing
             machine.responseSent()
             #expect(machine.pingReceived(now: Self.start + .seconds(Int64(second))).isEmpty)
         }
+    }
+
+    @Test func pingsThatFollowAResponseAreNotControlFramesAndOthersAre() {
+        // grpc-go's bandwidth probe: a PING after each response, far more than 200 in 30 s.
+        var machine = Self.server(handshake: nil)
+        _ = machine.start(now: Self.start)
+        _ = machine.streamOpened()
+        for step in 0..<1000 {
+            machine.responseSent()
+            #expect(machine.pingReceived(now: Self.start + .milliseconds(Int64(step))).isEmpty)
+        }
+        // PINGs that follow no response count with the other control frames: with a ping
+        // policy that allows any rate, the 201st frame in the window closes the connection.
+        var loose = Self.server(
+            handshake: nil, pingPolicy: ServerPingPolicy(minimumInterval: .zero, permitWithoutCalls: true))
+        _ = loose.start(now: Self.start)
+        for step in 0..<100 {
+            #expect(loose.pingReceived(now: Self.start + .milliseconds(Int64(step))).isEmpty)
+            #expect(loose.controlFrameReceived(now: Self.start + .milliseconds(Int64(step))).isEmpty)
+        }
+        let tooMany: [Machine.Action] = [
+            .sendGoAway(
+                lastStreamID: .rootStream, errorCode: .enhanceYourCalm, debugData: "too_many_control_frames",
+                why: "the client sends too many control frames"),
+            .abort(reason: "the client sent too many control frames"),
+        ]
+        #expect(loose.pingReceived(now: Self.start + .seconds(1)) == tooMany)
+        #expect(loose.state == .closing)
+        #expect(loose.controlFrameReceived(now: Self.start + .seconds(1)).isEmpty, "one GOAWAY")
+    }
+
+    @Test func aClientsPingsThatFollowItsRequestsAreNotControlFrames() {
+        // A grpc-go server's bandwidth probe: a PING after each DATA of ours.
+        var machine = Machine(configuration: .init(peer: "server", controlFrameLimit: ControlFrameLimit()))
+        _ = machine.start(now: Self.start)
+        _ = machine.streamOpened()
+        for step in 0..<1000 {
+            machine.requestSent()
+            #expect(machine.pingReceived(now: Self.start + .milliseconds(Int64(step))).isEmpty)
+        }
+        // Unprompted PINGs count: the 201st control frame in the window ends the connection.
+        for step in 0..<200 {
+            #expect(machine.pingReceived(now: Self.start + .seconds(2) + .milliseconds(Int64(step))).isEmpty)
+        }
+        #expect(
+            machine.pingReceived(now: Self.start + .seconds(3)) == [
+                .sendGoAway(
+                    lastStreamID: .rootStream, errorCode: .enhanceYourCalm, debugData: "too_many_control_frames",
+                    why: "the server sends too many control frames"),
+                .abort(reason: "the server sent too many control frames"),
+            ])
+    }
+
+    @Test func theControlFrameLimitCountsPerWindow() {
+        var limit = ControlFrameLimit(maximumCount: 3, window: .seconds(30))
+        // Three in the first window; at 30 s a new window starts, and its fourth is refused.
+        let seconds: [Int64] = [0, 10, 20, 30, 31, 32, 33]
+        let within = seconds.map { limit.record(at: Self.start + .seconds($0)) }
+        #expect(within == [true, true, true, true, true, true, false])
     }
 
     @Test func aClientDrainsOnGoAwayAndClosesWithItsLastCall() {

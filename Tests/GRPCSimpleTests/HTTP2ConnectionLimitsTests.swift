@@ -78,6 +78,31 @@ import Testing
         }
     }
 
+    @Test func pingsThatEachFollowAResponseAreNotAFlood() {
+        // grpc-go's bandwidth probe: a PING after each DATA the server writes, far more
+        // than the control-frame limit; the same PINGs with nothing written between them
+        // are a flood.
+        var client = HTTP2TestClient()
+        client.open(stream: 1)
+        client.connection.sendHeaders(streamID: 1, headers: [":status": "200"])
+        var events: [HTTP2ServerEvent] = []
+        for round in 0..<1000 where events.connectionError == nil {
+            client.connection.sendData(streamID: 1, data: ByteBuffer(bytes: [0, 0, 0, 0, 0]))
+            events = client.feed(HTTP2TestClient.ping(UInt64(round)))
+            _ = client.connection.takeOutput()
+        }
+        let closed = client.connection.isClosed
+        #expect(events.connectionError == nil)
+        #expect(!closed)
+        var sent = 0
+        while events.connectionError == nil, sent < 1000 {
+            events = client.feed(HTTP2TestClient.ping())
+            sent += 1
+        }
+        #expect(events.connectionError == .enhanceYourCalm)
+        #expect(sent <= HTTP2ServerConfiguration().maxControlFramesPerWindow + 1)
+    }
+
     @Test func tooManyStreamErrorsEndTheConnection() {
         var configuration = HTTP2ServerConfiguration()
         configuration.maxStreamErrors = 5

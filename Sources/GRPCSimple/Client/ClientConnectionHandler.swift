@@ -56,13 +56,20 @@ final class ClientConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter, Man
                     .init(
                         time: $0.time.timeAmount, timeout: $0.timeout.timeAmount,
                         permitWithoutCalls: $0.permitWithoutCalls)
-                }
+                },
+                controlFrameLimit: ControlFrameLimit()
             )
         )
     }
 
     /// Calls open on this connection.
     var activeCalls: Int { self.streams.count }
+
+    /// A call wrote request headers or DATA to the channel: the server's next PING follows
+    /// them (its bandwidth probe) and is not counted against the control-frame limit.
+    func requestWritten() {
+        self.machine.requestSent()
+    }
 
     /// Whether new calls can start here.
     var isUsable: Bool { self.machine.acceptsCalls && self.nextStreamID < Int(Int32.max) - 2 }
@@ -156,7 +163,13 @@ final class ClientConnectionHandler: ChannelDuplexHandler, HTTP2FrameWriter, Man
             self.goAwayReceived(lastStreamID: lastStreamID, errorCode: errorCode, debugData: debugData)
         case .ping(let data, ack: true):
             if let action = self.machine.pingAckReceived(data) { self.perform(action) }
-        case .ping, .settings, .priority, .windowUpdate, .pushPromise, .alternativeService, .origin:
+            self.perform(self.machine.controlFrameReceived())
+        case .ping:
+            // NIOHTTP2 has acked it; its own control-frame limit is off (`SubchannelConnector`).
+            self.perform(self.machine.pingReceived())
+        case .settings, .priority, .alternativeService, .origin:
+            self.perform(self.machine.controlFrameReceived())
+        case .windowUpdate, .pushPromise:
             break
         }
     }

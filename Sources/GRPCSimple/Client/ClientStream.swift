@@ -109,6 +109,7 @@ final class ClientStream: GatheringStream {
                 backpressure: self.backpressure
             )
         }
+        connection.requestWritten()
         connection.scheduleFlush()
     }
 
@@ -202,6 +203,7 @@ final class ClientStream: GatheringStream {
         connection.writeData(
             taken?.data ?? ByteBuffer(), stream: id, endStream: endStream, trackedBytes: tracked,
             backpressure: self.backpressure)
+        connection.requestWritten()
     }
 
     private func dropped(_ trackedBytes: Int) {

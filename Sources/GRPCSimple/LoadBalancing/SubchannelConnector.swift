@@ -87,6 +87,13 @@ struct SubchannelConnector {
             HTTP2Setting(parameter: .maxHeaderListSize, value: self.configuration.maximumHeaderListSize),
             HTTP2Setting(parameter: .initialWindowSize, value: self.configuration.streamWindowSize),
         ]
+        // As on the server (`Server.configure`): NIOHTTP2's control-frame limit counts every
+        // PING, and grpc-go's server pings once per round trip while our requests' DATA
+        // arrives (its bandwidth probe), so it is off and `ClientConnectionHandler` applies
+        // the same limit (`ControlFrameLimit`) to the other control frames and to the PINGs
+        // that follow nothing we sent.
+        connectionConfiguration.controlFrameRateLimit.windowLength = .zero
+        connectionConfiguration.controlFrameRateLimit.maximumCount = 64
         var streamConfiguration = NIOHTTP2Handler.StreamConfiguration()
         streamConfiguration.targetWindowSize = self.configuration.streamWindowSize
         let sync = channel.pipeline.syncOperations

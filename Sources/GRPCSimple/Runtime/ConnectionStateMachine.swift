@@ -78,6 +78,10 @@ struct ConnectionStateMachine {
         var maximumAgeGrace: TimeAmount?
         /// The rule for the peer's PINGs (server); nil: PINGs are not judged.
         var pingPolicy: ServerPingPolicy?
+        /// The bound on the peer's control frames: SETTINGS, PRIORITY, ALTSVC, ORIGIN, PING
+        /// acks, and the PINGs that follow nothing we sent (a response, on the server; a
+        /// request's headers or data, on the client). Nil: none.
+        var controlFrameLimit: ControlFrameLimit?
     }
 
     let configuration: Configuration
@@ -90,6 +94,10 @@ struct ConnectionStateMachine {
     private var keepalive: KeepaliveStateMachine
     private var isKeepaliveArmed = false
     private var pingPolicy: ServerPingPolicy?
+    private var controlFrameLimit: ControlFrameLimit?
+    /// Whether we sent headers or data since the peer's last PING (the client's side of
+    /// what the server's ping policy tracks).
+    private var sentSinceLastPing = false
     /// When the last call ended (or the connection started); used with `maximumIdle`.
     private var idleSince: NIODeadline
     /// Whether `maximumAge` has passed and the `age` timer now runs its grace period.
@@ -99,6 +107,7 @@ struct ConnectionStateMachine {
         self.configuration = configuration
         self.keepalive = KeepaliveStateMachine(permitWithoutCalls: configuration.keepalive?.permitWithoutCalls ?? false)
         self.pingPolicy = configuration.pingPolicy
+        self.controlFrameLimit = configuration.controlFrameLimit
         self.idleSince = now
     }
 
@@ -207,11 +216,25 @@ struct ConnectionStateMachine {
 
     /// The peer sent a PING (not an ack). Judged by the ping policy (server): the third
     /// early one gets GOAWAY ENHANCE_YOUR_CALM "too_many_pings", and the connection closes.
+    /// A PING that follows no response also counts against the control-frame limit; one
+    /// that follows a response (a bandwidth probe) does not.
+    ///
+    /// Without a ping policy (the client) PINGs are not judged; one that follows headers or
+    /// data we sent (a server's bandwidth probe: grpc-go's server pings when DATA arrives)
+    /// is free, any other counts against the control-frame limit.
     mutating func pingReceived(now: NIODeadline = .now()) -> [Action] {
-        guard var policy = self.pingPolicy else { return [] }
+        guard var policy = self.pingPolicy else {
+            let followsRequest = self.sentSinceLastPing
+            self.sentSinceLastPing = false
+            return followsRequest ? [] : self.controlFrameReceived(now: now)
+        }
+        let followsResponse = policy.hasRespondedSinceLastPing
         let verdict = policy.pingReceived(at: now, hasActiveCalls: self.openStreams > 0)
         self.pingPolicy = policy
-        guard verdict == .tooManyPings, self.state != .closing, self.state != .closed else { return [] }
+        guard verdict == .tooManyPings else {
+            return followsResponse ? [] : self.controlFrameReceived(now: now)
+        }
+        guard self.state != .closing, self.state != .closed else { return [] }
         self.state = .closing
         return [
             .sendGoAway(
@@ -221,6 +244,27 @@ struct ConnectionStateMachine {
                 why: "the client pings too often"
             ),
             .closeWhenWritten,
+        ]
+    }
+
+    /// The peer sent a control frame that asks for work or an answer (SETTINGS, PRIORITY,
+    /// ALTSVC, ORIGIN, a PING ack; `pingReceived` counts PINGs). Past the control-frame
+    /// limit: GOAWAY ENHANCE_YOUR_CALM "too_many_control_frames", and the connection closes
+    /// at once (a flood's sender may not be reading).
+    mutating func controlFrameReceived(now: NIODeadline = .now()) -> [Action] {
+        guard var limit = self.controlFrameLimit else { return [] }
+        let withinLimit = limit.record(at: now)
+        self.controlFrameLimit = limit
+        guard !withinLimit, self.state != .closing, self.state != .closed else { return [] }
+        self.state = .closing
+        return [
+            .sendGoAway(
+                lastStreamID: self.lastPeerStreamID,
+                errorCode: .enhanceYourCalm,
+                debugData: "too_many_control_frames",
+                why: "the \(self.configuration.peer) sends too many control frames"
+            ),
+            .abort(reason: "the \(self.configuration.peer) sent too many control frames"),
         ]
     }
 
@@ -236,6 +280,11 @@ struct ConnectionStateMachine {
     /// We sent the peer response headers or data: the ping policy forgives its strikes.
     mutating func responseSent() {
         self.pingPolicy?.responseSent()
+    }
+
+    /// We sent the peer request headers or data (client): its next PING follows them.
+    mutating func requestSent() {
+        self.sentSinceLastPing = true
     }
 
     // MARK: Timers

@@ -36,6 +36,11 @@ struct ServerPingPolicy {
         self.permitWithoutCalls = permitWithoutCalls
     }
 
+    /// Whether the server has sent headers or data since the client's last PING: the next
+    /// PING then follows a response (it is allowed, and it is not counted against
+    /// `ControlFrameLimit`).
+    var hasRespondedSinceLastPing: Bool { self.respondedSinceLastPing }
+
     /// The server sent headers or data.
     mutating func responseSent() {
         self.respondedSinceLastPing = true

@@ -70,7 +70,10 @@ extension Server.Configuration {
             pingPolicy: ServerPingPolicy(
                 minimumInterval: keepalive.minimumPingInterval.timeAmount,
                 permitWithoutCalls: keepalive.permitPingsWithoutCalls
-            )
+            ),
+            // The server's transport (GRPCSimpleHTTP2) bounds control frames itself, with
+            // the same rule: a PING that follows a response is free.
+            controlFrameLimit: nil
         )
     }
 }

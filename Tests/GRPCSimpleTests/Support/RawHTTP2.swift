@@ -262,3 +262,87 @@ final class RawHTTP2Server: Sendable {
         try? await self.channel.close()
     }
 }
+
+/// A bare HTTP/2 server that probes bandwidth as grpc-go's server does: a PING each time
+/// DATA arrives while none is out. It answers a call's headers at once and its end with
+/// status OK (no messages), and counts the acks of its PINGs.
+final class RawHTTP2ProbingServer: Sendable {
+    private let channel: any NIOCore.Channel
+    private let state: NIOLockedValueBox<(probesAcked: Int, goAway: HTTP2ErrorCode?)>
+    var port: Int { self.channel.localAddress!.port! }
+    /// The acks of its probes received so far.
+    var probesAcked: Int { self.state.withLockedValue { $0.probesAcked } }
+    /// The error code of the client's GOAWAY, once it sent one.
+    var goAwayReceived: HTTP2ErrorCode? { self.state.withLockedValue { $0.goAway } }
+
+    private final class Prober: ChannelInboundHandler, Sendable {
+        typealias InboundIn = HTTP2Frame
+        typealias OutboundOut = HTTP2Frame
+        let state: NIOLockedValueBox<(probesAcked: Int, goAway: HTTP2ErrorCode?)>
+        /// A probe is out, not yet acked (only touched on the channel's loop).
+        let probeOutstanding = NIOLockedValueBox(false)
+        init(_ state: NIOLockedValueBox<(probesAcked: Int, goAway: HTTP2ErrorCode?)>) { self.state = state }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let frame = self.unwrapInboundIn(data)
+            switch frame.payload {
+            case .headers(let request):
+                let head: HPACKHeaders = [":status": "200", "content-type": "application/grpc"]
+                self.write(context, frame.streamID, .headers(.init(headers: head)))
+                if request.endStream { self.end(context, frame.streamID) }
+            case .data(let payload):
+                if !self.probeOutstanding.withLockedValue({ $0 }) {
+                    self.probeOutstanding.withLockedValue { $0 = true }
+                    self.write(context, .rootStream, .ping(RawHTTP2Client.bandwidthProbe, ack: false))
+                }
+                if payload.endStream { self.end(context, frame.streamID) }
+            case .ping(let data, ack: true) where data == RawHTTP2Client.bandwidthProbe:
+                self.probeOutstanding.withLockedValue { $0 = false }
+                self.state.withLockedValue { $0.probesAcked += 1 }
+            case .goAway(_, let errorCode, _):
+                self.state.withLockedValue { $0.goAway = errorCode }
+            default:
+                break
+            }
+            context.flush()
+        }
+
+        private func end(_ context: ChannelHandlerContext, _ stream: HTTP2StreamID) {
+            self.write(context, stream, .headers(.init(headers: ["grpc-status": "0"], endStream: true)))
+        }
+
+        private func write(
+            _ context: ChannelHandlerContext, _ stream: HTTP2StreamID, _ payload: HTTP2Frame.FramePayload
+        ) {
+            context.write(self.wrapOutboundOut(HTTP2Frame(streamID: stream, payload: payload)), promise: nil)
+        }
+    }
+
+    static func start() async throws -> RawHTTP2ProbingServer {
+        let state = NIOLockedValueBox<(probesAcked: Int, goAway: HTTP2ErrorCode?)>((0, nil))
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    // The acks of its probes are control frames too: NIOHTTP2's limit on them
+                    // is the client's to meet, not this server's to enforce.
+                    var connection = NIOHTTP2Handler.ConnectionConfiguration()
+                    connection.controlFrameRateLimit.maximumCount = .max
+                    try channel.pipeline.syncOperations.addHandler(
+                        NIOHTTP2Handler(
+                            mode: .server, connectionConfiguration: connection, streamConfiguration: .init()))
+                    try channel.pipeline.syncOperations.addHandler(Prober(state))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        return RawHTTP2ProbingServer(channel: channel, state: state)
+    }
+
+    private init(channel: any NIOCore.Channel, state: NIOLockedValueBox<(probesAcked: Int, goAway: HTTP2ErrorCode?)>) {
+        self.channel = channel
+        self.state = state
+    }
+
+    func stop() async {
+        try? await self.channel.close()
+    }
+}
