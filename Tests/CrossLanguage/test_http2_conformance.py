@@ -3,11 +3,9 @@ hyper-h2 project's frame and header libraries (h2's hyperframe and hpack): frame
 well-behaved client library would refuse to send are written as raw bytes to person-server,
 and the frames it answers with are read back.
 
-Each case bounds its time (socket timeouts) and connects over loopback only. The cases of the
-Reliability issue (16) that the server fails while it runs on NIOHTTP2, and one more these
-tests found (a malformed request closes the whole connection), are marked
-`xfail(strict=True)`: they document the gap today, and fail (as XPASS) the day the server
-runs on its own transport (GRPCSimpleHTTP2), so that the markers are removed then.
+Each case bounds its time (socket timeouts) and connects over loopback only. The server runs
+on its own transport (GRPCSimpleHTTP2): stream errors stay stream errors and the connection
+goes on, where the NIOHTTP2 it replaced closed the whole connection for five of these cases.
 """
 
 import os
@@ -34,13 +32,6 @@ TIMEOUT = 5.0
 
 NO_ERROR, PROTOCOL_ERROR, FLOW_CONTROL_ERROR = 0x0, 0x1, 0x3
 STREAM_CLOSED, REFUSED_STREAM = 0x5, 0x7
-
-NIOHTTP2_GAP = pytest.mark.xfail(
-    strict=True,
-    reason="issue 16: on NIOHTTP2 the server ends the connection (GOAWAY, or a close right after the stream "
-    "error); the server's own transport (GRPCSimpleHTTP2, HTTP2*Tests) answers as RFC 9113 asks, and this "
-    "passes once the server runs on it")
-
 
 @pytest.fixture(scope="module")
 def server():
@@ -247,11 +238,6 @@ def test_a_stream_id_below_the_highest_is_a_protocol_error(client):
     assert client.goaway() == PROTOCOL_ERROR
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="on NIOHTTP2 the server resets the stream, then closes the whole connection without a GOAWAY "
-    "(the header error reaches ServerConnectionHandler.errorCaught); RFC 9113 §8.1.1 asks for a stream error "
-    "only, as the server's own transport does (HTTP2HeaderValidationTests)")
 def test_connection_specific_headers_are_malformed(client):
     client.send(client.headers(1, end_stream=True, extra=[("connection", "keep-alive")]))
     assert client.reset_of(1) == PROTOCOL_ERROR
@@ -263,7 +249,6 @@ def test_a_window_update_of_zero_on_the_connection_is_a_protocol_error(client):
     assert client.goaway() == PROTOCOL_ERROR
 
 
-@NIOHTTP2_GAP
 def test_streams_past_max_concurrent_streams_are_refused_and_the_connection_kept(client):
     # RFC 9113 §5.1.2. Requests that never end keep their streams open.
     limit = client.server_settings.settings.get(SettingsFrame.MAX_CONCURRENT_STREAMS)
@@ -276,7 +261,6 @@ def test_streams_past_max_concurrent_streams_are_refused_and_the_connection_kept
     assert client.served(refused + 2) == "0", "the connection is kept"
 
 
-@NIOHTTP2_GAP
 def test_data_after_the_client_reset_the_stream_is_stream_closed(client):
     # RFC 9113 §5.1 (closed): any frame but PRIORITY after RST_STREAM.
     client.send(client.headers(1), RstStreamFrame(1, error_code=0x8))
@@ -284,7 +268,6 @@ def test_data_after_the_client_reset_the_stream_is_stream_closed(client):
     assert client.reset_of(1) == STREAM_CLOSED
 
 
-@NIOHTTP2_GAP
 def test_a_window_update_of_zero_on_a_stream_is_a_stream_error(client):
     # RFC 9113 §6.9: a stream error PROTOCOL_ERROR.
     client.send(client.headers(1), WindowUpdateFrame(1, window_increment=0))
@@ -292,7 +275,6 @@ def test_a_window_update_of_zero_on_a_stream_is_a_stream_error(client):
     assert client.served(3) == "0", "the connection is kept"
 
 
-@NIOHTTP2_GAP
 def test_a_stream_window_past_the_maximum_is_a_flow_control_stream_error(client):
     # RFC 9113 §6.9.1: RST_STREAM FLOW_CONTROL_ERROR.
     client.send(client.headers(1), WindowUpdateFrame(1, window_increment=2**31 - 1))
