@@ -9,13 +9,6 @@ import NIOHTTP2
 /// `ClientStreamStateMachine` decides what may happen; this class keeps the messages and
 /// writes the frames.
 final class ClientStream: GatheringStream {
-    /// What the caller of a unary call gets back.
-    struct UnaryResult {
-        var message: ByteBuffer
-        var metadata: Metadata
-        var trailingMetadata: Metadata
-    }
-
     let method: MethodDescriptor
     private(set) var options: CallOptions
     private(set) var deadline: ContinuousClock.Instant?
