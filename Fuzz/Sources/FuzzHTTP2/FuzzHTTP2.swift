@@ -1,0 +1,152 @@
+// Fuzzes the server's own HTTP/2 transport (GRPCSimpleHTTP2): `FrameParser`, `Frame` and the
+// `HTTP2ServerConnection` state machine, fed arbitrary frames after a valid client preface.
+// The module is compiled here as `HTTP2Transport` from the same sources (a symbolic link to
+// Sources/GRPCSimpleHTTP2: the root package offers it as no product).
+//
+// Input: byte 0 chooses how the application behaves (answer with headers, echo DATA, give the
+// window back, end with trailers, drain, ping); bytes 1-2 seed how the rest, the bytes after
+// the preface's magic, is split into reads; each read is 10 ms after the one before (the
+// rate limits count in time). Checked for every input: no crash, no hang; after a
+// connection error no more events; the output is a well-formed sequence of frames whose
+// header blocks decode, in order, with one HPACK decoder (as the client's would); and once
+// the input ends the connection is closed.
+import FuzzSupport
+import HTTP2Transport
+import NIOCore
+import NIOHPACK
+
+/// What the application does with the events, from byte 0.
+private struct Behaviour {
+    var bits: UInt8
+    var answersHeaders: Bool { self.bits & 0x01 != 0 }
+    var echoesData: Bool { self.bits & 0x02 != 0 }
+    var consumesData: Bool { self.bits & 0x04 != 0 }
+    var sendsTrailers: Bool { self.bits & 0x08 != 0 }
+    var drainsHalfway: Bool { self.bits & 0x10 != 0 }
+    var pings: Bool { self.bits & 0x20 != 0 }
+    var resetsStreams: Bool { self.bits & 0x40 != 0 }
+}
+
+/// Reads what the server wrote, as a client would: frames, and header blocks through one
+/// HPACK decoder.
+private struct OutputReader {
+    var parser = FrameParser(maxFrameSize: 1 << 24)
+    var buffer = ByteBuffer(bytes: FrameParser.preface)
+    var decoder = HPACKDecoder(allocator: ByteBufferAllocator(), maxDynamicTableSize: 4096, maxHeaderListSize: 1 << 20)
+    var block: ByteBuffer?
+
+    mutating func read(_ output: ByteBuffer) {
+        var output = output
+        self.buffer.writeBuffer(&output)
+        while true {
+            let next: (header: FrameHeader, payload: ByteBuffer)?
+            do {
+                next = try self.parser.nextFrame(from: &self.buffer)
+            } catch {
+                fuzzCheck(false, "the server wrote a malformed frame: \(error)")
+                return
+            }
+            guard let (header, payload) = next else { return }
+            let frame: Frame
+            do {
+                frame = try Frame(header: header, payload: payload)
+            } catch {
+                fuzzCheck(false, "the server wrote a frame \(header) that does not decode: \(error)")
+                return
+            }
+            switch frame {
+            case .headers(_, let fragment, _, let endHeaders, _):
+                fuzzCheck(self.block == nil, "HEADERS inside a header block")
+                self.block = fragment
+                if endHeaders { self.decodeBlock() }
+            case .continuation(_, var fragment, let endHeaders):
+                fuzzCheck(self.block != nil, "CONTINUATION outside a header block")
+                self.block?.writeBuffer(&fragment)
+                if endHeaders { self.decodeBlock() }
+            default:
+                fuzzCheck(self.block == nil, "a frame inside a header block")
+            }
+        }
+    }
+
+    mutating func decodeBlock() {
+        guard var block = self.block else { return }
+        self.block = nil
+        do {
+            _ = try self.decoder.decodeHeaders(from: &block)
+        } catch {
+            fuzzCheck(false, "the server wrote a header block that does not decode: \(error)")
+        }
+    }
+}
+
+private let responseHeaders: HPACKHeaders = [":status": "200", "content-type": "application/grpc"]
+private let trailers: HPACKHeaders = ["grpc-status": "0"]
+
+/// One input (`count` bytes at `start`): libFuzzer's `LLVMFuzzerTestOneInput`. Returns 0; a
+/// broken invariant stops the process.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzHTTP2(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
+    var input = FuzzInput(start, count)
+    let behaviour = Behaviour(bits: input.byte())
+    let seed = input.uint16()
+    let reads = [ArraySlice(FrameParser.preface)] + chunks(of: input.rest(), seed: seed, maximum: 256)
+
+    var configuration = HTTP2ServerConfiguration()
+    // Small limits, so that inputs reach them.
+    configuration.maxConcurrentStreams = 4
+    configuration.maxHeaderListSize = 1024
+    configuration.maxResetsPerWindow = 8
+    configuration.maxControlFramesPerWindow = 8
+    configuration.maxStreamErrors = 8
+    configuration.maxBufferedOutputPerStream = 1024
+    configuration.closedStreamsRemembered = 4
+    var connection = HTTP2ServerConnection(configuration: configuration, allocator: ByteBufferAllocator())
+    var output = OutputReader()
+    connection.start()
+    if behaviour.pings { connection.sendPing(opaque: 42) }
+    output.read(connection.takeOutput())
+
+    var sawConnectionError = false
+    for (index, bytes) in reads.enumerated() {
+        connection.receive(ByteBuffer(fuzzBytes: bytes), now: .uptimeNanoseconds(UInt64(index) * 10_000_000))
+        if behaviour.drainsHalfway, index == reads.count / 2 { connection.startDraining() }
+        var events = 0
+        while let event = connection.nextEvent() {
+            events += 1
+            fuzzCheck(events <= bytes.count + 1, "more events than bytes: \(events)")
+            fuzzCheck(!sawConnectionError, "an event after a connection error: \(event)")
+            switch event {
+            case .requestHead(let streamID, _, _, let endStream):
+                if behaviour.answersHeaders { _ = connection.sendHeaders(streamID: streamID, headers: responseHeaders) }
+                if endStream, behaviour.sendsTrailers {
+                    _ = connection.sendTrailers(streamID: streamID, trailers: trailers)
+                }
+            case .requestData(let streamID, _, let data, let endStream, let flowControlledLength):
+                if behaviour.echoesData { _ = connection.sendData(streamID: streamID, data: data) }
+                if behaviour.consumesData {
+                    connection.dataConsumed(streamID: streamID, bytes: flowControlledLength)
+                }
+                if behaviour.resetsStreams, data.readableBytes > 100 {
+                    connection.resetStream(streamID: streamID, code: .cancel)
+                } else if endStream, behaviour.sendsTrailers {
+                    _ = connection.sendTrailers(streamID: streamID, trailers: trailers)
+                }
+            case .requestTrailers(let streamID, _, _):
+                if behaviour.sendsTrailers { _ = connection.sendTrailers(streamID: streamID, trailers: trailers) }
+            case .connectionError:
+                sawConnectionError = true
+                fuzzCheck(connection.isClosed, "a connection error left the connection open")
+            case .streamReset, .pingReceived, .pingAcknowledged, .goAway:
+                break
+            }
+        }
+        output.read(connection.takeOutput())
+        if connection.isClosed { break }
+    }
+    connection.receiveEndOfInput()
+    fuzzCheck(connection.isClosed, "the end of the input left the connection open")
+    if let event = connection.nextEvent() { fuzzCheck(false, "an event after the connection closed: \(event)") }
+    output.read(connection.takeOutput())
+    return 0
+}
