@@ -1,0 +1,36 @@
+import NIOHPACK
+import Testing
+
+@testable import GRPCSimple
+
+/// One test per bug the fuzz targets of Fuzz/ found (docs/RELIABILITY.md, "Fuzzing"): the
+/// smallest input that showed it, through the same parser, so the bug cannot come back
+/// unnoticed between fuzz runs. Each input is also kept in the target's corpus,
+/// Fuzz/Corpus/TARGET/crash-*, which `scripts/fuzz` replays.
+@Suite struct FuzzFindingsTests {
+    /// FuzzClientResponse: `:status 995` with `grpc-status: 0` made the call fail with an
+    /// `RPCError` whose code was OK. A response that is not HTTP 200 never succeeds: its code
+    /// comes from the HTTP status when grpc-status says OK.
+    @Test func aResponseThatIsNotHTTP200FailsWithAnErrorCodeEvenIfItsGRPCStatusIsOK() {
+        let headers: HPACKHeaders = [
+            ":status": "995", "content-type": "application/grpc", "grpc-status": "0", "grpc-message": "fine",
+        ]
+        for endStream in [true, false] {
+            guard case .invalid(let error, let reset) = ResponseHead.parse(headers, endStream: endStream) else {
+                Issue.record("an HTTP 995 response must not be read as a gRPC response")
+                continue
+            }
+            #expect(error.code == .unknown)
+            #expect(error.message == "the server answered HTTP 995, not gRPC")
+            #expect(reset == !endStream)
+        }
+        // A real gRPC status on a non-200 response is still the one reported.
+        let unavailable: HPACKHeaders = [":status": "503", "grpc-status": "14", "grpc-message": "later"]
+        guard case .invalid(let error, _) = ResponseHead.parse(unavailable, endStream: true) else {
+            Issue.record("an HTTP 503 response must fail")
+            return
+        }
+        #expect(error.code == .unavailable)
+        #expect(error.message == "later")
+    }
+}
