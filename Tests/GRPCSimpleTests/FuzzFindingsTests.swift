@@ -33,4 +33,19 @@ import Testing
         #expect(error.code == .unavailable)
         #expect(error.message == "later")
     }
+
+    /// FuzzServiceConfig: `"+501s"` was read as a duration (Int64's parser takes a sign), and
+    /// `"0.-5s"` as a negative one. proto3 JSON writes a duration as digits, optionally a point
+    /// and 1 to 9 digits, then `s`.
+    @Test func aServiceConfigDurationIsOnlyDigitsAPointAndAnS() throws {
+        for text in ["+501s", "0.-5s", "1.+5s", "+0.5s", "1.-0s", " 1s", "1 s"] {
+            #expect(ConfigReader.parseDuration(text) == nil, "'\(text)' is not a duration")
+        }
+        #expect(ConfigReader.parseDuration("501s") == .seconds(501))
+        #expect(ConfigReader.parseDuration("0.5s") == .milliseconds(500))
+        #expect(ConfigReader.parseDuration("1.000000001s") == .seconds(1) + .nanoseconds(1))
+        #expect(throws: RPCError.self) {
+            try ServiceConfig(json: #"{"methodConfig": [{"name": [{}], "timeout": "0.-5s"}]}"#)
+        }
+    }
 }
