@@ -26,7 +26,10 @@ private func headers(from text: ArraySlice<UInt8>) -> HPACKHeaders {
     var headers = HPACKHeaders()
     for line in text.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true) {
         let colon = line.dropFirst().firstIndex(of: UInt8(ascii: ":")) ?? line.endIndex
-        let name = String(decoding: line[line.startIndex..<colon], as: UTF8.self)
+        let nameBytes = line[line.startIndex..<colon]
+        // HPACK decoding (NIOHPACK) only ever gives ASCII names: `HPACKHeaders` traps on others.
+        guard nameBytes.allSatisfy({ $0 < 0x80 }) else { continue }
+        let name = String(decoding: nameBytes, as: UTF8.self)
         var value = line[colon...].dropFirst()
         if value.first == UInt8(ascii: " ") { value = value.dropFirst() }
         headers.add(name: name, value: String(decoding: value, as: UTF8.self))
