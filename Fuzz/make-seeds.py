@@ -115,8 +115,9 @@ HELLO = envelope(bytes_value(b"hello"))
 
 
 def server_connection_seeds(target):
-    # The harness sends the preface's magic; the client's SETTINGS are the input's first frame.
-    start = settings((4, 65535)) + SETTINGS_ACK
+    # Bytes 0-1: the split's seed. The harness sends the preface's magic; the client's
+    # SETTINGS are the first frame after the seed.
+    start = b"\x00\x01" + settings((4, 65535)) + SETTINGS_ACK
     write(target, "unary", start + call(1, "/fuzz.Echo/Get", [HELLO]))
     write(target, "unary-gzip", start + call(
         1, "/fuzz.Echo/Get", [envelope(gzip_bytes(bytes_value(b"hello")), compressed=True)],
