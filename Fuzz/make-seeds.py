@@ -131,6 +131,9 @@ def server_connection_seeds(target):
         WINDOW_UPDATE, 0, 0, struct.pack(">I", 1000)) + call(1, "/fuzz.Echo/Get", [HELLO]) + frame(
         GOAWAY, 0, 0, struct.pack(">II", 1, 0)))
     write(target, "unknown-method", start + call(1, "/fuzz.Echo/Nope", [HELLO]))
+    write(target, "longest-timeout", start + call(1, "/fuzz.Echo/Update", [HELLO], end=False,
+                                                   extra=[("grpc-timeout", "99999999H")]))
+    write(target, "shortest-timeout", start + call(1, "/fuzz.Echo/Expand", [HELLO], extra=[("grpc-timeout", "1n")]))
     write(target, "continuation", start + frame(HEADERS, 0, 1, header_block(request_headers("/fuzz.Echo/Get")[:3]))
           + frame(CONTINUATION, END_HEADERS, 1, header_block(request_headers("/fuzz.Echo/Get")[3:]))
           + frame(DATA, END_STREAM, 1, HELLO))
