@@ -8,8 +8,8 @@
 // the preface's magic, is split into reads; each read is 10 ms after the one before (the
 // rate limits count in time). Checked for every input: no crash, no hang; after a
 // connection error no more events; the output is a well-formed sequence of frames whose
-// header blocks decode, in order, with one HPACK decoder (as the client's would); and once
-// the input ends the connection is closed.
+// header blocks decode, in order, with one HPACK decoder (as the client's would); no DATA
+// beyond the windows the client opened; and once the input ends the connection is closed.
 import FuzzSupport
 import HTTP2Transport
 import NIOCore
@@ -34,6 +34,9 @@ private struct OutputReader {
     var buffer = ByteBuffer(bytes: FrameParser.preface)
     var decoder = HPACKDecoder(allocator: ByteBufferAllocator(), maxDynamicTableSize: 4096, maxHeaderListSize: 1 << 20)
     var block: ByteBuffer?
+    /// DATA payload bytes written, per stream and in all.
+    var dataSent: [UInt32: Int] = [:]
+    var connectionDataSent = 0
 
     mutating func read(_ output: ByteBuffer) {
         var output = output
@@ -55,6 +58,10 @@ private struct OutputReader {
                 return
             }
             switch frame {
+            case .data(let streamID, _, _, let flowControlledLength):
+                fuzzCheck(self.block == nil, "DATA inside a header block")
+                self.dataSent[streamID, default: 0] += flowControlledLength
+                self.connectionDataSent += flowControlledLength
             case .headers(_, let fragment, _, let endHeaders, _):
                 fuzzCheck(self.block == nil, "HEADERS inside a header block")
                 self.block = fragment
@@ -76,6 +83,57 @@ private struct OutputReader {
             _ = try self.decoder.decodeHeaders(from: &block)
         } catch {
             fuzzCheck(false, "the server wrote a header block that does not decode: \(error)")
+        }
+    }
+}
+
+/// What the client's frames allow the server to send: read from the input with a parser of
+/// its own. An upper bound, never too tight: every WINDOW_UPDATE counts (even one that ends
+/// the connection), and a stream may use the largest SETTINGS_INITIAL_WINDOW_SIZE ever sent.
+/// The server must stay within it (RFC 9113 §6.9.1): a DATA frame only fits the windows open
+/// when it is sent.
+private struct WindowTracker {
+    var parser = FrameParser(maxFrameSize: 1 << 24)
+    var buffer = ByteBuffer()
+    var connectionUpdates = 0
+    var streamUpdates: [UInt32: Int] = [:]
+    var largestInitialWindow = 65_535
+
+    mutating func read(_ bytes: ByteBuffer) {
+        var bytes = bytes
+        self.buffer.writeBuffer(&bytes)
+        while let (header, payload) = try? self.parser.nextFrame(from: &self.buffer) {
+            switch header.type {
+            case FrameType.windowUpdate:
+                guard let increment = payload.getInteger(at: payload.readerIndex, as: UInt32.self) else { continue }
+                let amount = Int(increment & 0x7fff_ffff)
+                if header.streamID == 0 {
+                    self.connectionUpdates += amount
+                } else {
+                    self.streamUpdates[header.streamID, default: 0] += amount
+                }
+            case FrameType.settings where !header.has(FrameFlags.ack):
+                var parameters = payload
+                while let identifier = parameters.readInteger(as: UInt16.self),
+                    let value = parameters.readInteger(as: UInt32.self)
+                {
+                    if identifier == 0x4 { self.largestInitialWindow = max(self.largestInitialWindow, Int(value)) }
+                }
+            default:
+                break
+            }
+        }
+    }
+
+    /// Checks what the server wrote against the windows.
+    func check(_ output: OutputReader) {
+        fuzzCheck(
+            output.connectionDataSent <= 65_535 + self.connectionUpdates,
+            "\(output.connectionDataSent) DATA bytes sent, the connection window allowed \(65_535 + self.connectionUpdates)"
+        )
+        for (streamID, sent) in output.dataSent {
+            let allowed = self.largestInitialWindow + self.streamUpdates[streamID, default: 0]
+            fuzzCheck(sent <= allowed, "\(sent) DATA bytes sent on stream \(streamID), its window allowed \(allowed)")
         }
     }
 }
@@ -103,13 +161,16 @@ public func fuzzHTTP2(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     configuration.closedStreamsRemembered = 4
     var connection = HTTP2ServerConnection(configuration: configuration, allocator: ByteBufferAllocator())
     var output = OutputReader()
+    var windows = WindowTracker()
     connection.start()
     if behaviour.pings { connection.sendPing(opaque: 42) }
     output.read(connection.takeOutput())
 
     var sawConnectionError = false
     for (index, bytes) in reads.enumerated() {
-        connection.receive(ByteBuffer(fuzzBytes: bytes), now: .uptimeNanoseconds(UInt64(index) * 10_000_000))
+        let read = ByteBuffer(fuzzBytes: bytes)
+        windows.read(read)
+        connection.receive(read, now: .uptimeNanoseconds(UInt64(index) * 10_000_000))
         if behaviour.drainsHalfway, index == reads.count / 2 { connection.startDraining() }
         var events = 0
         while let event = connection.nextEvent() {
@@ -142,6 +203,7 @@ public func fuzzHTTP2(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
             }
         }
         output.read(connection.takeOutput())
+        windows.check(output)
         if connection.isClosed { break }
     }
     connection.receiveEndOfInput()
