@@ -8,8 +8,9 @@
 // the preface's magic, is split into reads; each read is 10 ms after the one before (the
 // rate limits count in time). Checked for every input: no crash, no hang; after a
 // connection error no more events; the output is a well-formed sequence of frames whose
-// header blocks decode, in order, with one HPACK decoder (as the client's would); no DATA
-// beyond the windows the client opened; and once the input ends the connection is closed.
+// header blocks decode, in order, with one HPACK decoder (as the client's would); on each
+// stream HEADERS first, then DATA, and nothing after trailers or RST_STREAM; no DATA beyond
+// the windows the client opened; and once the input ends the connection is closed.
 import FuzzSupport
 import HTTP2Transport
 import NIOCore
@@ -37,6 +38,9 @@ private struct OutputReader {
     /// DATA payload bytes written, per stream and in all.
     var dataSent: [UInt32: Int] = [:]
     var connectionDataSent = 0
+    /// Streams the server answered with HEADERS, and those it ended (trailers or RST_STREAM).
+    var responded: Set<UInt32> = []
+    var ended: Set<UInt32> = []
 
     mutating func read(_ output: ByteBuffer) {
         var output = output
@@ -60,16 +64,25 @@ private struct OutputReader {
             switch frame {
             case .data(let streamID, _, _, let flowControlledLength):
                 fuzzCheck(self.block == nil, "DATA inside a header block")
+                fuzzCheck(self.responded.contains(streamID), "DATA before HEADERS on stream \(streamID)")
+                fuzzCheck(!self.ended.contains(streamID), "DATA after the end of stream \(streamID)")
                 self.dataSent[streamID, default: 0] += flowControlledLength
                 self.connectionDataSent += flowControlledLength
-            case .headers(_, let fragment, _, let endHeaders, _):
+            case .headers(let streamID, let fragment, let endStream, let endHeaders, _):
                 fuzzCheck(self.block == nil, "HEADERS inside a header block")
+                fuzzCheck(streamID & 1 == 1, "HEADERS on stream \(streamID), which no client opened")
+                fuzzCheck(!self.ended.contains(streamID), "HEADERS after the end of stream \(streamID)")
+                self.responded.insert(streamID)
+                if endStream { self.ended.insert(streamID) }
                 self.block = fragment
                 if endHeaders { self.decodeBlock() }
             case .continuation(_, var fragment, let endHeaders):
                 fuzzCheck(self.block != nil, "CONTINUATION outside a header block")
                 self.block?.writeBuffer(&fragment)
                 if endHeaders { self.decodeBlock() }
+            case .rstStream(let streamID, _):
+                fuzzCheck(self.block == nil, "a frame inside a header block")
+                self.ended.insert(streamID)
             default:
                 fuzzCheck(self.block == nil, "a frame inside a header block")
             }
