@@ -205,7 +205,8 @@ def http2_seeds():
 
 def client_seeds():
     t = "FuzzClientResponse"
-    # Byte 0: the call's kind (0 unary, 1 server streaming, 2 client streaming, 3 bidi);
+    # Byte 0: the call's kind (0 unary, 1 server streaming, 2 client streaming, 3 bidi), plus 4
+    # for a deadline 20 ms away;
     # bytes 1-2: the split's seed. The input is what the server sends after the harness's
     # SETTINGS; the call is stream 1.
     ack = SETTINGS_ACK
@@ -232,6 +233,9 @@ def client_seeds():
         [(":status", "503")])))
     write(t, "goaway", b"\x02\x00\x05" + ack + frame(HEADERS, END_HEADERS, 1, head)
           + frame(GOAWAY, 0, 0, struct.pack(">II", 1, 2) + b"bye") + frame(RST_STREAM, 0, 1, struct.pack(">I", 8)))
+    write(t, "deadline", b"\x05\x00\x07" + ack + frame(HEADERS, END_HEADERS, 1, head) + frame(DATA, 0, 1, HELLO)
+          + frame(PING, 0, 0, b"12345678") + frame(PING, 0, 0, b"12345678") + frame(PING, 0, 0, b"12345678")
+          + frame(PING, 0, 0, b"12345678") + frame(HEADERS, END_HEADERS | END_STREAM, 1, ok))
     write(t, "ping-window", b"\x01\x00\x06" + ack + frame(PING, 0, 0, b"12345678")
           + frame(WINDOW_UPDATE, 0, 0, struct.pack(">I", 100)) + frame(HEADERS, END_HEADERS, 1, head)
           + frame(DATA, END_STREAM, 1, HELLO))

@@ -5,7 +5,8 @@
 // read), the trailers (`GRPCHeaders.status`, grpc-message, grpc-status-details-bin), RST_STREAM
 // and GOAWAY.
 //
-// Input: byte 0 picks the call's kind (unary, server, client or bidirectional streaming);
+// Input: byte 0 picks the call's kind (bits 0-1: unary, server, client or bidirectional
+// streaming) and whether it has a deadline 20 ms away (bit 2; the clock moves 5 ms a read);
 // bytes 1-2 seed how the rest is split into reads; the rest is what the server sends after
 // its SETTINGS (which the harness sends). The call is stream 1. After each read the reader
 // takes every message that arrived and decodes it. Checked for every input: no crash, no
@@ -31,7 +32,9 @@ private let serverPreface = ByteBuffer(bytes: [0, 0, 0, 4, 0, 0, 0, 0, 0])
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzClientResponse(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     var input = FuzzInput(start, count)
-    let method = methods[Int(input.byte()) % methods.count]
+    let options = input.byte()
+    let method = methods[Int(options & 0x03)]
+    let hasDeadline = options & 0x04 != 0
     let seed = input.uint16()
     let reads = chunks(of: input.rest(), seed: seed, maximum: 512)
 
@@ -46,8 +49,9 @@ public func fuzzClientResponse(_ start: UnsafePointer<UInt8>?, _ count: Int) -> 
         fatalError("could not set up the connection: \(error)")
     }
     let stream = ClientStream(
-        method: method, options: .defaults, deadline: nil, maximumMessageSize: maximumMessageSize,
-        windowSize: 65535)
+        method: method, options: .defaults, deadline: hasDeadline ? .now + .milliseconds(20) : nil,
+        maximumMessageSize: maximumMessageSize, windowSize: 65535)
+    ClientCallStart.armDeadline(stream, eventLoop: channel.embeddedEventLoop)
     var request = ByteBuffer()
     request.writeBytes([0, 0, 0, 0, 2, 0x0a, 0])  // an envelope holding BytesValue { value: "" }
     stream.send(request, end: !method.kind.streamsRequests, tracked: false)
@@ -84,6 +88,8 @@ public func fuzzClientResponse(_ start: UnsafePointer<UInt8>?, _ count: Int) -> 
         } catch {
             // A connection error NIOHTTP2 passed on; the connection handler closes.
         }
+        readMessages()
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(5))
         readMessages()
     }
 
