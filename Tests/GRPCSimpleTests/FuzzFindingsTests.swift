@@ -48,4 +48,27 @@ import Testing
             try ServiceConfig(json: #"{"methodConfig": [{"name": [{}], "timeout": "0.-5s"}]}"#)
         }
     }
+
+    /// FuzzServiceConfig: a retry policy whose backoffs are counted in centuries (a duration
+    /// may be up to 315,576,000,000 s) trapped the client when a call was retried: the delay,
+    /// up to `maxBackoff`, did not fit an `Int64` of nanoseconds. It is now bounded (at 9e18 ns,
+    /// about 285 years).
+    @Test func aRetryPolicyWithBackoffsOfCenturiesDoesNotTrap() throws {
+        let config = try ServiceConfig(
+            json: #"""
+                {"methodConfig": [{"name": [{}], "retryPolicy": {"maxAttempts": 3,
+                  "initialBackoff": "100000000000s", "maxBackoff": "315576000000s",
+                  "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}}]}
+                """#)
+        let policy = try #require(config.methodConfigs.first?.retryPolicy)
+        var attempts = CallAttempts(policy: policy, bufferLimit: 1024, random: { 0.999_999 })
+        let unavailable = Status(code: .unavailable, message: "later")
+        for _ in 1..<policy.maxAttempts {
+            guard case .retry(let delay) = attempts.decide(after: unavailable, pushback: nil, throttle: nil) else {
+                Issue.record("a retryable failure within maxAttempts must be retried")
+                return
+            }
+            #expect(delay == .nanoseconds(9_000_000_000_000_000_000))
+        }
+    }
 }

@@ -5,7 +5,8 @@
 // Input: JSON text. Checked for every input: no crash, no hang (nesting is bounded); a JSON
 // value or a parse error; a value written back as JSON parses to the same value; a service
 // config or an INVALID_ARGUMENT error; what a config accepts is sane (durations at least 0,
-// 2 to 5 attempts); and a duration is read only from proto3 JSON's form (`1.5s`).
+// 2 to 5 attempts) and usable (the retry delays a policy leads to are between 0 and its
+// maximum); and a duration is read only from proto3 JSON's form (`1.5s`).
 import FuzzSupport
 
 @testable import GRPCSimple
@@ -71,6 +72,26 @@ private func checkDuration(_ text: String) {
     fuzzCheck(isProtoDuration(text), "'\(text)' read as a duration (\(duration))")
 }
 
+/// A call's retries under `policy`, as the client decides them (`CallAttempts`), with the
+/// largest jitter: each delay is at least 0 and at most `maxBackoff`, and becomes a timer.
+private func checkRetries(_ policy: RetryPolicy, throttling: RetryThrottling?) {
+    let throttle = throttling.map(RetryThrottle.init)
+    guard let code = policy.retryableStatusCodes.first else { return }
+    for pushback in [nil, "0", "9223372036854775807"] {
+        var attempts = CallAttempts(policy: policy, bufferLimit: 1024, random: { 0.999_999 })
+        for _ in 0..<policy.maxAttempts {
+            let decision = attempts.decide(
+                after: Status(code: code, message: "fuzz"), pushback: pushback, throttle: throttle)
+            guard case .retry(let delay) = decision else { break }
+            fuzzCheck(delay >= .zero, "a retry delay of \(delay)")
+            if pushback == nil {
+                fuzzCheck(delay <= policy.maxBackoff + .milliseconds(1), "a retry delay of \(delay), past the maximum")
+            }
+            _ = delay.timeAmount
+        }
+    }
+}
+
 /// One input (`count` bytes at `start`): libFuzzer's `LLVMFuzzerTestOneInput`. Returns 0; a
 /// broken invariant stops the process.
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -107,6 +128,7 @@ public func fuzzServiceConfig(_ start: UnsafePointer<UInt8>?, _ count: Int) -> C
             fuzzCheck((2...5).contains(retry.maxAttempts), "\(retry.maxAttempts) attempts")
             fuzzCheck(retry.initialBackoff > .zero && retry.maxBackoff > .zero, "a backoff of 0 or less")
             fuzzCheck(retry.backoffMultiplier > 0, "a multiplier of 0 or less")
+            checkRetries(retry, throttling: config.retryThrottling)
         }
         if let hedging = method.hedgingPolicy {
             fuzzCheck(hedging.hedgingDelay >= .zero, "a negative hedging delay")
