@@ -17,7 +17,9 @@ enum ResponseHead: Equatable {
         let httpStatus = headers.first(name: ":status").flatMap { Int($0) } ?? 0
         if httpStatus != 200 {
             let (status, metadata) = GRPCHeaders.status(from: headers)
-            let hasGRPCStatus = headers.first(name: "grpc-status") != nil
+            // A response that is not HTTP 200 never succeeds: a grpc-status of OK on it says
+            // nothing, and the HTTP status gives the code.
+            let hasGRPCStatus = headers.first(name: "grpc-status") != nil && status.code != .ok
             let message = hasGRPCStatus ? status.message : "the server answered HTTP \(httpStatus), not gRPC"
             let code = hasGRPCStatus ? status.code : StatusCode(httpStatus: httpStatus)
             let details = hasGRPCStatus ? status.details : []

@@ -185,7 +185,9 @@ struct CallAttempts {
             var ceiling = Self.seconds(policy.initialBackoff)
             for _ in 1..<self.attemptsMade { ceiling *= policy.backoffMultiplier }
             ceiling = min(ceiling, Self.seconds(policy.maxBackoff))
-            delay = .nanoseconds(Int64(ceiling * self.random() * 1e9))
+            // Bounded below Int64.max nanoseconds (9e18 ns, ~285 years): a service config may
+            // set backoffs of centuries, and converting more would trap.
+            delay = .nanoseconds(Int64(min(ceiling * self.random() * 1e9, 9e18)))
         }
         self.attemptsMade += 1
         self.rewind()

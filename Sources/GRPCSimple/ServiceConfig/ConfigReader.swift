@@ -71,15 +71,16 @@ struct ConfigReader {
     }
 
     static func parseDuration(_ text: String) -> Duration? {
-        guard text.hasSuffix("s"), !text.hasPrefix("-") else { return nil }
+        guard text.hasSuffix("s") else { return nil }
         let number = text.dropLast()
         let parts = number.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
-        guard let seconds = Int64(parts[0]), seconds >= 0, seconds <= 315_576_000_000 else { return nil }
+        // Digits only: Int64's own parser would also take a sign ("+5s", "0.-5s").
+        let isDigits = { (part: Substring) in !part.isEmpty && part.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
+        guard isDigits(parts[0]), let seconds = Int64(parts[0]), seconds <= 315_576_000_000 else { return nil }
         var nanoseconds: Int64 = 0
         if parts.count == 2 {
             let fraction = parts[1]
-            guard !fraction.isEmpty, fraction.count <= 9, fraction.allSatisfy(\.isASCII), let digits = Int64(fraction)
-            else {
+            guard isDigits(fraction), fraction.utf8.count <= 9, let digits = Int64(fraction) else {
                 return nil
             }
             nanoseconds = digits * Int64(pow10(9 - fraction.count))
