@@ -49,7 +49,7 @@ let package = Package(
         // 2. Request headers (RequestHead.parse) and metadata: grpc-timeout, percent-encoding,
         //    base64 of -bin values.
         fuzzTarget("FuzzRequestHead"),
-        // 3. The whole server connection (NIOHTTP2Handler and ServerConnectionHandler on an
+        // 3. The whole server connection (ServerConnectionHandler and its transport on an
         //    EmbeddedChannel) fed arbitrary bytes after a valid preface.
         fuzzTarget("FuzzServerConnection"),
         // 4. The client's reading of response headers, messages and trailers.

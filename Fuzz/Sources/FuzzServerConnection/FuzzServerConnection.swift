@@ -1,5 +1,5 @@
 // Fuzzes the whole server connection: the pipeline a `Server` gives each accepted connection
-// (NIOHTTP2Handler, then ServerConnectionHandler and the calls it runs), on an
+// (ServerConnectionHandler, its HTTP/2 transport and the calls it runs), on an
 // `EmbeddedChannel` (no sockets, no threads: handlers run on the channel's loop as its tasks
 // are run), fed arbitrary bytes after a valid client preface.
 //
@@ -14,7 +14,6 @@ import GRPCSimple
 import Logging
 import NIOCore
 import NIOEmbedded
-import NIOHTTP2
 
 @testable import GRPCSimple
 
@@ -33,33 +32,12 @@ private let magic = ByteBuffer(string: "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
 /// The pipeline of `Server.configure` (Server+Pipeline.swift), without TLS and without the
 /// server's table of connections.
 private func makeConnection(on channel: EmbeddedChannel) throws -> ServerConnectionHandler {
-    let configuration = server.configuration
-    var connectionConfiguration = NIOHTTP2Handler.ConnectionConfiguration()
-    connectionConfiguration.initialSettings = [
-        HTTP2Setting(parameter: .maxConcurrentStreams, value: configuration.maximumConcurrentStreams),
-        HTTP2Setting(parameter: .maxHeaderListSize, value: configuration.maximumHeaderListSize),
-        HTTP2Setting(parameter: .initialWindowSize, value: configuration.streamWindowSize),
-    ]
-    var streamConfiguration = NIOHTTP2Handler.StreamConfiguration()
-    streamConfiguration.targetWindowSize = configuration.streamWindowSize
-    let http2 = NIOHTTP2Handler(
-        mode: .server,
-        connectionConfiguration: connectionConfiguration,
-        streamConfiguration: streamConfiguration
+    let handler = server.makeConnectionHandler(
+        configuration: server.configuration,
+        router: server.router,
+        executor: EventLoopTaskExecutor(eventLoop: channel.embeddedEventLoop, budget: nil),
+        allocator: channel.allocator
     )
-    let handler = ServerConnectionHandler(
-        configuration: .init(
-            router: server.router,
-            maximumReceiveMessageSize: configuration.maximumReceiveMessageSize,
-            streamWindowSize: configuration.streamWindowSize,
-            connectionWindowSize: configuration.connectionWindowSize,
-            connection: configuration.connectionStateMachine(),
-            logger: configuration.logger,
-            observer: server.observer
-        ),
-        executor: EventLoopTaskExecutor(eventLoop: channel.embeddedEventLoop, budget: nil)
-    )
-    try channel.pipeline.syncOperations.addHandler(http2)
     try channel.pipeline.syncOperations.addHandler(handler)
     return handler
 }

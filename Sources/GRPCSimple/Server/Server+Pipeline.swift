@@ -36,27 +36,8 @@ extension Server {
         executor: EventLoopTaskExecutor,
         tlsContext: NIOSSLContext?
     ) throws {
-        var http2 = HTTP2ServerConfiguration()
-        http2.maxConcurrentStreams = configuration.maximumConcurrentStreams
-        http2.maxHeaderListSize = configuration.maximumHeaderListSize
-        http2.initialWindowSize = configuration.streamWindowSize
-        http2.connectionWindowSize = configuration.connectionWindowSize
-        // A call's back-pressure bounds what a streaming handler holds back, and the maximum
-        // message size what a unary one does: the transport takes whatever they write.
-        http2.maxBufferedOutputPerStream = .max
-        let handler = ServerConnectionHandler(
-            configuration: .init(
-                router: router,
-                maximumReceiveMessageSize: configuration.maximumReceiveMessageSize,
-                streamWindowSize: configuration.streamWindowSize,
-                http2: http2,
-                connection: configuration.connectionStateMachine(),
-                logger: configuration.logger,
-                observer: self.observer
-            ),
-            executor: executor,
-            allocator: channel.allocator
-        )
+        let handler = self.makeConnectionHandler(
+            configuration: configuration, router: router, executor: executor, allocator: channel.allocator)
         let sync = channel.pipeline.syncOperations
         if let tlsContext {
             // TLS first: HTTP/2 reads and writes the decrypted bytes. The handshake timer of
@@ -77,5 +58,36 @@ extension Server {
         channel.closeFuture.whenComplete { _ in
             connections.remove(id: id)
         }
+    }
+
+    /// The handler of one accepted connection, before TLS: everything the server does on a
+    /// connection's bytes (the fuzz target of the server connection drives it alone).
+    func makeConnectionHandler(
+        configuration: Configuration,
+        router: Router,
+        executor: EventLoopTaskExecutor,
+        allocator: ByteBufferAllocator
+    ) -> ServerConnectionHandler {
+        var http2 = HTTP2ServerConfiguration()
+        http2.maxConcurrentStreams = configuration.maximumConcurrentStreams
+        http2.maxHeaderListSize = configuration.maximumHeaderListSize
+        http2.initialWindowSize = configuration.streamWindowSize
+        http2.connectionWindowSize = configuration.connectionWindowSize
+        // A call's back-pressure bounds what a streaming handler holds back, and the maximum
+        // message size what a unary one does: the transport takes whatever they write.
+        http2.maxBufferedOutputPerStream = .max
+        return ServerConnectionHandler(
+            configuration: .init(
+                router: router,
+                maximumReceiveMessageSize: configuration.maximumReceiveMessageSize,
+                streamWindowSize: configuration.streamWindowSize,
+                http2: http2,
+                connection: configuration.connectionStateMachine(),
+                logger: configuration.logger,
+                observer: self.observer
+            ),
+            executor: executor,
+            allocator: allocator
+        )
     }
 }
