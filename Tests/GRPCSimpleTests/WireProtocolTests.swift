@@ -138,7 +138,7 @@ import Testing
     @Test func nonGRPCContentTypeGets415() async throws {
         try await withRawClient { _, raw in
             try await raw.sendHeaders(
-                stream: 1, RawHTTP2Client.requestHeaders(path: Self.get, [("content-type", "application/json")]),
+                stream: 1, RawHTTP2Client.requestHeaders(path: Self.get, [("content-type", "text/plain")]),
                 endStream: true)
             let block = try #require(try await raw.response(stream: 1).headerBlocks.first)
             #expect(block.first(name: ":status") == "415")

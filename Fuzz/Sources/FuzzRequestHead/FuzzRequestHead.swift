@@ -11,6 +11,7 @@
 // gives back what was encoded, a parsed grpc-timeout formats to one at least as long.
 import FuzzSupport
 import GRPCSimple
+import NIOCore
 import NIOHPACK
 
 @testable import GRPCSimple
@@ -58,6 +59,9 @@ private func checkCodecs(_ value: String) {
     fuzzCheck(Base64.decode(Substring(Base64.encode(bytes))) == bytes, "base64 of \(bytes) did not round-trip")
 }
 
+/// A CORS policy, so preflights and allowed origins are read too.
+let cors = CORSPolicy(allowedOrigins: ["http://a.example"])
+
 /// One input (`count` bytes at `start`): libFuzzer's `LLVMFuzzerTestOneInput`. Returns 0; a
 /// broken invariant stops the process.
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -66,8 +70,8 @@ public func fuzzRequestHead(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CIn
     let text = input.rest()
     let block = headers(from: text)
 
-    switch RequestHead.parse(block, router: router) {
-    case .success(let head):
+    switch RequestHead.parse(block, router: router, cors: cors) {
+    case .call(let head):
         fuzzCheck(router.handler(for: head.path) != nil, "accepted an unrouted path '\(head.path)'")
         fuzzCheck((head.timeoutNanoseconds ?? 0) >= 0, "negative timeout \(head.timeoutNanoseconds!)")
         for entry in head.metadata {
@@ -93,10 +97,16 @@ public func fuzzRequestHead(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CIn
         fuzzCheck(rejected.isEmpty, "valid metadata rejected: \(rejected)")
         let reread = GRPCHeaders.metadata(from: written)
         fuzzCheck((try? reread.get()) == sendable, "metadata \(sendable) read back as \(reread)")
-    case .failure(let rejection):
-        let response = rejection.responseHeaders
-        fuzzCheck(response.first(name: "grpc-status") != nil, "a rejection without grpc-status: \(response)")
+    case .reject(let rejection):
+        let framing = ResponseFraming(format: rejection.format, allowedOrigin: rejection.allowedOrigin)
+        let (response, body) = framing.rejection(
+            rejection.status, httpStatus: rejection.httpStatus, allocator: ByteBufferAllocator())
+        fuzzCheck(
+            response.first(name: "grpc-status") != nil || body != nil, "a rejection without a status: \(response)")
+        fuzzCheck(response.first(name: ":status") != nil, "a rejection without :status: \(response)")
         fuzzCheck(rejection.status.code != .ok, "a rejection with status OK")
+    case .preflight(let response):
+        fuzzCheck(response.first(name: ":status") == "204", "a preflight answered \(response)")
     }
 
     for (_, value, _) in block {

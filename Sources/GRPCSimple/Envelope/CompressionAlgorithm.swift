@@ -99,7 +99,7 @@ public struct CompressionAlgorithm: Hashable, Sendable, CustomStringConvertible 
 
 extension Substring {
     /// Without leading and trailing spaces and tabs.
-    fileprivate var trimmingSpaces: Substring {
+    var trimmingSpaces: Substring {
         var result = self
         while let first = result.first, first == " " || first == "\t" { result.removeFirst() }
         while let last = result.last, last == " " || last == "\t" { result.removeLast() }

@@ -37,6 +37,10 @@ extension Server {
         }
         /// Metrics, tracing and the access log; all off by default. See `Observability`.
         public var observability = Observability()
+        /// Which web pages may call the server from a browser (gRPC-Web and Connect), or nil
+        /// (the default) for none: browsers then refuse cross-origin calls. Calls from other
+        /// clients are served either way.
+        public var cors: CORSPolicy? = nil
         /// How long calls in flight may run once a graceful shutdown begins when the server
         /// runs as a ServiceLifecycle `Service` (SIGTERM through a `ServiceGroup`). Default 5 s.
         public var shutdownGracePeriod: Duration = .seconds(5)

@@ -84,7 +84,8 @@ extension Server {
                 http2: http2,
                 connection: configuration.connectionStateMachine(),
                 logger: configuration.logger,
-                observer: self.observer
+                observer: self.observer,
+                cors: configuration.cors
             ),
             executor: executor,
             allocator: allocator

@@ -12,6 +12,8 @@ struct ServerCall: Sendable {
     let backpressure: WriteBackpressure?
     let path: String
     let executor: EventLoopTaskExecutor
+    /// How the call's messages are encoded (protobuf, or JSON for `+json` content-types).
+    var codec: MessageCodec = .protobuf
     /// What interceptors watch of this call's messages; nil without interceptors.
     var observers: MessageObservers? = nil
 
@@ -36,7 +38,7 @@ struct ServerCall: Sendable {
 
     func receive<Message: SwiftProtobufMessage>(_ type: Message.Type) async throws -> Message? {
         guard let payload = try await self.receiveBytes() else { return nil }
-        let message = try ProtobufCodec.decode(Message.self, from: payload, what: "a request of \(self.path)")
+        let message = try self.codec.decode(Message.self, from: payload, what: "a request of \(self.path)")
         self.observers?.request(message)
         return message
     }
@@ -49,7 +51,7 @@ struct ServerCall: Sendable {
         if try await self.receiveBytes() != nil {
             throw RPCError(.internal, "\(self.path) takes one request message; the client sent more")
         }
-        let message = try ProtobufCodec.decode(Message.self, from: payload, what: "the request of \(self.path)")
+        let message = try self.codec.decode(Message.self, from: payload, what: "the request of \(self.path)")
         self.observers?.request(message)
         return message
     }
@@ -57,7 +59,7 @@ struct ServerCall: Sendable {
     /// Sends one message of a streaming response, waiting if the client is behind.
     func send<Message: SwiftProtobufMessage>(_ message: Message, compress: Bool = true) async throws {
         self.observers?.response(message)
-        let envelope = try EnvelopeWriter.write(message, allocator: self.allocator)
+        let envelope = try self.codec.envelope(message)
         guard let backpressure = self.backpressure else {
             self.onLoop(.send(envelope, tracked: false, compress: compress))
             return
@@ -75,7 +77,7 @@ struct ServerCall: Sendable {
     /// Sends the single response of a unary or client-streaming call.
     func sendLast<Message: SwiftProtobufMessage>(_ message: Message) throws {
         self.observers?.response(message)
-        let envelope = try EnvelopeWriter.write(message, allocator: self.allocator)
+        let envelope = try self.codec.envelope(message)
         self.onLoop(.send(envelope, tracked: false, compress: true))
     }
 

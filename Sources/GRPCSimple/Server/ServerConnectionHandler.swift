@@ -31,16 +31,18 @@ final class ServerConnectionHandler: ChannelDuplexHandler, ManagedConnection {
         var logger: Logger
         /// Nil when observability is off.
         var observer: ServerObserver? = nil
+        /// Which browser origins may call; nil for none.
+        var cors: CORSPolicy? = nil
     }
 
-    private let configuration: Configuration
-    private let calls: ServerCallExecutor
+    let configuration: Configuration
+    let calls: ServerCallExecutor
     private(set) var context: ChannelHandlerContext?
     var transport: HTTP2ServerConnection
     var streams: [UInt32: ServerStream] = [:]
     var machine: ConnectionStateMachine
     var timers = ConnectionTimers()
-    private var peer = "unknown"
+    private(set) var peer = "unknown"
     let allocator: ByteBufferAllocator
 
     var flushes = FlushCoalescer()
@@ -64,9 +66,9 @@ final class ServerConnectionHandler: ChannelDuplexHandler, ManagedConnection {
     /// With TLS: reads the verified client certificate (mutual TLS) off the TLS handler.
     /// Called once, at the first call, when the handshake is long done.
     var peerCertificateLookup: (() -> PeerCertificate?)?
-    private var peerCertificate: PeerCertificate?
+    var peerCertificate: PeerCertificate?
     /// The connection's addresses for call spans; formatted at the first traced call.
-    private lazy var connectionAddresses = ServerObserver.ConnectionAddresses(
+    lazy var connectionAddresses = ServerObserver.ConnectionAddresses(
         local: self.context?.channel.localAddress, remote: self.context?.channel.remoteAddress)
 
     init(configuration: Configuration, executor: EventLoopTaskExecutor, allocator: ByteBufferAllocator) {
@@ -228,86 +230,6 @@ final class ServerConnectionHandler: ChannelDuplexHandler, ManagedConnection {
                 "connection error, closing the connection", metadata: ["peer": "\(self.peer)", "error": "\(error)"])
             self.closeWhenWritten()
         }
-    }
-
-    private func openStream(id: UInt32, headers: HPACKHeaders, endStream: Bool) {
-        self.machine.peerOpenedStream(HTTP2StreamID(Int(id)))
-        switch RequestHead.parse(headers, router: self.configuration.router) {
-        case .failure(let rejection):
-            self.transport.sendTrailers(streamID: id, trailers: rejection.responseHeaders)
-            if !endStream {
-                self.transport.resetStream(streamID: id, code: .noError)
-            }
-            self.machine.responseSent()
-            self.requestFlush()
-            self.configuration.observer?.callRejected(
-                path: headers.first(name: ":path") ?? "", status: rejection.status, peer: self.peer,
-                metadata: headers.first(name: "traceparent"))
-            self.configuration.logger.debug(
-                "rejected call",
-                metadata: [
-                    "peer": "\(self.peer)", "path": "\(headers.first(name: ":path") ?? "")",
-                    "status": "\(rejection.status.code)",
-                ]
-            )
-        case .success(let head):
-            self.startCall(id: id, head: head, endStream: endStream)
-        }
-    }
-
-    private func startCall(id: UInt32, head: RequestHead, endStream: Bool) {
-        let deadline = head.timeoutNanoseconds.map { ContinuousClock.now.advanced(by: .nanoseconds($0)) }
-        if let lookup = self.peerCertificateLookup {
-            self.peerCertificateLookup = nil
-            self.peerCertificate = lookup()
-        }
-        let context = ServerContext(
-            method: head.handler.method,
-            metadata: head.metadata,
-            deadline: deadline,
-            peer: self.peer,
-            requestCompression: head.encoding,
-            peerCertificate: self.peerCertificate,
-            logger: self.configuration.logger
-        )
-        let stream = ServerStream(
-            id: id,
-            path: head.path,
-            kind: head.handler.kind,
-            context: context,
-            connection: self,
-            maximumMessageSize: self.configuration.maximumReceiveMessageSize,
-            windowSize: self.configuration.streamWindowSize,
-            requestEncoding: head.encoding,
-            acceptEncoding: head.acceptEncoding
-        )
-        if let observer = self.configuration.observer {
-            stream.record = observer.callStarted(
-                context: context, metadata: head.metadata, methodMetrics: head.handler.metrics,
-                addresses: self.connectionAddresses)
-        }
-        self.streams[id] = stream
-        if let action = self.machine.streamOpened() {
-            self.perform(action)
-        }
-        if endStream { stream.receiveEnd() }
-
-        let loop = self.eventLoop
-        if let timeout = head.timeoutNanoseconds {
-            let boundStream = NIOLoopBound(stream, eventLoop: loop)
-            stream.deadlineTimer = loop.scheduleTask(in: .nanoseconds(timeout)) {
-                boundStream.value.deadlineExpired()
-            }
-        }
-        let call = ServerCall(
-            stream: NIOLoopBound(stream, eventLoop: loop),
-            eventLoop: loop,
-            allocator: self.allocator,
-            backpressure: stream.backpressure,
-            path: head.path,
-            executor: self.calls.executor
-        )
-        self.calls.start(head.handler, call: call, for: stream)
     }
 
     // MARK: Connection management

@@ -15,19 +15,27 @@ final class ServerStream: GatheringStream {
     let context: ServerContext
     let backpressure: WriteBackpressure?
 
-    private var connection: ServerConnectionHandler?
-    private var machine = ServerStreamStateMachine()
+    /// Nil once the call is over for the connection.
+    var connection: ServerConnectionHandler?
+    var machine = ServerStreamStateMachine()
     private var inbound: InboundMessages
     /// Why reading can no longer succeed, once the call was cut short.
     private var failure: RPCError?
     var task: Task<Void, Never>?
     var deadlineTimer: Scheduled<Void>?
     /// How this call's response messages are compressed, fixed when the headers go out.
-    private var responseEncoding = CompressionAlgorithm.identity
+    var responseEncoding = CompressionAlgorithm.identity
     /// What the client can read (its `grpc-accept-encoding`, parsed only when needed).
     private let acceptEncoding: String?
     /// Response messages sent since the last flush, not yet written as a DATA frame.
     private var outbound = OutboundMessages()
+    /// How the response is written in the call's protocol.
+    let framing: ResponseFraming
+    /// The request body as envelopes, whatever the protocol.
+    private var requestBody: RequestBodyDecoder
+    /// The response message of a Connect unary call, held until the call ends: its status
+    /// decides the HTTP status, so nothing is written before.
+    var unaryResponse: ByteBuffer?
 
     /// The handler of a unary or server-streaming call, waiting for the call's one
     /// request: it starts once the request has ended, and then usually runs to its end
@@ -52,9 +60,13 @@ final class ServerStream: GatheringStream {
         maximumMessageSize: Int,
         windowSize: Int,
         requestEncoding: CompressionAlgorithm = .identity,
-        acceptEncoding: String? = nil
+        acceptEncoding: String? = nil,
+        framing: ResponseFraming = ResponseFraming(format: .grpc, allowedOrigin: nil)
     ) {
         self.acceptEncoding = acceptEncoding
+        self.framing = framing
+        self.requestBody = RequestBodyDecoder(
+            wireProtocol: framing.format.wireProtocol, path: path, maximumMessageSize: maximumMessageSize)
         self.id = id
         self.path = path
         self.kind = kind
@@ -76,8 +88,23 @@ final class ServerStream: GatheringStream {
         case .deliver:
             break
         }
+        let envelopes: ByteBuffer?
         do {
-            try self.inbound.receive(data, flowControlledLength: flowControlledLength)
+            envelopes = try self.requestBody.receive(data)
+        } catch {
+            self.abort(status: Status(error))
+            return
+        }
+        guard let envelopes else {
+            // A whole body, held: it is all read before the handler starts, so its window
+            // comes back at once (the decoder bounds what it holds).
+            self.connection?.dataConsumed(streamID: self.id, bytes: flowControlledLength)
+            self.record?.received(dataBytes: data.readableBytes, messages: 0)
+            if endStream { self.receiveEnd() }
+            return
+        }
+        do {
+            try self.inbound.receive(envelopes, flowControlledLength: flowControlledLength)
         } catch {
             self.abort(status: error.status)
             return
@@ -91,6 +118,23 @@ final class ServerStream: GatheringStream {
 
     func receiveEnd() {
         guard self.machine.receiveEnd() == .deliver else { return }
+        let heldBody: ByteBuffer?
+        do {
+            heldBody = try self.requestBody.end(encoding: self.inbound.encoding)
+        } catch {
+            self.abort(status: Status(error))
+            return
+        }
+        if let heldBody {
+            // A held body becomes one envelope, read (inflated, size-checked) as every other.
+            do {
+                try self.inbound.receive(heldBody, flowControlledLength: 0)
+            } catch {
+                self.abort(status: error.status)
+                return
+            }
+            self.record?.received(dataBytes: 0, messages: self.inbound.receivedCount)
+        }
         if self.inbound.partialBytes > 0 {
             self.abort(status: Status(code: .internal, message: "the request stream ended in the middle of a message"))
             return
@@ -173,9 +217,17 @@ final class ServerStream: GatheringStream {
             return
         case .writeHeadersThenMessage:
             self.responseEncoding = self.chooseResponseEncoding()
+            if self.framing.format.wireProtocol == .connectUnary {
+                self.holdUnaryResponse(envelope, tracked: tracked)
+                return
+            }
             connection.sendHeaders(streamID: self.id, self.responseHeaders())
         case .writeMessage:
-            break
+            if self.framing.format.wireProtocol == .connectUnary {
+                // A unary call has one response; the router never sends a second.
+                if tracked { self.backpressure?.complete(envelope.readableBytes) }
+                return
+            }
         }
         var envelope = envelope
         // The back-pressure counts what the caller enveloped, compressed or not.
@@ -212,7 +264,9 @@ final class ServerStream: GatheringStream {
             if tracked > 0 { self.backpressure?.complete(tracked) }
             return
         }
-        connection.sendData(streamID: self.id, data, trackedBytes: tracked, backpressure: self.backpressure)
+        connection.sendData(
+            streamID: self.id, self.framing.body(data, allocator: connection.allocator), trackedBytes: tracked,
+            backpressure: self.backpressure)
     }
 
     /// Ends the call with a status (the handler returned or threw).
@@ -243,7 +297,12 @@ final class ServerStream: GatheringStream {
         guard let connection = self.connection else { return }
         self.writePendingData()
         let headers: HPACKHeaders
-        switch self.machine.sendStatus() {
+        let outcome = self.machine.sendStatus()
+        if outcome != .none, self.framing.format.wireProtocol.statusInBody {
+            self.writeStatusInBody(status, trailers: trailers, headersSent: outcome == .writeTrailers)
+            return
+        }
+        switch outcome {
         case .none:
             return
         case .writeTrailersOnly:
@@ -268,15 +327,8 @@ final class ServerStream: GatheringStream {
         return CompressionAlgorithm.parseAcceptEncoding(acceptEncoding).contains(chosen) ? chosen : .identity
     }
 
-    private func responseHeaders() -> HPACKHeaders {
-        let metadata = self.context.initialMetadata
-        guard !metadata.isEmpty || self.responseEncoding != .identity else { return GRPCHeaders.responseHead }
-        var headers = GRPCHeaders.responseHead
-        if self.responseEncoding != .identity {
-            headers.add(name: "grpc-encoding", value: self.responseEncoding.name)
-        }
-        GRPCHeaders.append(metadata, to: &headers)
-        return headers
+    func responseHeaders() -> HPACKHeaders {
+        self.framing.head(encoding: self.responseEncoding, metadata: self.context.initialMetadata)
     }
 
     private func cancel(_ error: RPCError) {

@@ -1,11 +1,11 @@
 /// Base64 for `-bin` metadata values: sent without padding, received with or without
 /// it, as grpc/grpc `doc/PROTOCOL-HTTP2.md` asks.
 enum Base64 {
-    private static let alphabet: [UInt8] = Array(
+    static let alphabet: [UInt8] = Array(
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8
     )
 
-    private static let decodeTable: [UInt8] = {
+    static let decodeTable: [UInt8] = {
         var table = [UInt8](repeating: 0xFF, count: 256)
         for (index, character) in alphabet.enumerated() {
             table[Int(character)] = UInt8(index)
