@@ -114,7 +114,7 @@ struct ResponseFraming: Sendable {
     func rejection(_ status: Status, httpStatus: Int, allocator: ByteBufferAllocator) -> (HPACKHeaders, ByteBuffer?) {
         switch self.format.wireProtocol {
         case .grpc:
-            var block: HPACKHeaders = [":status": String(httpStatus), "content-type": GRPCHeaders.contentType]
+            var block: HPACKHeaders = [":status": String(httpStatus), "content-type": self.format.responseContentType]
             block.add(contentsOf: GRPCHeaders.trailers(status: status, metadata: [:]))
             return (block, nil)
         case .connectUnary:

@@ -52,6 +52,11 @@ struct PersonServerCommand: AsyncParsableCommand {
     @Flag(inversion: .prefixedNo, help: "Log one line per call (method, peer, status, duration, bytes).")
     var accessLog = true
 
+    @Option(
+        name: .customLong("cors-origin"),
+        help: "Let web pages from this origin (scheme://host[:port], or * for any) call from a browser; repeatable.")
+    var corsOrigins: [String] = []
+
     func run() async throws {
         // One timestamped line per event, flushed as it happens, so that
         // `nohup person-server >> log.log &` keeps a readable log.
@@ -66,6 +71,9 @@ struct PersonServerCommand: AsyncParsableCommand {
         var configuration = Server.Configuration()
         configuration.logger = Logger(label: "person-server")
         configuration.observability.accessLog = self.accessLog
+        if !self.corsOrigins.isEmpty {
+            configuration.cors = CORSPolicy(allowedOrigins: self.corsOrigins)
+        }
         let registry = PrometheusCollectorRegistry()
         if self.metricsPort != nil {
             configuration.observability.metrics = PrometheusSetup.factory(registry: registry)
