@@ -49,7 +49,7 @@ extension Server {
         try sync.addHandler(handler)
 
         let id = ObjectIdentifier(channel)
-        let bound = NIOLoopBound(handler, eventLoop: channel.eventLoop)
+        let bound = NIOLoopBound<any ServerConnectionControl>(handler, eventLoop: channel.eventLoop)
         guard self.connections.add(bound, id: id) else {
             channel.close(promise: nil)
             return
@@ -67,7 +67,7 @@ extension Server {
         router: Router,
         executor: EventLoopTaskExecutor,
         allocator: ByteBufferAllocator
-    ) -> ServerConnectionHandler {
+    ) -> ServerConnectionHandler<HTTP2ServerConnection> {
         var http2 = HTTP2ServerConfiguration()
         http2.maxConcurrentStreams = configuration.maximumConcurrentStreams
         http2.maxHeaderListSize = configuration.maximumHeaderListSize
@@ -81,12 +81,12 @@ extension Server {
                 router: router,
                 maximumReceiveMessageSize: configuration.maximumReceiveMessageSize,
                 streamWindowSize: configuration.streamWindowSize,
-                http2: http2,
                 connection: configuration.connectionStateMachine(),
                 logger: configuration.logger,
                 observer: self.observer,
                 cors: configuration.cors
             ),
+            transport: HTTP2ServerConnection(configuration: http2, allocator: allocator),
             executor: executor,
             allocator: allocator
         )

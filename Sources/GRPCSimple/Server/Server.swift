@@ -203,7 +203,7 @@ public final class Server: Sendable {
         }
         await self.connections.waitUntilEmpty(timeout: gracePeriod)
         for handler in self.connections.open {
-            handler.eventLoop.execute { handler.value.forceClose() }
+            handler.eventLoop.execute { handler.value.forceClose(reason: "the server is shutting down") }
         }
         try? await group.shutdownGracefully()
         self.markTerminated()

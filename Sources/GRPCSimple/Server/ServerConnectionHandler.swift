@@ -16,29 +16,20 @@ import NIOSSL
 /// life (keepalive, idle, age, draining) and this handler carries out its actions, and
 /// `FlushCoalescer` makes every call writing in one read burst or event-loop tick share one
 /// write and one flush.
-final class ServerConnectionHandler: ChannelDuplexHandler, ManagedConnection {
+final class ServerConnectionHandler<Transport: ServerTransport>: ChannelDuplexHandler, ManagedConnection,
+    ServerStreamConnection, ServerConnectionControl
+{
     typealias InboundIn = ByteBuffer
     typealias InboundOut = Never
     typealias OutboundIn = Never
     typealias OutboundOut = ByteBuffer
 
-    struct Configuration {
-        var router: Router
-        var maximumReceiveMessageSize: Int
-        var streamWindowSize: Int
-        var http2: HTTP2ServerConfiguration
-        var connection: ConnectionStateMachine.Configuration
-        var logger: Logger
-        /// Nil when observability is off.
-        var observer: ServerObserver? = nil
-        /// Which browser origins may call; nil for none.
-        var cors: CORSPolicy? = nil
-    }
+    typealias Configuration = ServerConnectionConfiguration
 
     let configuration: Configuration
     let calls: ServerCallExecutor
     private(set) var context: ChannelHandlerContext?
-    var transport: HTTP2ServerConnection
+    var transport: Transport
     var streams: [UInt32: ServerStream] = [:]
     var machine: ConnectionStateMachine
     var timers = ConnectionTimers()
@@ -71,11 +62,14 @@ final class ServerConnectionHandler: ChannelDuplexHandler, ManagedConnection {
     lazy var connectionAddresses = ServerObserver.ConnectionAddresses(
         local: self.context?.channel.localAddress, remote: self.context?.channel.remoteAddress)
 
-    init(configuration: Configuration, executor: EventLoopTaskExecutor, allocator: ByteBufferAllocator) {
+    init(
+        configuration: Configuration, transport: Transport, executor: EventLoopTaskExecutor,
+        allocator: ByteBufferAllocator
+    ) {
         self.configuration = configuration
         self.calls = ServerCallExecutor(executor: executor, logger: configuration.logger)
         self.machine = ConnectionStateMachine(configuration: configuration.connection)
-        self.transport = HTTP2ServerConnection(configuration: configuration.http2, allocator: allocator)
+        self.transport = transport
         self.allocator = allocator
     }
 
@@ -143,13 +137,13 @@ final class ServerConnectionHandler: ChannelDuplexHandler, ManagedConnection {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         self.flushes.readStarted()
-        self.transport.receive(self.unwrapInboundIn(data))
+        self.transport.receive(self.unwrapInboundIn(data), now: .now())
         while let event = self.transport.nextEvent() {
             self.handle(event)
         }
         // Activity for keepalive; the end of the handshake once the whole preface is in (a
         // client that sends half of it and stalls is closed by the handshake timeout).
-        if self.transport.receivedClientSettings, let action = self.machine.frameReceived() {
+        if self.transport.handshakeComplete, let action = self.machine.frameReceived() {
             self.perform(action)
         }
     }
@@ -301,4 +295,17 @@ final class ServerConnectionHandler: ChannelDuplexHandler, ManagedConnection {
             self.perform(action)
         }
     }
+}
+
+/// What every connection of a server shares: its router, limits and observers.
+struct ServerConnectionConfiguration {
+    var router: Router
+    var maximumReceiveMessageSize: Int
+    var streamWindowSize: Int
+    var connection: ConnectionStateMachine.Configuration
+    var logger: Logger
+    /// Nil when observability is off.
+    var observer: ServerObserver? = nil
+    /// Which browser origins may call; nil for none.
+    var cors: CORSPolicy? = nil
 }

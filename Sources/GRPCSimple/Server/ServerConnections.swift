@@ -5,7 +5,7 @@ import NIOCore
 /// the last one has closed (no polling).
 final class ServerConnections: Sendable {
     private struct State {
-        var byID: [ObjectIdentifier: NIOLoopBound<ServerConnectionHandler>] = [:]
+        var byID: [ObjectIdentifier: NIOLoopBound<any ServerConnectionControl>] = [:]
         var isShuttingDown = false
         var emptyWaiters: [CheckedContinuation<Void, Never>] = []
     }
@@ -14,7 +14,7 @@ final class ServerConnections: Sendable {
 
     /// Registers a new connection; false once the server is shutting down (the caller
     /// closes it).
-    func add(_ handler: NIOLoopBound<ServerConnectionHandler>, id: ObjectIdentifier) -> Bool {
+    func add(_ handler: NIOLoopBound<any ServerConnectionControl>, id: ObjectIdentifier) -> Bool {
         self.state.withLockedValue { state in
             guard !state.isShuttingDown else { return false }
             state.byID[id] = handler
@@ -34,7 +34,7 @@ final class ServerConnections: Sendable {
     }
 
     /// Refuses new connections from now on; returns the open ones.
-    func beginShutdown() -> [NIOLoopBound<ServerConnectionHandler>] {
+    func beginShutdown() -> [NIOLoopBound<any ServerConnectionControl>] {
         self.state.withLockedValue { state in
             state.isShuttingDown = true
             return Array(state.byID.values)
@@ -42,7 +42,7 @@ final class ServerConnections: Sendable {
     }
 
     /// The connections still open.
-    var open: [NIOLoopBound<ServerConnectionHandler>] {
+    var open: [NIOLoopBound<any ServerConnectionControl>] {
         self.state.withLockedValue { Array($0.byID.values) }
     }
 
@@ -72,4 +72,13 @@ final class ServerConnections: Sendable {
             for waiter in waiters { waiter.resume() }
         }
     }
+}
+
+/// What the server does to each of its connections when it shuts down, whatever protocol
+/// the connection speaks.
+protocol ServerConnectionControl: AnyObject {
+    /// Stops accepting calls and closes once the calls in flight are done.
+    func startDraining()
+    /// Cancels every call still running and closes the connection.
+    func forceClose(reason: String)
 }

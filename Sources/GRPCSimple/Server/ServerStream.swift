@@ -16,7 +16,7 @@ final class ServerStream: GatheringStream {
     let backpressure: WriteBackpressure?
 
     /// Nil once the call is over for the connection.
-    var connection: ServerConnectionHandler?
+    var connection: (any ServerStreamConnection)?
     var machine = ServerStreamStateMachine()
     private var inbound: InboundMessages
     /// Why reading can no longer succeed, once the call was cut short.
@@ -56,7 +56,7 @@ final class ServerStream: GatheringStream {
         path: String,
         kind: RPCKind,
         context: ServerContext,
-        connection: ServerConnectionHandler,
+        connection: any ServerStreamConnection,
         maximumMessageSize: Int,
         windowSize: Int,
         requestEncoding: CompressionAlgorithm = .identity,
@@ -354,4 +354,22 @@ final class ServerStream: GatheringStream {
         self.connection = nil
         self.writePendingData()  // drops what the stream can no longer send
     }
+}
+
+/// What a call's stream asks of its connection: the writing half of `ServerConnectionHandler`,
+/// whichever transport it drives.
+protocol ServerStreamConnection: AnyObject {
+    var allocator: ByteBufferAllocator { get }
+    /// A call's response headers.
+    func sendHeaders(streamID: UInt32, _ headers: HPACKHeaders)
+    /// Response messages; `trackedBytes` of them count in `backpressure` until written.
+    func sendData(streamID: UInt32, _ data: ByteBuffer, trackedBytes: Int, backpressure: WriteBackpressure?)
+    /// The end of a call.
+    func sendTrailers(streamID: UInt32, _ trailers: HPACKHeaders, resetsOpenRequest: Bool)
+    /// The call's handler read `bytes` of its request.
+    func dataConsumed(streamID: UInt32, bytes: Int)
+    /// `stream` gathered messages to write before the next flush.
+    func hasPendingData(_ stream: ServerStream)
+    /// Flushes at the end of the read burst or the event-loop tick.
+    func scheduleFlush()
 }
