@@ -61,6 +61,7 @@ struct HTTP1RequestHead: Sendable {
                     }
                     contentLength = length
                 }
+                others.append((name, value))
             case "transfer-encoding":
                 sawTransferEncoding = true
                 codings += HTTP1Syntax.listMembers(value)

@@ -132,8 +132,8 @@ public struct HTTP1ServerConnection: Sendable {
     /// taken (as with `HTTP2ServerConnection`); then call `nextEvent` again.
     /// - Between requests, or inside a head: the connection closes now.
     /// - Inside a body: `nextEvent` gives `streamReset(.cancel)` for the request and the
-    ///   connection closes (when the body is held back by the receive window, once the
-    ///   buffered rest has been delivered, if it does not complete the body).
+    ///   connection closes (when the body is held back by the receive window with more of it
+    ///   buffered, once that rest has been delivered, if it does not complete the body).
     /// - Once the body is complete: the response is still written, then the connection closes.
     public mutating func receiveEndOfInput() {
         guard self.lifecycle != .closed else { return }
@@ -144,7 +144,7 @@ public struct HTTP1ServerConnection: Sendable {
         }
         guard !request.bodyComplete else { return }
         let heldBack = request.response != .complete && request.unconsumed >= self.configuration.receiveWindow
-        if !heldBack {
+        if !heldBack || self.inbound.readableBytes == 0 {
             self.pendingEvent = self.inputExhausted()
         }
     }
@@ -162,7 +162,10 @@ public struct HTTP1ServerConnection: Sendable {
                     guard !request.bodyComplete else { return nil }  // waiting for the response
                     let discarding = request.response == .complete
                     let allowance = discarding ? Int.max : self.configuration.receiveWindow - request.unconsumed
-                    guard allowance > 0 else { return nil }  // held back until dataConsumed
+                    guard allowance > 0 else {
+                        // Held back until dataConsumed; unless nothing more can come.
+                        return self.inputEnded && self.inbound.readableBytes == 0 ? self.inputExhausted() : nil
+                    }
                     guard let (data, end) = try self.parser.nextBody(from: &self.inbound, maxBytes: allowance) else {
                         return self.inputExhausted()
                     }
