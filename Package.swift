@@ -39,6 +39,7 @@ let package = Package(
             name: "GRPCSimple",
             dependencies: [
                 "GRPCSimpleHTTP2",
+                "GRPCSimpleHTTP1",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -62,6 +63,17 @@ let package = Package(
         .target(
             name: "GRPCSimpleHTTP2",
             dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+            ]
+        ),
+        // The server's HTTP/1.1 transport (RFC 9112), for gRPC-Web and Connect from browsers and
+        // HTTP/1.1 clients: a strict request parser and a connection state machine that speaks
+        // the HTTP/2 transport's events. Internal like GRPCSimpleHTTP2 (no product).
+        .target(
+            name: "GRPCSimpleHTTP1",
+            dependencies: [
+                "GRPCSimpleHTTP2",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHPACK", package: "swift-nio-http2"),
             ]
@@ -143,6 +155,7 @@ let package = Package(
             dependencies: [
                 "GRPCSimple",
                 "GRPCSimpleHTTP2",
+                "GRPCSimpleHTTP1",
                 "TestServices",
                 "InteropTesting",
                 "GRPCHealth",
