@@ -286,7 +286,10 @@ struct HTTP1RequestParser: Sendable {
         guard value.allSatisfy(HTTP1Syntax.isFieldValueCharacter) else {
             throw .badRequest("invalid header field value")
         }
-        return (String(decoding: name.lazy.map(HTTP1Syntax.lowercased), as: UTF8.self), String(decoding: value, as: UTF8.self))
+        return (
+            String(decoding: name.lazy.map(HTTP1Syntax.lowercased), as: UTF8.self),
+            String(decoding: value, as: UTF8.self)
+        )
     }
 
     /// `chunk-size [ BWS ";" chunk-ext ]`: the size; the extensions are skipped.

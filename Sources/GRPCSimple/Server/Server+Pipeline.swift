@@ -1,11 +1,13 @@
+import GRPCSimpleHTTP1
 import GRPCSimpleHTTP2
 import NIOCore
 import NIOPosix
 import NIOSSL
 
 /// How the server's listener and each accepted connection are set up: the channel pipeline
-/// `[NIOSSLServerHandler →] ServerConnectionHandler`, which runs the server's own HTTP/2
-/// transport (`GRPCSimpleHTTP2`) on the connection's bytes.
+/// `[NIOSSLServerHandler →] HTTPVersionDetector`, which the first bytes replace with a
+/// `ServerConnectionHandler` running the server's own HTTP/2 transport (`GRPCSimpleHTTP2`)
+/// or its HTTP/1.1 transport (`GRPCSimpleHTTP1`) on the connection's bytes.
 extension Server {
     func makeBootstrap(
         group: MultiThreadedEventLoopGroup,
@@ -36,28 +38,40 @@ extension Server {
         executor: EventLoopTaskExecutor,
         tlsContext: NIOSSLContext?
     ) throws {
-        let handler = self.makeConnectionHandler(
-            configuration: configuration, router: router, executor: executor, allocator: channel.allocator)
         let sync = channel.pipeline.syncOperations
+        var peerCertificateLookup: (() -> PeerCertificate?)?
         if let tlsContext {
-            // TLS first: HTTP/2 reads and writes the decrypted bytes. The handshake timer of
-            // `handler` runs from now, so a client that stalls the TLS handshake is closed too.
+            // TLS first: HTTP reads and writes the decrypted bytes. The detector's timeout runs
+            // from now, so a client that stalls the TLS handshake is closed too.
             let tls = NIOSSLServerHandler(context: tlsContext)
             try sync.addHandler(tls)
-            handler.peerCertificateLookup = { tls.peerCertificate.map(PeerCertificate.init) }
-        }
-        try sync.addHandler(handler)
-
-        let id = ObjectIdentifier(channel)
-        let bound = NIOLoopBound<any ServerConnectionControl>(handler, eventLoop: channel.eventLoop)
-        guard self.connections.add(bound, id: id) else {
-            channel.close(promise: nil)
-            return
+            peerCertificateLookup = { tls.peerCertificate.map(PeerCertificate.init) }
         }
         let connections = self.connections
-        channel.closeFuture.whenComplete { _ in
-            connections.remove(id: id)
+        let detector = HTTPVersionDetector(timeout: configuration.handshakeTimeout.timeAmount) { version, context in
+            let channel = context.channel
+            func add<Transport>(_ handler: ServerConnectionHandler<Transport>) throws {
+                handler.peerCertificateLookup = peerCertificateLookup
+                try channel.pipeline.syncOperations.addHandler(handler, position: .after(context.handler))
+                let id = ObjectIdentifier(channel)
+                guard connections.add(NIOLoopBound(handler, eventLoop: channel.eventLoop), id: id) else {
+                    channel.close(promise: nil)
+                    return
+                }
+                channel.closeFuture.whenComplete { _ in connections.remove(id: id) }
+            }
+            switch version {
+            case .http2:
+                try add(
+                    self.makeConnectionHandler(
+                        configuration: configuration, router: router, executor: executor, allocator: channel.allocator))
+            case .http1:
+                try add(
+                    self.makeHTTP1ConnectionHandler(
+                        configuration: configuration, router: router, executor: executor, allocator: channel.allocator))
+            }
         }
+        try sync.addHandler(detector)
     }
 
     /// The handler of one accepted connection, before TLS: everything the server does on a
@@ -77,18 +91,46 @@ extension Server {
         // message size what a unary one does: the transport takes whatever they write.
         http2.maxBufferedOutputPerStream = .max
         return ServerConnectionHandler(
-            configuration: .init(
-                router: router,
-                maximumReceiveMessageSize: configuration.maximumReceiveMessageSize,
-                streamWindowSize: configuration.streamWindowSize,
-                connection: configuration.connectionStateMachine(),
-                logger: configuration.logger,
-                observer: self.observer,
-                cors: configuration.cors
-            ),
+            configuration: self.connectionConfiguration(configuration, router: router),
             transport: HTTP2ServerConnection(configuration: http2, allocator: allocator),
             executor: executor,
             allocator: allocator
+        )
+    }
+
+    /// The handler of a connection that speaks HTTP/1.1 (gRPC-Web and Connect from browsers
+    /// and HTTP/1.1 clients): the same calls on `HTTP1ServerConnection`, without keepalive
+    /// PINGs, which HTTP/1.1 does not have.
+    func makeHTTP1ConnectionHandler(
+        configuration: Configuration,
+        router: Router,
+        executor: EventLoopTaskExecutor,
+        allocator: ByteBufferAllocator
+    ) -> ServerConnectionHandler<HTTP1ServerConnection> {
+        var http1 = HTTP1ServerConfiguration()
+        http1.maxHeaderSectionSize = configuration.maximumHeaderListSize
+        var connection = self.connectionConfiguration(configuration, router: router)
+        connection.connection.keepalive = nil
+        connection.connection.pingPolicy = nil
+        return ServerConnectionHandler(
+            configuration: connection,
+            transport: HTTP1ServerConnection(configuration: http1, allocator: allocator),
+            executor: executor,
+            allocator: allocator
+        )
+    }
+
+    private func connectionConfiguration(_ configuration: Configuration, router: Router)
+        -> ServerConnectionConfiguration
+    {
+        ServerConnectionConfiguration(
+            router: router,
+            maximumReceiveMessageSize: configuration.maximumReceiveMessageSize,
+            streamWindowSize: configuration.streamWindowSize,
+            connection: configuration.connectionStateMachine(),
+            logger: configuration.logger,
+            observer: self.observer,
+            cors: configuration.cors
         )
     }
 }

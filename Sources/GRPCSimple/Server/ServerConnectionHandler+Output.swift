@@ -46,11 +46,27 @@ extension ServerConnectionHandler {
         if let action = self.machine.streamClosed(now: .now()) {
             self.perform(action)
         }
+        if !Transport.multiplexes {
+            // HTTP/1.1 reads the next request once this response is complete: a pipelined
+            // one may wait in the input. Handled from the loop, not inside this call.
+            self.eventLoop.assumeIsolated().execute {
+                self.handleEvents()
+                self.resumeReadingIfHeld()
+                self.requestFlush()
+            }
+        }
     }
 
     /// The call's handler read `bytes` of request DATA: the stream's window may come back.
     func dataConsumed(streamID: UInt32, bytes: Int) {
         self.transport.dataConsumed(streamID: streamID, bytes: bytes)
+        if !Transport.multiplexes {
+            // HTTP/1.1 parses more of the body once there is room.
+            self.eventLoop.assumeIsolated().execute {
+                self.handleEvents()
+                self.resumeReadingIfHeld()
+            }
+        }
         if self.transport.hasOutput {
             self.requestFlush()
         }

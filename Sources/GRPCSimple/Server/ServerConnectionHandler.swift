@@ -45,8 +45,10 @@ final class ServerConnectionHandler<Transport: ServerTransport>: ChannelDuplexHa
     var trackedAwaitingWindow: [UInt32: (WriteBackpressure, Int)] = [:]
     /// Our SETTINGS went out.
     private var transportStarted = false
-    /// A read held back while the channel was not writable.
-    private var readPending = false
+    /// A read held back while the channel was not writable (or the transport full).
+    var readPending = false
+    /// HTTP/1.1: armed while a request is partly in and nothing is being served.
+    private var stalledRequestTimer: Scheduled<Void>?
     /// The state machine asked to close once everything is written, while a call that has
     /// ended for us still had response DATA waiting for the client's window: closing waits
     /// for it.
@@ -106,6 +108,8 @@ final class ServerConnectionHandler<Transport: ServerTransport>: ChannelDuplexHa
     func handlerRemoved(context: ChannelHandlerContext) {
         self.configuration.observer?.metrics?.openConnections.decrement(by: 1)
         self.timers.disarmAll()
+        self.stalledRequestTimer?.cancel()
+        self.stalledRequestTimer = nil
         self.context = nil
     }
 
@@ -138,13 +142,37 @@ final class ServerConnectionHandler<Transport: ServerTransport>: ChannelDuplexHa
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         self.flushes.readStarted()
         self.transport.receive(self.unwrapInboundIn(data), now: .now())
-        while let event = self.transport.nextEvent() {
-            self.handle(event)
-        }
+        self.handleEvents()
         // Activity for keepalive; the end of the handshake once the whole preface is in (a
         // client that sends half of it and stalls is closed by the handshake timeout).
         if self.transport.handshakeComplete, let action = self.machine.frameReceived() {
             self.perform(action)
+        }
+    }
+
+    /// Every event the input so far holds.
+    func handleEvents() {
+        while let event = self.transport.nextEvent() {
+            self.handle(event)
+        }
+        if !Transport.multiplexes {
+            self.watchForStalledRequest()
+        }
+    }
+
+    /// HTTP/1.1: a client that starts a request and stops is closed after the handshake
+    /// timeout, the first request or any later one.
+    private func watchForStalledRequest() {
+        if self.streams.isEmpty, self.transport.hasPartialRequest {
+            guard self.stalledRequestTimer == nil else { return }
+            let timeout = self.configuration.connection.handshakeTimeout ?? .seconds(10)
+            let handler = NIOLoopBound(self, eventLoop: self.eventLoop)
+            self.stalledRequestTimer = self.eventLoop.scheduleTask(in: timeout) {
+                handler.value.abortConnection(reason: "the client sent part of a request and stopped")
+            }
+        } else if let timer = self.stalledRequestTimer {
+            timer.cancel()
+            self.stalledRequestTimer = nil
         }
     }
 
@@ -171,7 +199,7 @@ final class ServerConnectionHandler<Transport: ServerTransport>: ChannelDuplexHa
     /// answers (PING and SETTINGS ACKs, RST_STREAMs, responses) cannot make us buffer them
     /// without bound.
     func read(context: ChannelHandlerContext) {
-        if context.channel.isWritable || self.closing {
+        if (context.channel.isWritable && self.transport.wantsMoreInput) || self.closing {
             context.read()
         } else {
             self.readPending = true
@@ -179,11 +207,16 @@ final class ServerConnectionHandler<Transport: ServerTransport>: ChannelDuplexHa
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable, self.readPending {
-            self.readPending = false
-            context.read()
-        }
+        self.resumeReadingIfHeld()
         context.fireChannelWritabilityChanged()
+    }
+
+    /// Reads again once the channel is writable and the transport takes input.
+    func resumeReadingIfHeld() {
+        guard self.readPending, let context = self.context, context.channel.isWritable, self.transport.wantsMoreInput
+        else { return }
+        self.readPending = false
+        context.read()
     }
 
     private func handle(_ event: HTTP2ServerEvent) {

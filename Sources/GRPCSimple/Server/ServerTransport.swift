@@ -1,3 +1,4 @@
+import GRPCSimpleHTTP1
 import GRPCSimpleHTTP2
 import NIOCore
 import NIOHPACK
@@ -45,13 +46,28 @@ protocol ServerTransport: Sendable {
     /// Whether the transport can take more input now; while false, the connection stops
     /// reading the socket (HTTP/1.1 has no flow control of its own to stop a client).
     var wantsMoreInput: Bool { get }
-    /// Whether the connection has keepalive PINGs (HTTP/2) or none (HTTP/1.1).
-    static var hasPings: Bool { get }
+    /// Whether requests run side by side (HTTP/2), or one at a time (HTTP/1.1: the next
+    /// request is read once the current response is complete, and there are no PINGs).
+    static var multiplexes: Bool { get }
+    /// Part of a request head (or of a rejected request's body) is in, and nothing is being
+    /// served: a client that stops here is holding the connection (slowloris).
+    var hasPartialRequest: Bool { get }
 }
 
 extension HTTP2ServerConnection: ServerTransport {
     var handshakeComplete: Bool { self.receivedClientSettings }
     /// HTTP/2's flow control bounds what a client may send.
     var wantsMoreInput: Bool { true }
-    static var hasPings: Bool { true }
+    static var multiplexes: Bool { true }
+    /// HTTP/2 bounds a stalled preface with the handshake timeout, and streams cost a slot.
+    var hasPartialRequest: Bool { false }
+}
+
+extension HTTP1ServerConnection: ServerTransport {
+    var handshakeComplete: Bool { self.receivedRequest }
+    /// Reading stops while more than a window and a request head wait unparsed.
+    var wantsMoreInput: Bool { self.bufferedInputBytes <= self.configuration.receiveWindow + 16 * 1024 }
+    static var multiplexes: Bool { false }
+    /// HTTP/1.1 has no PING; keepalive is off on these connections.
+    mutating func sendPing(opaque: UInt64) {}
 }

@@ -119,6 +119,9 @@ final class RawSocket: Sendable {
         await poll(within: timeout) { self.frames.first(where: matches) }
     }
 
+    /// Every byte received so far.
+    var receivedBytes: [UInt8] { self.received.withLockedValue { $0 } }
+
     /// Whether the server closed the connection within `timeout`.
     func closed(within timeout: Duration = .seconds(10)) async -> Bool {
         await eventually(within: timeout) { !self.channel.isActive }
