@@ -6,9 +6,11 @@
   reflection; unary, server streaming and bidirectional streaming; errors.
 - connect-python's client (ConnectClientSync over pyqwest) calls person-server with the
   Connect, gRPC-Web and gRPC protocols, each with protobuf and JSON messages.
+- sonora (a gRPC-Web client on urllib3) calls person-server and interop-server.
 
-Over HTTP/2 with prior knowledge (h2c). Every server listens on 127.0.0.1 only and is
-killed by PID when its module ends; every call has a timeout.
+Over HTTP/2 with prior knowledge (h2c), and over HTTP/1.1 for the web protocols (buf curl
+then reads the schema from a descriptor set: reflection needs HTTP/2). Every server listens
+on 127.0.0.1 only and is killed by PID when its module ends; every call has a timeout.
 """
 
 import json
@@ -49,10 +51,11 @@ def interop_server():
     server.kill()
 
 
-def buf_curl(url, protocol, data, *extra):
+def buf_curl(url, protocol, data, *extra, http2=True):
     if not os.access(BUF, os.X_OK):
         pytest.fail("buf is not installed at %s (pip install buf-bin)" % BUF)
-    argv = [BUF, "curl", "--protocol", protocol, "--http2-prior-knowledge", "-d", data, *extra, url]
+    version = ["--http2-prior-knowledge"] if http2 else []
+    argv = [BUF, "curl", "--protocol", protocol, *version, "-d", data, *extra, url]
     return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                           timeout=CALL_TIMEOUT)
 
@@ -117,6 +120,46 @@ def test_buf_curl_bidirectional_streaming(interop_server, protocol):
     assert [r["payload"]["body"] for r in documents(result.stdout)] == ["AAA=", "AAAAAAAA"]
 
 
+GRPC_PROTO_DIR = os.environ.get("GRPC_PROTO_DIR", "/usr/share/grpc-proto")
+
+
+@pytest.fixture(scope="module")
+def schemas(tmp_path_factory):
+    """Descriptor sets (buf's binpb image format) of person.proto and grpc.testing's
+    test.proto, for buf curl over HTTP/1.1."""
+    out = tmp_path_factory.mktemp("schemas")
+    person = str(out / "person.binpb")
+    testing = str(out / "testing.binpb")
+    for include, proto, target in [
+        (PROTO_DIR, os.path.join(PROTO_DIR, "person.proto"), person),
+        (GRPC_PROTO_DIR, os.path.join(GRPC_PROTO_DIR, "grpc", "testing", "test.proto"), testing),
+    ]:
+        subprocess.run([sys.executable, "-m", "grpc_tools.protoc", "-I" + include, "--include_imports",
+                        "--descriptor_set_out=" + target, proto], check=True, timeout=120)
+    return {"person": person, "testing": testing}
+
+
+@pytest.mark.parametrize("protocol", ["connect", "grpcweb"])
+def test_buf_curl_over_http1(person_server, interop_server, schemas, protocol):
+    url = "http://%s/AsillaService/getInfor" % person_server.address
+    result = buf_curl(url, protocol, '{"name": "Hal"}', "-v", "--schema", schemas["person"],
+                      "-H", "authorization: Bearer sekret", http2=False)
+    assert result.returncode == 0, result.stderr
+    assert "HTTP/1.1 200 OK" in result.stderr
+    assert documents(result.stdout)[0]["name"] == "Hal"
+    # Server streaming over HTTP/1.1: a chunked response.
+    url = "http://%s/grpc.testing.TestService/StreamingOutputCall" % interop_server.address
+    result = buf_curl(url, protocol, '{"response_parameters": [{"size": 3}, {"size": 1}]}', "--schema",
+                      schemas["testing"], http2=False)
+    assert result.returncode == 0, result.stderr
+    assert [r["payload"]["body"] for r in documents(result.stdout)] == ["AAAA", "AA=="]
+    # An error.
+    url = "http://%s/AsillaService/getInfor" % person_server.address
+    result = buf_curl(url, protocol, '{"name": "Hal"}', "--schema", schemas["person"], http2=False)
+    assert result.returncode != 0
+    assert documents(result.stderr)[0]["code"] == "unauthenticated"
+
+
 # --------------------------------------------------------------------------
 # connect-python
 
@@ -132,11 +175,12 @@ def person_messages(tmp_path_factory):
     sys.path.remove(out)
 
 
-def connect_client(address, protocol, json_messages):
+def connect_client(address, protocol, json_messages, http2=True):
     from connectrpc.client import ConnectClientSync
     from pyqwest import HTTPVersion, SyncClient, SyncHTTPTransport
 
-    http = SyncClient(SyncHTTPTransport(http_version=HTTPVersion.HTTP2))
+    version = HTTPVersion.HTTP2 if http2 else HTTPVersion.HTTP1
+    http = SyncClient(SyncHTTPTransport(http_version=version))
     return ConnectClientSync("http://" + address, protocol=protocol, proto_json=json_messages,
                              http_client=http, timeout_ms=CALL_TIMEOUT * 1000)
 
@@ -148,12 +192,15 @@ def method(person_pb2, name):
                       output=person_pb2.Person, idempotency_level=IdempotencyLevel.UNKNOWN)
 
 
+@pytest.mark.parametrize("http2", [True, False], ids=["h2", "http1"])
 @pytest.mark.parametrize("json_messages", [False, True], ids=["proto", "json"])
 @pytest.mark.parametrize("protocol", ["CONNECT", "GRPC_WEB", "GRPC"])
-def test_connect_python_unary(person_server, person_messages, protocol, json_messages):
+def test_connect_python_unary(person_server, person_messages, protocol, json_messages, http2):
     from connectrpc.protocol import ProtocolType
 
-    client = connect_client(person_server.address, ProtocolType[protocol], json_messages)
+    if protocol == "GRPC" and not http2:
+        pytest.skip("gRPC itself needs HTTP/2")
+    client = connect_client(person_server.address, ProtocolType[protocol], json_messages, http2=http2)
     reply = client.execute_unary(request=person_messages.RequestInforPerson(name="Carol"),
                                  method=method(person_messages, "getInfor"),
                                  headers={"authorization": "Bearer sekret"})
@@ -178,3 +225,31 @@ def test_connect_python_errors(person_server, person_messages, protocol, json_me
         client.execute_unary(request=person_messages.RequestInforPerson(name="Carol"),
                              method=method(person_messages, "getInfor"))
     assert raised.value.code == Code.UNAUTHENTICATED
+
+
+# --------------------------------------------------------------------------
+# sonora: gRPC-Web over HTTP/1.1 (urllib3)
+
+
+def test_sonora_grpc_web(person_server, person_messages):
+    import sonora.client
+    from sonora.protocol import WebRpcError
+
+    pb = person_messages
+    with sonora.client.insecure_web_channel("http://" + person_server.address) as channel:
+        # sonora's channel predates grpcio's `_registered_method` stub argument: call by path.
+        get_infor = channel.unary_unary("/AsillaService/getInfor", pb.RequestInforPerson.SerializeToString,
+                                        pb.Person.FromString)
+        reply = get_infor(pb.RequestInforPerson(name="Sonja"), metadata=[("authorization", "Bearer sekret")],
+                          timeout=CALL_TIMEOUT)
+        assert reply.name == "Sonja"
+        with pytest.raises(WebRpcError) as raised:
+            get_infor(pb.RequestInforPerson(name="Sonja"), timeout=CALL_TIMEOUT)
+        assert raised.value.code().name == "UNAUTHENTICATED"
+        nope = channel.unary_unary("/AsillaService/nope", pb.RequestInforPerson.SerializeToString,
+                                   pb.Person.FromString)
+        with pytest.raises(WebRpcError) as raised:
+            nope(pb.RequestInforPerson(name="x"), metadata=[("authorization", "Bearer sekret")],
+                 timeout=CALL_TIMEOUT)
+        assert raised.value.code().name == "UNIMPLEMENTED"
+        assert "unknown method nope" in raised.value.details()
