@@ -212,6 +212,7 @@ struct HTTP1RequestParser: Sendable {
         limit: Int,
         overLimit: HTTP1ParseError
     ) throws(HTTP1ParseError) -> Int? {
+        let limit = min(limit, Int.max - 2)  // a configured limit of Int.max cannot overflow
         let view = buffer.readableBytesView
         let searchLength = max(0, min(view.count, limit + 2))
         let from = view.startIndex + min(self.scanned, searchLength)
@@ -286,7 +287,10 @@ struct HTTP1RequestParser: Sendable {
         guard value.allSatisfy(HTTP1Syntax.isFieldValueCharacter) else {
             throw .badRequest("invalid header field value")
         }
-        return (String(decoding: name.lazy.map(HTTP1Syntax.lowercased), as: UTF8.self), String(decoding: value, as: UTF8.self))
+        return (
+            String(decoding: name.lazy.map(HTTP1Syntax.lowercased), as: UTF8.self),
+            String(decoding: value, as: UTF8.self)
+        )
     }
 
     /// `chunk-size [ BWS ";" chunk-ext ]`: the size; the extensions are skipped.

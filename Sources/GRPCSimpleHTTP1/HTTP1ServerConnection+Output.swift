@@ -240,7 +240,8 @@ extension HTTP1ServerConnection {
 
     /// Whether every non-pseudo field can be written without splitting the response.
     private static func fieldsAreValid(_ headers: HPACKHeaders) -> Bool {
-        headers.allSatisfy { name, value, _ in name.hasPrefix(":") || HTTP1Syntax.isValidField(name: name, value: value) }
+        headers.allSatisfy { name, value, _ in name.hasPrefix(":") || HTTP1Syntax.isValidField(name: name, value: value)
+        }
     }
 
     /// The reason phrase of a status code (RFC 9110 §15), or "Unknown".

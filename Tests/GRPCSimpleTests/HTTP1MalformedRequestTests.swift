@@ -38,7 +38,8 @@ import Testing
     }
 
     @Test func aLongTargetIs414() {
-        expectRefusal("GET /\(String(repeating: "a", count: 9000)) HTTP/1.1\r\nHost: h\r\n\r\n", "HTTP/1.1 414 URI Too Long")
+        expectRefusal(
+            "GET /\(String(repeating: "a", count: 9000)) HTTP/1.1\r\nHost: h\r\n\r\n", "HTTP/1.1 414 URI Too Long")
         // Known as soon as the limit is passed, before the line ends.
         expectRefusal("GET /\(String(repeating: "a", count: 9000))", "HTTP/1.1 414 URI Too Long")
     }
@@ -49,7 +50,9 @@ import Testing
         var client = HTTP1TestClient(configuration: configuration)
         let line = "GET /\(String(repeating: "a", count: 6)) HTTP/1.1"  // 20 bytes
         #expect(client.feed("\(line)\r\nHost: h\r\n\r\n").heads.count == 1)
-        expectRefusal("GET /\(String(repeating: "a", count: 7)) HTTP/1.1\r\n", "HTTP/1.1 414 URI Too Long", configuration: configuration)
+        expectRefusal(
+            "GET /\(String(repeating: "a", count: 7)) HTTP/1.1\r\n", "HTTP/1.1 414 URI Too Long",
+            configuration: configuration)
     }
 
     @Test func aLargeHeaderSectionIs431() {

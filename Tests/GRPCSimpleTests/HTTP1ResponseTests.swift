@@ -6,7 +6,8 @@ import NIOCore
 import Testing
 
 @Suite struct HTTP1ResponseTests {
-    private func client(request: String = "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n") -> HTTP1TestClient {
+    private func client(request: String = "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n") -> HTTP1TestClient
+    {
         var client = HTTP1TestClient()
         _ = client.feed(request)
         return client
@@ -17,13 +18,16 @@ import Testing
         #expect(
             client.connection.sendHeaders(
                 streamID: 1, headers: [":status": "200", "content-type": "application/grpc-web+proto"]) == true)
-        #expect(client.output() == "HTTP/1.1 200 OK\r\ncontent-type: application/grpc-web+proto\r\ntransfer-encoding: chunked\r\n\r\n")
+        #expect(
+            client.output()
+                == "HTTP/1.1 200 OK\r\ncontent-type: application/grpc-web+proto\r\ntransfer-encoding: chunked\r\n\r\n")
         #expect(client.connection.sendData(streamID: 1, data: ByteBuffer(string: "hello, world")) == true)
         #expect(client.output() == "c\r\nhello, world\r\n")
         #expect(client.connection.sendData(streamID: 1, data: ByteBuffer()) == true)
         #expect(client.output().isEmpty)
         #expect(client.connection.bufferedOutputBytes(streamID: 1) == 0)
-        #expect(client.connection.sendTrailers(streamID: 1, trailers: ["grpc-status": "0", "grpc-message": "fine"]) == true)
+        #expect(
+            client.connection.sendTrailers(streamID: 1, trailers: ["grpc-status": "0", "grpc-message": "fine"]) == true)
         #expect(client.output() == "0\r\ngrpc-status: 0\r\ngrpc-message: fine\r\n\r\n")
         #expect(client.connection.activeStreams == 0)
         #expect(client.connection.sendTrailers(streamID: 1, trailers: [:]) == false)
@@ -59,7 +63,8 @@ import Testing
 
     @Test func aTrailersOnlyResponseKeepsItsOwnContentLength() {
         var client = self.client(request: "HEAD / HTTP/1.1\r\nHost: h\r\n\r\n")
-        #expect(client.connection.sendTrailers(streamID: 1, trailers: [":status": "200", "content-length": "42"]) == true)
+        #expect(
+            client.connection.sendTrailers(streamID: 1, trailers: [":status": "200", "content-length": "42"]) == true)
         #expect(client.output() == "HTTP/1.1 200 OK\r\ncontent-length: 42\r\n\r\n")
     }
 
@@ -84,12 +89,14 @@ import Testing
 
     @Test func fieldsThatWouldSplitTheResponseAreRefused() {
         var client = self.client()
-        #expect(client.connection.sendHeaders(streamID: 1, headers: [":status": "200", "x": "a\r\nset-cookie: y"]) == false)
+        #expect(
+            client.connection.sendHeaders(streamID: 1, headers: [":status": "200", "x": "a\r\nset-cookie: y"]) == false)
         #expect(client.connection.sendHeaders(streamID: 1, headers: [":status": "200", "bad name": "v"]) == false)
         #expect(client.connection.sendHeaders(streamID: 1, headers: [":status": "2000"]) == false)
         #expect(client.connection.sendHeaders(streamID: 1, headers: ["x": "no status"]) == false)
         #expect(client.connection.sendHeaders(streamID: 1, headers: [":status": "100"]) == false)
-        #expect(client.connection.sendHeaders(streamID: 1, headers: [":status": "200", "content-length": "-1"]) == false)
+        #expect(
+            client.connection.sendHeaders(streamID: 1, headers: [":status": "200", "content-length": "-1"]) == false)
         #expect(client.connection.sendHeaders(streamID: 3, headers: [":status": "200"]) == false)
         #expect(client.output().isEmpty)
         #expect(client.connection.sendHeaders(streamID: 1, headers: [":status": "200"]) == true)
