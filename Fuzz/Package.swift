@@ -44,6 +44,18 @@ let package = Package(
                 .product(name: "NIOHPACK", package: "swift-nio-http2"),
             ]
         ),
+        // The server's HTTP/1.1 transport, Sources/GRPCSimpleHTTP1 (a symbolic link), internal
+        // like the HTTP/2 one: its `import GRPCSimpleHTTP2` is aliased to HTTP2Transport, so
+        // that both speak the same event type.
+        .target(
+            name: "HTTP1Transport",
+            dependencies: [
+                "HTTP2Transport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+            ],
+            swiftSettings: [.unsafeFlags(["-module-alias", "GRPCSimpleHTTP2=HTTP2Transport"])]
+        ),
         // 1. The message deframer (EnvelopeReader) with identity, gzip and deflate.
         fuzzTarget("FuzzEnvelope"),
         // 2. Request headers (RequestHead.parse) and metadata: grpc-timeout, percent-encoding,
@@ -56,7 +68,9 @@ let package = Package(
         fuzzTarget("FuzzClientResponse"),
         // 5. The server's HTTP/2 transport: frames after a valid preface.
         fuzzTarget("FuzzHTTP2", extra: ["HTTP2Transport"]),
-        // 6. The DNS response parser, and the service-config JSON parser.
+        // 6. The server's HTTP/1.1 transport: any bytes as requests.
+        fuzzTarget("FuzzHTTP1", extra: ["HTTP1Transport", "HTTP2Transport"]),
+        // 7. The DNS response parser, and the service-config JSON parser.
         fuzzTarget("FuzzDNS"),
         fuzzTarget("FuzzServiceConfig"),
     ],

@@ -241,6 +241,26 @@ def client_seeds():
           + frame(DATA, END_STREAM, 1, HELLO))
 
 
+def http1_seeds():
+    # Byte 0: the application's behaviour (0x08: it consumes the body, 0x01: it answers at the
+    # head, 0x04: with a content-length, 0x20: small limits); bytes 1-2: where the rest is
+    # split into two reads.
+    t = "FuzzHTTP1"
+    get = b"GET /fuzz.Echo/Get?x=1 HTTP/1.1\r\nHost: localhost:8080\r\nUser-Agent: fuzz\r\nAccept: */*\r\n\r\n"
+    post = (b"POST /fuzz.Echo/Get HTTP/1.1\r\nHost: h\r\nContent-Type: application/grpc-web+proto\r\n"
+            b"X-Grpc-Web: 1\r\nContent-Length: 9\r\n\r\n" + envelope(bytes_value(b"hi")))
+    chunked = (b"POST /fuzz.Echo/Collect HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n"
+               b"Expect: 100-continue\r\nContent-Type: application/connect+proto\r\n\r\n"
+               b"5;ext=1\r\nhello\r\na\r\n0123456789\r\n0\r\nx-trailer: t\r\n\r\n")
+    write(t, "get", b"\x08\x00\x10" + get)
+    write(t, "post", b"\x08\x00\x30" + post)
+    write(t, "chunked-post", b"\x08\x00\x50" + chunked)
+    write(t, "chunked-early-answer", b"\x0d\x00\x60" + chunked + get)
+    write(t, "pipelined-pair", b"\x08\x00\x90" + post + get)
+    write(t, "http10-keep-alive", b"\x0c\x00\x00" + b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n" + get)
+    write(t, "small-window", b"\x28\x00\x05" + chunked + post)
+
+
 def dns_seeds():
     t = "FuzzDNS"
 
@@ -288,6 +308,7 @@ if __name__ == "__main__":
     server_seeds()
     http2_seeds()
     client_seeds()
+    http1_seeds()
     dns_seeds()
     service_config_seeds()
     for target in sorted(os.listdir(CORPUS)):

@@ -212,6 +212,7 @@ struct HTTP1RequestParser: Sendable {
         limit: Int,
         overLimit: HTTP1ParseError
     ) throws(HTTP1ParseError) -> Int? {
+        let limit = min(limit, Int.max - 2)  // a configured limit of Int.max cannot overflow
         let view = buffer.readableBytesView
         let searchLength = max(0, min(view.count, limit + 2))
         let from = view.startIndex + min(self.scanned, searchLength)

@@ -26,6 +26,9 @@ import NIOHPACK
 /// - Back-pressure: body bytes delivered and not given back with `dataConsumed` are bounded
 ///   by `receiveWindow`; past it parsing pauses and the input stays buffered
 ///   (`bufferedInputBytes` tells the caller when to stop reading the socket).
+/// - Parsing is strict (see `HTTP1RequestParser`): lines end with CRLF (a bare LF is 400),
+///   obs-fold is 400, content-length and transfer-encoding together are 400 (request
+///   smuggling), a transfer coding other than chunked is 501, HTTP/1.1 needs one `host`.
 /// - A malformed request, or one over a limit, is answered with an error response (400, 414,
 ///   431, 501 or 505, `connection: close`, a one-line plain-text body naming the rule), then
 ///   `connectionError(.protocolError)`, and the connection is closed. When the current

@@ -165,6 +165,21 @@ import Testing
         #expect(old.output().isEmpty)
     }
 
+    @Test func limitsOfIntMaxDoNotOverflow() {
+        var configuration = HTTP1ServerConfiguration()
+        configuration.maxRequestLineLength = .max
+        configuration.maxHeaderSectionSize = .max
+        configuration.maxHeaderFields = .max
+        configuration.maxChunkLineLength = .max
+        configuration.maxChunkSizeDigits = .max
+        configuration.maxTrailerSectionSize = .max
+        configuration.receiveWindow = .max
+        var client = HTTP1TestClient(configuration: configuration)
+        let events = client.feed(Self.chunkedRequest)
+        #expect(events.body == "hello0123456789!")
+        #expect(events.bodyEnds == 1)
+    }
+
     @Test func randomBytesNeverTrap() {
         var generator = XorshiftGenerator(seed: 7)
         let alphabet = Array("GET POST / HTTP/1.1\r\n:;0123456789abcdefABCDEF chunked content-length host".utf8)
