@@ -73,6 +73,9 @@ let package = Package(
         // 7. The DNS response parser, and the service-config JSON parser.
         fuzzTarget("FuzzDNS"),
         fuzzTarget("FuzzServiceConfig"),
+        // 7. gRPC-Web and Connect: content-types, request bodies (base64, held Connect unary
+        //    bodies), proto3 JSON messages, Connect's error JSON.
+        fuzzTarget("FuzzWebProtocols"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -73,7 +73,19 @@ OPTIONAL_CLIENTS = []  # the optional clients built for this run
 CLIENT_FILTER = None  # None: all; else the set of names given to --clients
 # Sections of the run (`--only`) and the servers of the h2load tables (`--servers`).
 SECTIONS = ["unary-h2load", "stream-h2load", "unary", "unary-payloads", "stream", "pingpong", "idle", "streams",
-            "client", "allocations", "observability", "loadbalancing", "backends"]
+            "client", "allocations", "observability", "web", "loadbalancing", "backends"]
+# The `web` section: unary getInfor on bench-server in each protocol, over HTTP/2 and HTTP/1.1
+# (name -> content-type, body kind, h1). Body kinds: "envelope" (gRPC's framing), "proto" (the
+# message alone), "json".
+WEB_PROTOCOLS = [
+    ("gRPC", "application/grpc", "envelope", False),
+    ("gRPC-Web", "application/grpc-web+proto", "envelope", False),
+    ("Connect proto", "application/proto", "proto", False),
+    ("Connect JSON", "application/json", "json", False),
+    ("gRPC-Web, HTTP/1.1", "application/grpc-web+proto", "envelope", True),
+    ("Connect proto, HTTP/1.1", "application/proto", "proto", True),
+    ("Connect JSON, HTTP/1.1", "application/json", "json", True),
+]
 # The servers of the `observability` section, off first.
 OBSERVED = ["bench-server", "bench-server-metrics", "bench-server-tracing", "bench-server-observed"]
 SERVER_FILTER = None  # None: all; else the set of names given to --servers
@@ -251,9 +263,13 @@ def run_client(client, workload, server, args, timeout, malloc=False, env=None):
 
 
 def h2load_command(server, seconds=None, requests=None, log_file=None, body=None, path=GETINFOR_PATH,
-                   connections=4, streams=100):
-    command = ["taskset", "-c", LOAD_CORE, "h2load", "-c", str(connections), "-m", str(streams), "-d", body,
-               "-H", "content-type: application/grpc", "-H", "te: trailers"]
+                   connections=4, streams=100, headers=None, h1=False):
+    headers = headers or ["content-type: application/grpc", "te: trailers"]
+    command = ["taskset", "-c", LOAD_CORE, "h2load", "-c", str(connections), "-m", str(streams), "-d", body]
+    for header in headers:
+        command += ["-H", header]
+    if h1:
+        command.append("--h1")
     command += ["-D", f"{int(seconds * 1000)}ms"] if seconds else ["-n", str(requests)]
     if log_file:
         command.append(f"--log-file={log_file}")
@@ -536,6 +552,37 @@ class Bench:
             finally:
                 server.stop()
 
+    def web_protocols(self):
+        """What each protocol costs the server: unary getInfor on one bench-server, in gRPC,
+        gRPC-Web and Connect (proto and JSON), over HTTP/2 and HTTP/1.1 (h2load --h1, 4
+        keep-alive connections, one request at a time each), alternated in every round."""
+        bodies = {}
+        message = b"\x0a\x05trung"
+        for kind, data in [("envelope", b"\x00" + len(message).to_bytes(4, "big") + message), ("proto", message),
+                           ("json", b'{"name":"trung"}')]:
+            bodies[kind] = os.path.join(self.tmp, f"web-{kind}.bin")
+            with open(bodies[kind], "wb") as f:
+                f.write(data)
+        server = Server("bench-server", self.tmp)
+        try:
+            def run(name, content_type, body, h1, seconds):
+                headers = [f"content-type: {content_type}"]
+                if content_type == "application/grpc":
+                    headers.append("te: trailers")
+                shape = {"headers": headers, "h1": h1}
+                if h1:
+                    shape["streams"] = 1
+                return run_h2load(server, seconds, bodies[body], self.tmp, **shape)
+            for name, content_type, body, h1 in WEB_PROTOCOLS:  # warm-up
+                run(name, content_type, body, h1, 1)
+            for r in range(1, self.rounds + 1):
+                for name, content_type, body, h1 in WEB_PROTOCOLS:
+                    result = run(name, content_type, body, h1, self.seconds)
+                    self.note_command(f"web: {name}", result["command"].replace(str(server.port), "PORT"))
+                    self.record("web", name, result, r)
+        finally:
+            server.stop()
+
     def observability(self):
         """What metrics and tracing cost: unary getInfor under h2load, bench-server with
         observability off, metrics on, tracing on and both, alternated; then allocations per
@@ -699,6 +746,8 @@ class Bench:
             self.allocations()
         if wants("observability"):
             self.observability()
+        if wants("web"):
+            self.web_protocols()
         if wants("loadbalancing"):
             self.load_balancing()
         if wants("backends"):
@@ -930,6 +979,31 @@ def render(bench, info, raw_name):
         add(f"gRPC Simple as a fraction of the ceilings: {num(100 * ratio(unary_ours, frame) if frame else None)} % "
             f"of raw-frame-server, {num(100 * (ratio(unary_ours, med('unary-h2load', 'raw-child-server', 'rate')) or 0))} % "
             "of raw-child-server.")
+        add("")
+    web = R.get("web", {})
+    if web:
+        add("### The web protocols: unary getInfor on bench-server, h2load (server side)")
+        add("")
+        add("One bench-server, the same call in each protocol, alternated in every round: `h2load -c 4 -m 100` "
+            "over HTTP/2; over HTTP/1.1 `h2load --h1 -c 4 -m 1` (keep-alive, one request at a time per "
+            "connection, as a browser sends them). \"× gRPC\" is the median over rounds of this protocol's CPU "
+            "per RPC over gRPC's in the same round.")
+        add("")
+        add("| protocol | median req/s | server CPU µs/RPC | × gRPC CPU | p99 ms | errors |")
+        add("|---|---:|---:|---:|---:|---:|")
+        grpc_runs = web.get("gRPC", [])
+        for name, _, _, _ in WEB_PROTOCOLS:
+            runs = web.get(name)
+            if not runs:
+                continue
+            ratios = [run.get("server_cpu_us_per_item") / base.get("server_cpu_us_per_item")
+                      for run, base in zip(runs, grpc_runs)
+                      if run.get("server_cpu_us_per_item") and base.get("server_cpu_us_per_item")]
+            p99 = median_of(runs, "p99_us")
+            add("| " + " | ".join([
+                name, num(median_of(runs, "rate")), num(median_of(runs, "server_cpu_us_per_item"), 1),
+                f"{statistics.median(ratios):.2f}×" if ratios else "–", num(p99 / 1000 if p99 else None, 1),
+                str(total_errors(runs))]) + " |")
         add("")
     observed = R.get("observability", {})
     if observed:
@@ -1198,8 +1272,8 @@ def rewrite_doc(generated):
 
 
 def build(only=None):
-    if only is not None and set(only) <= {"observability"}:
-        # The observability section runs bench-server alone: no need to build the peers.
+    if only is not None and set(only) <= {"observability", "web"}:
+        # These sections run bench-server alone: no need to build the peers.
         log("building bench-server (release)")
         done = subprocess.run(["swift", "build", "-c", "release", "--product", "bench-server"], cwd=BENCH,
                               capture_output=True, text=True)

@@ -26,9 +26,17 @@ struct ServiceEmitter {
                     let m = method.names
                     let summary = "`\(names.fullName)/\(m.protoName)`, \(m.kind.summary)."
                     p.printComment(proto: method.descriptor.docComment, summary: [summary])
+                    // `idempotency_level` travels only when set: servers answer Connect's GET for
+                    // NO_SIDE_EFFECTS methods.
+                    let idempotency: String
+                    switch method.descriptor.options.idempotencyLevel {
+                    case .noSideEffects: idempotency = ", idempotency: .noSideEffects"
+                    case .idempotent: idempotency = ", idempotency: .idempotent"
+                    default: idempotency = ""
+                    }
                     p.print(
                         "\(v)static let \(m.function) = MethodDescriptor(service: \"\(names.fullName)\", name: \"\(m.protoName)\", "
-                            + "kind: \(m.kind.runtimeCase))"
+                            + "kind: \(m.kind.runtimeCase)\(idempotency))"
                     )
                 }
             }

@@ -191,9 +191,9 @@ import Testing
             if case .reject(let rejection) = RequestHead.parse(headers, router: Self.router) { return rejection }
             return nil
         }
-        var get = Self.request()
-        get.replaceOrAdd(name: ":method", value: "GET")
-        #expect(rejection(get)?.httpStatus == 405)
+        var put = Self.request()
+        put.replaceOrAdd(name: ":method", value: "PUT")
+        #expect(rejection(put)?.httpStatus == 405)
 
         var text = Self.request()
         text.replaceOrAdd(name: "content-type", value: "text/plain")

@@ -1,5 +1,6 @@
 import Foundation
 import InteropTesting
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -65,6 +66,48 @@ import Testing
             let result = try await negotiated.futureResult.get()
             timeout.cancel()
             #expect(result == "h2")
+            try? await channel.close()
+        }
+    }
+
+    /// A client offering only http/1.1 (a browser's fetch without HTTP/2, curl --http1.1) gets
+    /// it, and a Connect call over TLS and HTTP/1.1 is served.
+    @Test func alpnHTTP1ServesConnectOverTLS() async throws {
+        let certificates = try TLSFixtures.trusted
+        try await withHarness(configuration: TLSFixtures.server(certificates)) { harness in
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .file(certificates.caCertificatePath)
+            tls.applicationProtocols = ["http/1.1"]
+            let context = try NIOSSLContext(configuration: tls)
+            let negotiated = MultiThreadedEventLoopGroup.singleton.any().makePromise(of: String?.self)
+            let received = NIOLockedValueBox<[UInt8]>([])
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLClientHandler(context: context, serverHostname: "localhost"))
+                        try channel.pipeline.syncOperations.addHandler(
+                            ALPNRecorder(negotiated: negotiated, received: received))
+                    }
+                }
+                .connect(host: "127.0.0.1", port: harness.port).get()
+            let timeout = channel.eventLoop.scheduleTask(in: .seconds(10)) {
+                negotiated.fail(TimeoutError(seconds: 10))
+            }
+            let result = try await negotiated.futureResult.get()
+            timeout.cancel()
+            #expect(result == "http/1.1")
+            let body = #"{"text":"over tls"}"#
+            let request =
+                "POST /grpcsimple.echo.Echo/Get HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n"
+                + "content-length: \(body.utf8.count)\r\n\r\n\(body)"
+            try await channel.writeAndFlush(ByteBuffer(string: request)).get()
+            let answered = await eventually(within: .seconds(10)) {
+                String(decoding: received.withLockedValue { $0 }, as: UTF8.self).hasSuffix(body)
+            }
+            let text = String(decoding: received.withLockedValue { $0 }, as: UTF8.self)
+            #expect(answered, "\(text)")
+            #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n"))
             try? await channel.close()
         }
     }
@@ -309,9 +352,17 @@ import Testing
 private final class ALPNRecorder: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     let negotiated: EventLoopPromise<String?>
+    /// Where the bytes read after the handshake go, if anywhere.
+    let received: NIOLockedValueBox<[UInt8]>?
 
-    init(negotiated: EventLoopPromise<String?>) {
+    init(negotiated: EventLoopPromise<String?>, received: NIOLockedValueBox<[UInt8]>? = nil) {
         self.negotiated = negotiated
+        self.received = received
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let bytes = self.unwrapInboundIn(data)
+        self.received?.withLockedValue { $0 += bytes.readableBytesView }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {

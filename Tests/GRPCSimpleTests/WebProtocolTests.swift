@@ -160,6 +160,67 @@ import Testing
         }
     }
 
+    static func getHeaders(_ pathAndQuery: String) -> HPACKHeaders {
+        RawHTTP2Client.requestHeaders(path: pathAndQuery, [(":method", "GET")])
+    }
+
+    static func get(_ harness: TestHarness, _ pathAndQuery: String) async throws -> (HPACKHeaders, [UInt8]) {
+        let raw = try await RawHTTP2Client.connect(port: harness.port)
+        defer { Task { await raw.close() } }
+        try await raw.sendHeaders(stream: 1, Self.getHeaders(pathAndQuery), endStream: true)
+        let response = try await raw.response(stream: 1)
+        return (try #require(response.headerBlocks.first), response.dataBytes)
+    }
+
+    @Test func connectGetForAMethodWithoutSideEffects() async throws {
+        try await withHarness { harness in
+            // {"text":"q u"} percent-encoded, with + for the space.
+            let (head, body) = try await Self.get(
+                harness, Self.get + "?connect=v1&encoding=json&message=%7B%22text%22%3A%22q+u%22%7D")
+            #expect(head.first(name: ":status") == "200")
+            #expect(String(decoding: body, as: UTF8.self) == #"{"text":"q u"}"#)
+            // The message in protobuf, base64url without padding.
+            let message = Data(try Self.request("base64 here")).base64EncodedString()
+                .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+                .replacingOccurrences(of: "=", with: "")
+            let (protoHead, protoBody) = try await Self.get(
+                harness, Self.get + "?encoding=proto&base64=1&message=" + message)
+            #expect(protoHead.first(name: ":status") == "200")
+            #expect(protoHead.first(name: "content-type") == "application/proto")
+            #expect(try Grpcsimple_Echo_EchoResponse(serializedBytes: protoBody).text == "base64 here")
+        }
+    }
+
+    @Test func connectGetIsRefusedWhereTheProtocolSaysNo() async throws {
+        try await withHarness { harness in
+            // A streaming method, and a query without encoding.
+            let (streaming, body) = try await Self.get(harness, Self.expand + "?encoding=json&message=%7B%7D")
+            #expect(streaming.first(name: ":status") == "405")
+            #expect(String(decoding: body, as: UTF8.self).contains("does not take GET requests"))
+            let (noEncoding, noEncodingBody) = try await Self.get(harness, Self.get + "?message=%7B%7D")
+            #expect(noEncoding.first(name: ":status") == "400")
+            #expect(String(decoding: noEncodingBody, as: UTF8.self).contains("needs the query parameter encoding"))
+            let (unknown, _) = try await Self.get(harness, Self.get + "?encoding=xml&message=x")
+            #expect(unknown.first(name: ":status") == "415")
+        }
+    }
+
+    @Test func connectGetQueriesParse() {
+        #expect(
+            ConnectGetRequest.parse("/a.B/C?encoding=json&message=%7B%7D&compression=gzip&connect=v1")
+                == .success(
+                    ConnectGetRequest(path: "/a.B/C", codec: .json, compressionName: "gzip", message: Array("{}".utf8)))
+        )
+        #expect(
+            ConnectGetRequest.parse("/a.B/C?encoding=proto&base64=1&message=CgJoaQ")
+                == .success(
+                    ConnectGetRequest(
+                        path: "/a.B/C", codec: .protobuf, compressionName: nil, message: [10, 2, 104, 105])))
+        #expect((try? ConnectGetRequest.parse("/a.B/C?encoding=json&message=%zz").get()) == nil)
+        #expect((try? ConnectGetRequest.parse("/a.B/C?encoding=json&message=x&connect=v2").get()) == nil)
+        #expect((try? ConnectGetRequest.parse("/a.B/C?encoding=json&base64=1&message=***").get()) == nil)
+    }
+
     @Test func connectStreamingEndsWithAnEndOfStreamMessage() async throws {
         try await withHarness { harness in
             var request = RawHTTP2Client.message(Array(#"{"text":"a b c"}"#.utf8))

@@ -18,7 +18,7 @@ public enum Grpcsimple_Echo_Echo {
         /// Returns the request.
         ///
         /// `grpcsimple.echo.Echo/Get`, unary.
-        public static let get = MethodDescriptor(service: "grpcsimple.echo.Echo", name: "Get", kind: .unary)
+        public static let get = MethodDescriptor(service: "grpcsimple.echo.Echo", name: "Get", kind: .unary, idempotency: .noSideEffects)
 
         /// Splits the request text into words and streams one response per word.
         ///
@@ -201,11 +201,11 @@ public enum Grpcsimple_Echo_Echo_FileDescriptors {
             name: "echo.proto",
             base64Encoded: """
             CgplY2hvLnByb3RvEg9ncnBjc2ltcGxlLmVjaG8iIQoLRWNob1JlcXVlc3QSEgoEdGV4dBgBIAEoCVIEdGV4dCIiCgxFY2hvUmVz\
-            cG9uc2USEgoEdGV4dBgBIAEoCVIEdGV4dDKoAgoERWNobxJCCgNHZXQSHC5ncnBjc2ltcGxlLmVjaG8uRWNob1JlcXVlc3QaHS5n\
-            cnBjc2ltcGxlLmVjaG8uRWNob1Jlc3BvbnNlEkcKBkV4cGFuZBIcLmdycGNzaW1wbGUuZWNoby5FY2hvUmVxdWVzdBodLmdycGNz\
-            aW1wbGUuZWNoby5FY2hvUmVzcG9uc2UwARJICgdDb2xsZWN0EhwuZ3JwY3NpbXBsZS5lY2hvLkVjaG9SZXF1ZXN0Gh0uZ3JwY3Np\
-            bXBsZS5lY2hvLkVjaG9SZXNwb25zZSgBEkkKBlVwZGF0ZRIcLmdycGNzaW1wbGUuZWNoby5FY2hvUmVxdWVzdBodLmdycGNzaW1w\
-            bGUuZWNoby5FY2hvUmVzcG9uc2UoATABYgZwcm90bzM=
+            cG9uc2USEgoEdGV4dBgBIAEoCVIEdGV4dDKtAgoERWNobxJHCgNHZXQSHC5ncnBjc2ltcGxlLmVjaG8uRWNob1JlcXVlc3QaHS5n\
+            cnBjc2ltcGxlLmVjaG8uRWNob1Jlc3BvbnNlIgOQAgESRwoGRXhwYW5kEhwuZ3JwY3NpbXBsZS5lY2hvLkVjaG9SZXF1ZXN0Gh0u\
+            Z3JwY3NpbXBsZS5lY2hvLkVjaG9SZXNwb25zZTABEkgKB0NvbGxlY3QSHC5ncnBjc2ltcGxlLmVjaG8uRWNob1JlcXVlc3QaHS5n\
+            cnBjc2ltcGxlLmVjaG8uRWNob1Jlc3BvbnNlKAESSQoGVXBkYXRlEhwuZ3JwY3NpbXBsZS5lY2hvLkVjaG9SZXF1ZXN0Gh0uZ3Jw\
+            Y3NpbXBsZS5lY2hvLkVjaG9SZXNwb25zZSgBMAFiBnByb3RvMw==
             """
         ),
     ]

@@ -20,6 +20,8 @@ struct RequestHead {
     var acceptEncoding: String?
     /// The request's `origin`, when the CORS policy allows it: responses name it.
     var allowedOrigin: String?
+    /// The message of a Connect GET request, which travels in the query.
+    var queryMessage: ByteBuffer?
 
     /// What a request's headers call for.
     enum Outcome {
@@ -97,29 +99,51 @@ struct RequestHead {
         if fields.method == "OPTIONS", let cors, fields.origin != nil {
             return .preflight(cors.preflightResponse(origin: allowedOrigin, request: headers))
         }
-        guard fields.method == "POST" else {
+        let format: CallFormat
+        let path: String
+        var query: ConnectGetRequest?
+        switch fields.method {
+        case "POST":
+            guard let contentType = fields.contentType, let parsed = CallFormat(contentType: contentType) else {
+                return .reject(
+                    Rejection(
+                        httpStatus: 415,
+                        status: Status(
+                            code: .internal,
+                            message: "invalid gRPC request content-type '\(fields.contentType ?? "")'"
+                                + " (expected application/grpc, application/grpc-web, application/connect+proto,"
+                                + " application/proto or their +json forms)"),
+                        allowedOrigin: allowedOrigin
+                    ))
+            }
+            format = parsed
+            path = fields.path ?? ""
+        case "GET":
+            switch ConnectGetRequest.parse(fields.path ?? "") {
+            case .failure(let failure):
+                return .reject(
+                    Rejection(
+                        httpStatus: failure.unsupportedMediaType ? 415 : 400,
+                        status: Status(code: .invalidArgument, message: failure.message),
+                        format: CallFormat(wireProtocol: .connectUnary, codec: .json),
+                        allowedOrigin: allowedOrigin
+                    ))
+            case .success(let get):
+                format = CallFormat(wireProtocol: .connectUnary, codec: get.codec)
+                path = get.path
+                query = get
+            }
+        default:
             return .reject(
                 Rejection(
                     httpStatus: 405,
                     status: Status(
-                        code: .internal, message: "gRPC requires the POST method, got '\(fields.method ?? "")'"),
-                    allowedOrigin: allowedOrigin
-                ))
-        }
-        guard let contentType = fields.contentType, let format = CallFormat(contentType: contentType) else {
-            return .reject(
-                Rejection(
-                    httpStatus: 415,
-                    status: Status(
                         code: .internal,
-                        message: "invalid gRPC request content-type '\(fields.contentType ?? "")'"
-                            + " (expected application/grpc, application/grpc-web, application/connect+proto,"
-                            + " application/proto or their +json forms)"),
+                        message: "gRPC requires the POST method (Connect also GET), got '\(fields.method ?? "")'"),
                     allowedOrigin: allowedOrigin
                 ))
         }
         var rejection = Rejection(status: Status.ok, format: format, allowedOrigin: allowedOrigin)
-        let path = fields.path ?? ""
         guard let handler = router.handler(for: path) else {
             let message: String
             if let parsed = MethodPath(path) {
@@ -133,7 +157,16 @@ struct RequestHead {
             rejection.status = Status(code: .unimplemented, message: message)
             return .reject(rejection)
         }
-        if format.wireProtocol.isConnect {
+        if query != nil, handler.kind != .unary || handler.method.idempotency != .noSideEffects {
+            rejection.httpStatus = 405
+            rejection.status = Status(
+                code: .unimplemented,
+                message:
+                    "\(path) does not take GET requests (only unary methods with idempotency_level = NO_SIDE_EFFECTS"
+                    + " do): call it with POST")
+            return .reject(rejection)
+        }
+        if format.wireProtocol.isConnect, query == nil {
             if let version = fields.connectProtocolVersion, version != "1" {
                 rejection.status = Status(
                     code: .invalidArgument, message: "connect-protocol-version must be 1, got '\(version)'")
@@ -149,11 +182,11 @@ struct RequestHead {
                     message:
                         "\(path) is a \(handler.kind) method: Connect calls it with "
                         + (unary ? "application/proto or application/json" : "application/connect+proto or +json")
-                        + ", not \(contentType)")
+                        + ", not \(fields.contentType ?? "GET")")
                 return .reject(rejection)
             }
         }
-        let encodingName: String?
+        var encodingName: String?
         let acceptEncoding: String?
         switch format.wireProtocol {
         case .grpc, .grpcWeb, .grpcWebText:
@@ -162,6 +195,9 @@ struct RequestHead {
             (encodingName, acceptEncoding) = (fields.contentEncoding, fields.acceptEncoding)
         case .connectStreaming:
             (encodingName, acceptEncoding) = (fields.connectContentEncoding, fields.connectAcceptEncoding)
+        }
+        if let query {
+            encodingName = query.compressionName
         }
         var requestEncoding = CompressionAlgorithm.identity
         if let encodingName {
@@ -205,7 +241,8 @@ struct RequestHead {
                 format: format,
                 encoding: requestEncoding,
                 acceptEncoding: acceptEncoding,
-                allowedOrigin: allowedOrigin
+                allowedOrigin: allowedOrigin,
+                queryMessage: query.map { ByteBuffer(bytes: $0.message) }
             ))
     }
 }

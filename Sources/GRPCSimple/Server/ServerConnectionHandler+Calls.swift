@@ -93,7 +93,12 @@ extension ServerConnectionHandler {
         if let action = self.machine.streamOpened() {
             self.perform(action)
         }
-        if endStream { stream.receiveEnd() }
+        if let message = head.queryMessage {
+            // A Connect GET: the message came in the query, and the request has no body.
+            stream.receiveData(message, endStream: true, flowControlledLength: 0)
+        } else if endStream {
+            stream.receiveEnd()
+        }
 
         let loop = self.eventLoop
         if let timeout = head.timeoutNanoseconds {

@@ -188,6 +188,8 @@ final class ServerConnectionHandler<Transport: ServerTransport>: ChannelDuplexHa
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? ChannelEvent, event == .inputClosed {
             self.transport.receiveEndOfInput()
+            // HTTP/1.1 reports a request cut off mid-body as a reset: its call ends.
+            self.handleEvents()
             self.flush()
             self.closeWhenWritten()
             return

@@ -19,15 +19,21 @@ public struct MethodDescriptor: Sendable, Hashable, CustomStringConvertible {
     /// `service/name`, e.g. `grpc.health.v1.Health/Check`: the full method name of gRPC's
     /// metrics (`grpc.method`) and of OpenTelemetry's span names.
     public let fullName: String
+    /// What calling it twice does (the `.proto`'s `idempotency_level`): a server answers
+    /// Connect's GET requests for `.noSideEffects` methods, which browsers and CDNs can cache.
+    public let idempotency: Idempotency
 
     /// - Parameters:
     ///   - service: The fully qualified service name (`package.Service`).
     ///   - name: The method's name.
     ///   - kind: Which of the four kinds of RPC it is.
-    public init(service: String, name: String, kind: RPCKind) {
+    ///   - idempotency: The method's `idempotency_level`; `.unknown` when the `.proto` says
+    ///     nothing.
+    public init(service: String, name: String, kind: RPCKind, idempotency: Idempotency = .unknown) {
         self.service = service
         self.name = name
         self.kind = kind
+        self.idempotency = idempotency
         self.fullName = "\(service)/\(name)"
         self.path = "/\(self.fullName)"
     }
@@ -41,6 +47,18 @@ public struct MethodDescriptor: Sendable, Hashable, CustomStringConvertible {
 
     /// The path, e.g. `/AsillaService/getInfor`.
     public var description: String { self.path }
+
+    /// Equal when they name the same method of the same kind: a descriptor made from a path
+    /// (`init(path:kind:)`) equals the generated one, whatever the `.proto` says of idempotency.
+    public static func == (lhs: MethodDescriptor, rhs: MethodDescriptor) -> Bool {
+        lhs.path == rhs.path && lhs.kind == rhs.kind
+    }
+
+    /// Hashes what `==` compares.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(self.path)
+        hasher.combine(self.kind)
+    }
 }
 
 /// A request path split into service and method.

@@ -44,7 +44,9 @@ public struct ServerTLSConfiguration: Sendable {
                 self.certificateChain, what: "the server's certificate chain"),
             privateKey: try TLSMaterial.privateKey(self.privateKey, what: "the server's private key")
         )
-        configuration.applicationProtocols = [TLSMaterial.http2Protocol]
+        // h2 first: gRPC needs it. http/1.1 for browsers and HTTP/1.1 clients of gRPC-Web and
+        // Connect that do not offer h2; the first bytes tell the server which one came.
+        configuration.applicationProtocols = [TLSMaterial.http2Protocol, TLSMaterial.http1Protocol]
         switch self.clientCertificates {
         case .none:
             configuration.certificateVerification = .none

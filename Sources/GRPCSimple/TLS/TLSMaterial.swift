@@ -3,8 +3,10 @@ import NIOSSL
 
 /// Loading PEM material into NIOSSL's types, with errors that name what failed.
 enum TLSMaterial {
-    /// The one ALPN protocol gRPC speaks.
+    /// The ALPN protocol gRPC speaks.
     static let http2Protocol = "h2"
+    /// The ALPN protocol of gRPC-Web and Connect clients without HTTP/2.
+    static let http1Protocol = "http/1.1"
 
     static func certificates(_ source: PEMSource, what: String) throws -> [NIOSSLCertificate] {
         let certificates: [NIOSSLCertificate]
