@@ -75,16 +75,18 @@ CLIENT_FILTER = None  # None: all; else the set of names given to --clients
 SECTIONS = ["unary-h2load", "stream-h2load", "unary", "unary-payloads", "stream", "pingpong", "idle", "streams",
             "client", "allocations", "observability", "web", "loadbalancing", "backends"]
 # The `web` section: unary getInfor on bench-server in each protocol, over HTTP/2 and HTTP/1.1
-# (name -> content-type, body kind, h1). Body kinds: "envelope" (gRPC's framing), "proto" (the
-# message alone), "json".
+# (name, content-type, body kind, h1, calls at a time per connection). Body kinds: "envelope"
+# (gRPC's framing), "proto" (the message alone), "json". HTTP/1.1 runs one call at a time per
+# connection, so it is compared with gRPC run the same way.
 WEB_PROTOCOLS = [
-    ("gRPC", "application/grpc", "envelope", False),
-    ("gRPC-Web", "application/grpc-web+proto", "envelope", False),
-    ("Connect proto", "application/proto", "proto", False),
-    ("Connect JSON", "application/json", "json", False),
-    ("gRPC-Web, HTTP/1.1", "application/grpc-web+proto", "envelope", True),
-    ("Connect proto, HTTP/1.1", "application/proto", "proto", True),
-    ("Connect JSON, HTTP/1.1", "application/json", "json", True),
+    ("gRPC", "application/grpc", "envelope", False, 100),
+    ("gRPC-Web", "application/grpc-web+proto", "envelope", False, 100),
+    ("Connect proto", "application/proto", "proto", False, 100),
+    ("Connect JSON", "application/json", "json", False, 100),
+    ("gRPC, one call at a time", "application/grpc", "envelope", False, 1),
+    ("gRPC-Web, HTTP/1.1", "application/grpc-web+proto", "envelope", True, 1),
+    ("Connect proto, HTTP/1.1", "application/proto", "proto", True, 1),
+    ("Connect JSON, HTTP/1.1", "application/json", "json", True, 1),
 ]
 # The servers of the `observability` section, off first.
 OBSERVED = ["bench-server", "bench-server-metrics", "bench-server-tracing", "bench-server-observed"]
@@ -565,19 +567,17 @@ class Bench:
                 f.write(data)
         server = Server("bench-server", self.tmp)
         try:
-            def run(name, content_type, body, h1, seconds):
+            def run(content_type, body, h1, streams, seconds):
                 headers = [f"content-type: {content_type}"]
                 if content_type == "application/grpc":
                     headers.append("te: trailers")
-                shape = {"headers": headers, "h1": h1}
-                if h1:
-                    shape["streams"] = 1
+                shape = {"headers": headers, "h1": h1, "streams": streams}
                 return run_h2load(server, seconds, bodies[body], self.tmp, **shape)
-            for name, content_type, body, h1 in WEB_PROTOCOLS:  # warm-up
-                run(name, content_type, body, h1, 1)
+            for name, content_type, body, h1, streams in WEB_PROTOCOLS:  # warm-up
+                run(content_type, body, h1, streams, 1)
             for r in range(1, self.rounds + 1):
-                for name, content_type, body, h1 in WEB_PROTOCOLS:
-                    result = run(name, content_type, body, h1, self.seconds)
+                for name, content_type, body, h1, streams in WEB_PROTOCOLS:
+                    result = run(content_type, body, h1, streams, self.seconds)
                     self.note_command(f"web: {name}", result["command"].replace(str(server.port), "PORT"))
                     self.record("web", name, result, r)
         finally:
@@ -986,16 +986,17 @@ def render(bench, info, raw_name):
         add("")
         add("One bench-server, the same call in each protocol, alternated in every round: `h2load -c 4 -m 100` "
             "over HTTP/2; over HTTP/1.1 `h2load --h1 -c 4 -m 1` (keep-alive, one request at a time per "
-            "connection, as a browser sends them). \"× gRPC\" is the median over rounds of this protocol's CPU "
-            "per RPC over gRPC's in the same round.")
+            "connection, as a browser sends them), beside gRPC run one call at a time too. \"× gRPC\" is the "
+            "median over rounds of this protocol's CPU per RPC over gRPC's (the same shape of load) in the same "
+            "round.")
         add("")
         add("| protocol | median req/s | server CPU µs/RPC | × gRPC CPU | p99 ms | errors |")
         add("|---|---:|---:|---:|---:|---:|")
-        grpc_runs = web.get("gRPC", [])
-        for name, _, _, _ in WEB_PROTOCOLS:
+        for name, _, _, _, streams in WEB_PROTOCOLS:
             runs = web.get(name)
             if not runs:
                 continue
+            grpc_runs = web.get("gRPC" if streams > 1 else "gRPC, one call at a time", [])
             ratios = [run.get("server_cpu_us_per_item") / base.get("server_cpu_us_per_item")
                       for run, base in zip(runs, grpc_runs)
                       if run.get("server_cpu_us_per_item") and base.get("server_cpu_us_per_item")]

@@ -31,7 +31,7 @@ private let magic = ByteBuffer(string: "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
 
 /// The pipeline of `Server.configure` (Server+Pipeline.swift), without TLS and without the
 /// server's table of connections.
-private func makeConnection(on channel: EmbeddedChannel) throws -> ServerConnectionHandler<HTTP2ServerConnection> {
+private func makeConnection(on channel: EmbeddedChannel) throws -> Server.HTTP2ConnectionHandler {
     let handler = server.makeConnectionHandler(
         configuration: server.configuration,
         router: server.router,
@@ -57,7 +57,7 @@ public func fuzzServerConnection(_ start: UnsafePointer<UInt8>?, _ count: Int) -
     let reads = chunks(of: input.rest(), seed: seed, maximum: 512)
 
     let channel = EmbeddedChannel()
-    let handler: ServerConnectionHandler<HTTP2ServerConnection>
+    let handler: Server.HTTP2ConnectionHandler
     do {
         handler = try makeConnection(on: channel)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 50051)).wait()

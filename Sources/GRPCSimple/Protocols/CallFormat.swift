@@ -17,11 +17,49 @@ struct CallFormat: Sendable, Hashable {
     /// gRPC with protobuf messages: the format of nearly every call, found without parsing.
     static let grpc = CallFormat(wireProtocol: .grpc, codec: .protobuf)
 
+    /// Every format, in `index` order.
+    static let all: [CallFormat] = [WireProtocol.grpc, .grpcWeb, .grpcWebText, .connectUnary, .connectStreaming]
+        .flatMap { wireProtocol in
+            [MessageCodec.protobuf, .json].map { CallFormat(wireProtocol: wireProtocol, codec: $0) }
+        }
+
+    /// A small number for tables of per-format values (`all[index] == self`).
+    var index: Int {
+        let base: Int
+        switch self.wireProtocol {
+        case .grpc: base = 0
+        case .grpcWeb: base = 2
+        case .grpcWebText: base = 4
+        case .connectUnary: base = 6
+        case .connectStreaming: base = 8
+        }
+        return base + (self.codec == .protobuf ? 0 : 1)
+    }
+
     /// The format a request's content-type names; nil for any other content-type.
     init?(contentType value: String) {
-        if value == GRPCHeaders.contentType {
+        // The content-types clients send, spelled as they send them, found without parsing.
+        switch value {
+        case GRPCHeaders.contentType, "application/grpc+proto":
             self = .grpc
             return
+        case "application/grpc-web+proto", "application/grpc-web":
+            self = CallFormat(wireProtocol: .grpcWeb, codec: .protobuf)
+            return
+        case "application/grpc-web-text", "application/grpc-web-text+proto":
+            self = CallFormat(wireProtocol: .grpcWebText, codec: .protobuf)
+            return
+        case "application/proto":
+            self = CallFormat(wireProtocol: .connectUnary, codec: .protobuf)
+            return
+        case "application/json":
+            self = CallFormat(wireProtocol: .connectUnary, codec: .json)
+            return
+        case "application/connect+proto":
+            self = CallFormat(wireProtocol: .connectStreaming, codec: .protobuf)
+            return
+        default:
+            break
         }
         var mediaType = Substring(value)
         if let semicolon = mediaType.firstIndex(of: ";") {

@@ -20,8 +20,9 @@ struct ResponseFraming: Sendable {
 
     /// The response headers of a call that sends messages.
     func head(encoding: CompressionAlgorithm, metadata: Metadata) -> HPACKHeaders {
-        if self.format == .grpc, self.allowedOrigin == nil, metadata.isEmpty, encoding == .identity {
-            return GRPCHeaders.responseHead
+        if self.allowedOrigin == nil, metadata.isEmpty, encoding == .identity {
+            // Most calls: a block made once per format, not per call.
+            return Self.plainHeads[self.format.index]
         }
         var headers: HPACKHeaders = [":status": "200", "content-type": self.format.responseContentType]
         let names = self.format.compressionHeaders
@@ -36,6 +37,23 @@ struct ResponseFraming: Sendable {
         return headers
     }
 
+    /// The head of a call with no metadata, no compression and no CORS, per format
+    /// (`CallFormat.index`).
+    private static let plainHeads: [HPACKHeaders] = CallFormat.all.map { format in
+        if format == .grpc { return GRPCHeaders.responseHead }
+        let names = format.compressionHeaders
+        return [
+            ":status": "200", "content-type": format.responseContentType,
+            names.acceptEncoding: CompressionAlgorithm.acceptEncoding,
+        ]
+    }
+
+    /// The end-of-stream envelope of a call that succeeded with no trailers, per format.
+    private static let okEndsOfStream: [ByteBuffer?] = CallFormat.all.map { format in
+        ResponseFraming(format: format, allowedOrigin: nil).makeEndOfStream(
+            status: .ok, trailers: [:], allocator: ByteBufferAllocator())
+    }
+
     /// A chunk of response body as it goes on the wire: base64 for gRPC-Web text.
     func body(_ bytes: ByteBuffer, allocator: ByteBufferAllocator) -> ByteBuffer {
         self.format.wireProtocol == .grpcWebText ? Base64.encodePadded(bytes, allocator: allocator) : bytes
@@ -44,6 +62,13 @@ struct ResponseFraming: Sendable {
     /// The envelope that ends a gRPC-Web or Connect streaming response (already through
     /// `body`); nil for gRPC, whose status goes in HTTP/2 trailers.
     func endOfStream(status: Status, trailers: Metadata, allocator: ByteBufferAllocator) -> ByteBuffer? {
+        if status == .ok, trailers.isEmpty {
+            return Self.okEndsOfStream[self.format.index]
+        }
+        return self.makeEndOfStream(status: status, trailers: trailers, allocator: allocator)
+    }
+
+    private func makeEndOfStream(status: Status, trailers: Metadata, allocator: ByteBufferAllocator) -> ByteBuffer? {
         let payload: ByteBuffer
         let flag: UInt8
         switch self.format.wireProtocol {
@@ -78,24 +103,25 @@ struct ResponseFraming: Sendable {
         trailers: Metadata,
         httpStatus: Int? = nil
     ) -> (HPACKHeaders, ByteBuffer) {
-        var headers = HPACKHeaders()
+        var headers: HPACKHeaders
         let body: ByteBuffer
         if status.code == .ok, let payload {
-            headers.add(name: ":status", value: "200")
-            headers.add(name: "content-type", value: self.format.responseContentType)
+            // The head's fields but for the length: one block per format, copied.
+            headers = Self.plainHeads[self.format.index]
             if encoding != .identity {
                 headers.add(name: "content-encoding", value: encoding.name)
             }
             body = payload
         } else {
+            headers = HPACKHeaders()
             let status =
                 status.code == .ok
                 ? Status(code: .internal, message: "the handler returned no response message") : status
             headers.add(name: ":status", value: String(httpStatus ?? ConnectError.httpStatus(status.code)))
             headers.add(name: "content-type", value: "application/json")
+            headers.add(name: "accept-encoding", value: CompressionAlgorithm.acceptEncoding)
             body = ByteBuffer(string: ConnectError.json(status))
         }
-        headers.add(name: "accept-encoding", value: CompressionAlgorithm.acceptEncoding)
         headers.add(name: "content-length", value: String(body.readableBytes))
         GRPCHeaders.append(initialMetadata, to: &headers)
         var trailerHeaders = HPACKHeaders()

@@ -9,6 +9,10 @@ import NIOSSL
 /// `ServerConnectionHandler` running the server's own HTTP/2 transport (`GRPCSimpleHTTP2`)
 /// or its HTTP/1.1 transport (`GRPCSimpleHTTP1`) on the connection's bytes.
 extension Server {
+    /// The handler of an HTTP/2 connection (named here so that code outside the library's
+    /// targets, such as the fuzz targets, need not import the transport).
+    typealias HTTP2ConnectionHandler = ServerConnectionHandler<HTTP2ServerConnection>
+
     func makeBootstrap(
         group: MultiThreadedEventLoopGroup,
         executors: [ObjectIdentifier: EventLoopTaskExecutor],
@@ -81,7 +85,7 @@ extension Server {
         router: Router,
         executor: EventLoopTaskExecutor,
         allocator: ByteBufferAllocator
-    ) -> ServerConnectionHandler<HTTP2ServerConnection> {
+    ) -> HTTP2ConnectionHandler {
         var http2 = HTTP2ServerConfiguration()
         http2.maxConcurrentStreams = configuration.maximumConcurrentStreams
         http2.maxHeaderListSize = configuration.maximumHeaderListSize
