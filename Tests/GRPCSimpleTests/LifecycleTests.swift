@@ -22,7 +22,9 @@ import Darwin
         let channel = try GRPCChannel(host: "127.0.0.1", port: port)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: channel), .init(service: server)],
+                services: [
+                    .init(service: RunningMarker(probe: probe)), .init(service: channel), .init(service: server),
+                ],
                 gracefulShutdownSignals: [.sigterm],
                 logger: Logger(label: "lifecycle-test", factory: { _ in SwiftLogNoOpLogHandler() })
             ))
@@ -39,6 +41,11 @@ import Darwin
                     return response.text
                 }
                 try await probe.wait(for: "sleeping /grpcsimple.echo.Echo/Get")
+                // SIGTERM only once the group listens for it: a ServiceGroup makes its signal
+                // sources before it runs any service, so a service that has started proves them
+                // there. Sent earlier, on a loaded machine, SIGTERM's default action would end the
+                // whole test process.
+                try await probe.wait(for: "group running")
                 kill(getpid(), SIGTERM)
                 var results: [String] = []
                 for try await result in tasks { results.append(result) }
@@ -70,5 +77,16 @@ import Darwin
         try await withTimeout(seconds: 30) { try await run.value }
         await server.waitForTermination()
         #expect(server.port == nil)
+    }
+}
+
+/// A service that records `group running` when its group starts it, then waits for the
+/// group's graceful shutdown.
+private struct RunningMarker: Service {
+    let probe: ServiceProbe
+
+    func run() async throws {
+        self.probe.record("group running")
+        try? await gracefulShutdown()
     }
 }
