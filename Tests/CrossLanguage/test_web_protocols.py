@@ -192,14 +192,17 @@ def method(person_pb2, name):
                       output=person_pb2.Person, idempotency_level=IdempotencyLevel.UNKNOWN)
 
 
-@pytest.mark.parametrize("http2", [True, False], ids=["h2", "http1"])
+# gRPC itself needs HTTP/2; the web protocols run over both.
+UNARY_CASES = [(protocol, http2) for protocol in ["CONNECT", "GRPC_WEB", "GRPC"] for http2 in [True, False]
+               if http2 or protocol != "GRPC"]
+
+
 @pytest.mark.parametrize("json_messages", [False, True], ids=["proto", "json"])
-@pytest.mark.parametrize("protocol", ["CONNECT", "GRPC_WEB", "GRPC"])
+@pytest.mark.parametrize("protocol,http2", UNARY_CASES,
+                         ids=["%s-%s" % (p, "h2" if h else "http1") for p, h in UNARY_CASES])
 def test_connect_python_unary(person_server, person_messages, protocol, json_messages, http2):
     from connectrpc.protocol import ProtocolType
 
-    if protocol == "GRPC" and not http2:
-        pytest.skip("gRPC itself needs HTTP/2")
     client = connect_client(person_server.address, ProtocolType[protocol], json_messages, http2=http2)
     reply = client.execute_unary(request=person_messages.RequestInforPerson(name="Carol"),
                                  method=method(person_messages, "getInfor"),
