@@ -120,6 +120,12 @@ async function callGrpcWeb(name) {
       person = decodePerson(payload);
     }
   }
+  if (status === null) {
+    // A trailers-only response puts the status in the HTTP headers instead of the body.
+    if (!response.headers.has("grpc-status")) return `error: HTTP ${response.status}, no grpc-status`;
+    status = Number(response.headers.get("grpc-status"));
+    message = decodeURIComponent(response.headers.get("grpc-message") ?? "");
+  }
   if (status !== 0) return `error: grpc-status ${status}: ${message}`;
   return describe(person);
 }
